@@ -1,0 +1,75 @@
+# lua-anthropic: build the C core, run the tests, run the demo.
+# `make test` and `make demo` do all set-up on a fresh Debian machine (see `make deps`).
+
+LUA        ?= lua5.4
+PKG_CONFIG ?= pkg-config
+CC         ?= cc
+BUILD      ?= build
+
+LUA_CFLAGS  := $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null)
+CURL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
+CURL_LIBS   := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
+
+WARN    = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(SANITIZE)
+
+# Pure parts: no Lua headers, unit-tested alone by spec/c/test_*.c.
+PURE_SRC = $(filter $(wildcard src/*.c),src/retry.c src/dotenv.c src/secret.c src/sse.c)
+# Lua bindings and the libcurl engine.
+CORE_SRC = $(wildcard src/*.c)
+CORE_OBJ = $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
+CORE_SO  = $(BUILD)/anthropic/core.so
+
+CTESTS = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/test_*.c))
+
+DEB_PKGS = lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-socket lua-check pkg-config gcc make
+
+.PHONY: all deps build ctest lint test demo clean install
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null || exit 1; \
+	  else \
+	    echo "missing Debian packages; run as root:"; echo "  apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+build: $(CORE_SO)
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) $(CURL_CFLAGS) -c $< -o $@
+
+$(CORE_SO): $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(SANITIZE) -o $@ $(CORE_OBJ) $(CURL_LIBS)
+
+$(BUILD)/test_%: spec/c/test_%.c $(PURE_SRC) $(wildcard src/*.h) spec/c/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(PURE_SRC)
+
+ctest: $(CTESTS)
+
+lint:
+	luacheck -q .
+
+# The whole suite: C unit tests and busted under Lua 5.4; the last line is the total.
+test: deps
+	@$(MAKE) --no-print-directory build ctest
+	@$(MAKE) --no-print-directory lint
+	@LUA=$(LUA) sh spec/run-tests.sh $(CTESTS)
+
+demo: deps
+	@$(MAKE) --no-print-directory build
+	@LUA=$(LUA) sh examples/run-demo.sh
+
+clean:
+	rm -rf $(BUILD)

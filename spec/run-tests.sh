@@ -1,0 +1,26 @@
+#!/bin/sh
+# Runs the C unit test programs given as arguments, then busted under Lua 5.4, and prints the
+# combined total as the last line: "N passed, N failed".
+LUA=${LUA:-lua5.4}
+out=${TMPDIR:-/tmp}/anthropic-tests.$$
+passed=0; failed=0
+for t in "$@"; do
+  "$t" > "$out" 2>&1; rc=$?
+  cat "$out"
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
+  if [ -z "$line" ] || [ $rc -gt 1 ]; then
+    echo "not ok $t did not finish (exit $rc)"; failed=$((failed + 1))
+  fi
+  p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/'); f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+done
+"$LUA" "$(command -v busted)" -o TAP $BUSTED_ARGS > "$out" 2>&1; rc=$?
+cat "$out"
+p=$(grep -c '^ok ' "$out"); f=$(grep -c '^not ok ' "$out")
+if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+  echo "not ok busted exited with $rc"; f=1
+fi
+passed=$((passed + p)); failed=$((failed + f))
+rm -f "$out"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
