@@ -15,7 +15,8 @@ enum { AE_KEY_API = 0, AE_KEY_ADMIN = 1 };  /* sk-ant-admin... is ADMIN, anythin
 
 /* Copy len bytes into fresh locked memory, trim surrounding whitespace, validate (not empty,
  * no inner whitespace or control bytes, at most AE_SECRET_MAX). NULL on error with err set
- * (the message names the problem, never the bytes). The caller wipes its own copy. */
+ * (the message names the problem and a 1-based position after trimming, never the bytes).
+ * The caller wipes its own copy. */
 ae_secret *ae_secret_new(const char *bytes, size_t len, char *err, size_t errlen);
 
 /* Wipe (explicit_bzero-style, not optimised away), munlock and free. NULL is fine. */
@@ -37,7 +38,8 @@ ae_secret *ae_secret_from_file(const char *path, char *err, size_t errlen);
 /* Run argv[0] (PATH lookup, no shell) with stdin from /dev/null and stderr inherited (never
  * captured); stdout (at most AE_SECRET_MAX bytes) is the key. Kills the child (SIGKILL) and
  * fails after timeout_s seconds. Fails on a non-zero exit ("exited with status N"), a signal,
- * exec failure ("cannot run NAME: reason"), or empty output. Buffers are wiped. */
+ * exec failure ("cannot run NAME: reason"), or empty output. Buffers are wiped.
+ * A timeout_s <= 0 (or NaN) means no time limit. */
 ae_secret *ae_secret_from_command(char *const argv[], double timeout_s, char *err, size_t errlen);
 
 /* Look up `name` in a .env file (uses dotenv.h). Returns NULL with err[0] == 0 when the file
