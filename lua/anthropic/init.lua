@@ -1,0 +1,46 @@
+--- lua-anthropic: the Anthropic API from Lua.
+--   local anthropic = require "anthropic"
+--   local client = anthropic.new()               -- key from ANTHROPIC_API_KEY, or options
+--   local msg, err = client.messages:create { model = ..., max_tokens = ..., messages = ... }
+-- See docs/getting-started.md.
+local core = require "anthropic.core"
+local errors = require "anthropic.error"
+local transport = require "anthropic.transport"
+local resource = require "anthropic.resource"
+local endpoints = require "anthropic.endpoints"
+
+local M = { VERSION = core.VERSION }
+
+local Client = {}
+Client.__index = Client
+Client.__name = "anthropic.client"
+
+function Client:__tostring()
+  return "anthropic.client (" .. tostring(self._transport) .. ")"
+end
+
+--- Close the client: cancels its transfers and wipes its key. Idempotent; also __close.
+function Client:close()
+  self._transport:close()
+end
+Client.__close = Client.close
+
+--- The hint of the key in use ("sk-ant-api03-R2D...igAA"), loading it if needed -> hint | nil, err.
+function Client:key_hint()
+  local key, err = self._transport:key()
+  if not key then return nil, err end
+  return key:hint()
+end
+
+--- The Messages API client. Options: see docs/getting-started.md.
+function M.new(opts)
+  local t = transport.new(opts, "messages", "anthropic.new")
+  local c = setmetatable({ _transport = t }, Client)
+  for name, eps in pairs(endpoints) do c[name] = resource.build(t, name, eps) end
+  return c
+end
+
+M.is_error = errors.is_error
+M.error = errors.new
+
+return M

@@ -1,0 +1,91 @@
+--- Pagers for the two pagination models of the API.
+--   cursor: limit, after_id, before_id -> {data, has_more, first_id, last_id}; a query with
+--           before_id walks backwards (before_id = first_id).
+--   token:  page -> {data, has_more, next_page}; walk until next_page is null.
+-- pager:page() fetches one raw page, pager:pages() iterates pages, pager:each() iterates items
+-- across pages lazily, pager:all() -> array | nil, err. Iterators raise the error object.
+local errors = require "anthropic.error"
+
+local Pager = {}
+Pager.__index = Pager
+Pager.__name = "anthropic.pager"
+
+local M = {}
+
+--- fetch(query) -> page | nil, err; kind is "cursor" or "token".
+function M.new(kind, query, fetch)
+  return setmetatable({ kind = kind, query = query or {}, fetch = fetch }, Pager)
+end
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+-- The query for the page after `page`, or nil at the end.
+function Pager:next_query(query, page)
+  if type(page.data) ~= "table" or #page.data == 0 then return nil end
+  local q = copy(query)
+  if self.kind == "token" then
+    if not page.next_page then return nil end
+    q.page = page.next_page
+    return q
+  end
+  if page.has_more == false then return nil end
+  if query.before_id then
+    if not page.first_id then return nil end
+    q.before_id = page.first_id
+  else
+    if not page.last_id then return nil end
+    q.after_id = page.last_id
+  end
+  return q
+end
+
+--- One raw page; with no argument, the first page of the pager's query.
+function Pager:page(query)
+  return self.fetch(query or self.query)
+end
+
+--- Iterate raw pages lazily; raises the error object on failure.
+function Pager:pages()
+  local query = self.query
+  return function()
+    if not query then return nil end
+    local page, err = self.fetch(query)
+    if not page then errors.raise(err) end
+    query = self:next_query(query, page)
+    return page
+  end
+end
+
+--- Iterate items across pages lazily; raises the error object on failure.
+function Pager:each()
+  local pages = self:pages()
+  local data, i = {}, 0
+  return function()
+    i = i + 1
+    while data[i] == nil do
+      local page = pages()
+      if not page then return nil end
+      data, i = page.data or {}, 1
+    end
+    return data[i]
+  end
+end
+
+--- Every item of every page -> array | nil, err.
+function Pager:all()
+  local out = {}
+  local ok, err = pcall(function()
+    for item in self:each() do out[#out + 1] = item end
+  end)
+  if not ok then
+    if errors.is_error(err) then return nil, err end
+    error(err, 0)
+  end
+  return out
+end
+
+return M

@@ -1,0 +1,239 @@
+--- One client's connection to the API: options, the key (loaded lazily, kept in C), the engine
+-- (one connection pool), and the request -> decoded answer | nil, err step every method uses.
+local core = require "anthropic.core"
+local json = require "anthropic.json"
+local errors = require "anthropic.error"
+local query = require "anthropic.query"
+
+local M = {}
+local Transport = {}
+Transport.__index = Transport
+
+local VERSION = core.VERSION
+local API_VERSION = "2023-06-01"
+local DEFAULT_BASE_URL = "https://api.anthropic.com"
+
+-- option name -> expected Lua type(s)
+local OPTIONS = {
+  api_key = "string", key_file = "string", key_command = "table", key_command_timeout = "number",
+  key_fn = "function", dotenv = { string = true, boolean = true }, base_url = "string",
+  timeout = "number", connect_timeout = "number", max_retries = "number", retry_after_cap = "number",
+  headers = "table", beta = "table", user_agent = "string", log = "function", max_body = "number",
+}
+
+local function option_names()
+  local names = {}
+  for k in pairs(OPTIONS) do names[#names + 1] = k end
+  table.sort(names)
+  return table.concat(names, ", ")
+end
+
+local function check_options(opts, ctor)
+  for k, v in pairs(opts) do
+    local want = OPTIONS[k]
+    if not want then
+      error(string.format("unknown option '%s' for %s (known options: %s)", tostring(k), ctor, option_names()), 4)
+    end
+    local ok = type(want) == "table" and want[type(v)] or type(v) == want
+    if not ok then
+      error(string.format("option '%s' for %s must be a %s (got %s)", k, ctor,
+        type(want) == "table" and "string or boolean" or want, type(v)), 4)
+    end
+  end
+  for _, k in ipairs { "timeout", "connect_timeout", "retry_after_cap" } do
+    if opts[k] and opts[k] <= 0 then error(string.format("option '%s' must be > 0 seconds", k), 4) end
+  end
+  if opts.max_retries and (opts.max_retries < 0 or opts.max_retries ~= math.floor(opts.max_retries)) then
+    error("option 'max_retries' must be a whole number >= 0", 4)
+  end
+end
+
+local function header_lines(opts, admin)
+  local lines = {
+    "anthropic-version: " .. API_VERSION,
+    "accept: application/json",
+    "user-agent: " .. (opts.user_agent or ("anthropic-lua/" .. VERSION)),
+  }
+  if opts.beta and #opts.beta > 0 then lines[#lines + 1] = "anthropic-beta: " .. table.concat(opts.beta, ",") end
+  local names = {}
+  for k in pairs(opts.headers or {}) do names[#names + 1] = k end
+  table.sort(names)
+  for _, k in ipairs(names) do
+    local v = opts.headers[k]
+    if type(k) ~= "string" or not k:match("^[%w%-]+$") or type(v) ~= "string" or v:find("[\r\n]") then
+      error(string.format("option 'headers' must map header names to single-line strings (bad entry '%s')",
+        tostring(k)), 4)
+    end
+    local lk = k:lower()
+    if lk == "x-api-key" or lk == "authorization" then
+      error("option 'headers' must not carry the key; use api_key, key_file, key_command or key_fn", 4)
+    end
+    lines[#lines + 1] = k .. ": " .. v
+  end
+  return lines
+end
+
+--- Make a transport. kind is "messages" or "admin".
+function M.new(opts, kind, ctor)
+  opts = opts or {}
+  if type(opts) ~= "table" then error(ctor .. " expects an options table (got " .. type(opts) .. ")", 3) end
+  check_options(opts, ctor)
+  local admin = kind == "admin"
+  local base = opts.base_url or os.getenv("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
+  if not base:match("^https?://[^/]") then
+    error(string.format("base_url '%s' must start with https:// (or http:// for a local server)", base), 3)
+  end
+  local env = admin and { "ANTHROPIC_ADMIN_KEY" } or { "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN" }
+  local dotenv = opts.dotenv
+  if dotenv == true then dotenv = ".env" elseif dotenv == false then dotenv = nil end
+  return setmetatable({
+    base_url = base:gsub("/+$", ""),
+    timeout = opts.timeout or 600,
+    connect_timeout = opts.connect_timeout or 5,
+    max_retries = opts.max_retries or 2,
+    retry_after_cap = opts.retry_after_cap or 60,
+    max_body = opts.max_body,
+    log = opts.log,
+    headers = header_lines(opts, admin),
+    key_opts = {
+      api_key = opts.api_key, key_file = opts.key_file, key_command = opts.key_command,
+      key_command_timeout = opts.key_command_timeout, key_fn = opts.key_fn,
+      env = env, bearer_env = { ANTHROPIC_AUTH_TOKEN = true }, dotenv = dotenv, admin = admin,
+    },
+    engine = core.engine(),
+  }, Transport)
+end
+
+function Transport:__tostring()
+  return string.format("anthropic.transport (%s, key %s)", self.base_url,
+    self._key and self._key:hint() or "not loaded")
+end
+
+--- The key, loaded at first use (so creating a client never fails on a missing key).
+function Transport:key()
+  if self._key then return self._key end
+  local key, msg = core.load_key(self.key_opts)
+  if not key then return nil, errors.new { kind = "key", message = msg } end
+  self._key = key
+  self.key_opts.api_key, self.key_opts.key_fn = nil, nil -- nothing more to load; drop references
+  return key
+end
+
+function Transport:emit(level, msg)
+  if self.log then self.log(level, core.scrub(msg, self._key)) end
+end
+
+-- How a caller waits for a transfer. Tasks (coroutines) replace it to yield instead of block.
+local function block(engine, t)
+  while not t:done() do engine:wait(1) end
+end
+M.waiter = block
+
+local STATUS_TYPES = {
+  [400] = "invalid_request_error", [401] = "authentication_error", [402] = "billing_error",
+  [403] = "permission_error", [404] = "not_found_error", [409] = "conflict_error",
+  [413] = "request_too_large", [429] = "rate_limit_error", [500] = "api_error",
+  [504] = "timeout_error", [529] = "overloaded_error",
+}
+
+local function text_excerpt(body)
+  local text = body:gsub("<[^>]*>", " "):gsub("%s+", " "):gsub("^ ", "")
+  if #text > 200 then text = text:sub(1, 200) .. "..." end
+  return text
+end
+
+-- The error object for an HTTP answer that is not 2xx.
+local function api_error(res, spec)
+  local body = json.decode(res.body)
+  local e = type(body) == "table" and type(body.error) == "table" and body.error or nil
+  local details
+  if e then
+    for k, v in pairs(e) do
+      if k ~= "type" and k ~= "message" then
+        details = details or {}
+        details[k] = v
+      end
+    end
+    if type(e.details) == "table" then details = e.details end
+  end
+  local message = e and e.message
+  if type(message) ~= "string" then
+    message = #res.body > 0 and ("HTTP " .. res.status .. " with a non-JSON body: " .. text_excerpt(res.body))
+      or ("HTTP " .. res.status .. " with an empty body")
+  end
+  return errors.new {
+    kind = "api", status = res.status,
+    type = e and type(e.type) == "string" and e.type or STATUS_TYPES[res.status] or "api_error",
+    message = message,
+    request_id = res.headers["request-id"] or (type(body) == "table" and body.request_id) or nil,
+    retry_after = res.retry_after, attempts = res.attempts, retryable = res.retryable,
+    ambiguous = false, details = details, method = spec.method, path = spec.path,
+  }
+end
+
+--- Turn a finished transfer's result into the decoded answer, or nil and an error object.
+function Transport:outcome(res, spec)
+  for i, h in ipairs(res.history) do
+    self:emit("warn", string.format("%s %s: attempt %d failed (%s); retrying in %.2fs", spec.method, spec.path,
+      i, h.status and ("HTTP " .. h.status) or h.kind, h.delay))
+  end
+  if res.error then
+    self:emit("error", string.format("%s %s: %s", spec.method, spec.path, res.error.message))
+    return nil, errors.new {
+      kind = res.error.kind, message = res.error.message, status = res.status, attempts = res.attempts,
+      retryable = res.retryable, ambiguous = res.ambiguous, method = spec.method, path = spec.path,
+    }
+  end
+  local request_id = res.headers["request-id"]
+  self:emit("debug", string.format("%s %s -> %d (%s, %d attempt%s)", spec.method, spec.path, res.status,
+    request_id or "no request-id", res.attempts, res.attempts == 1 and "" or "s"))
+  if res.status < 200 or res.status > 299 then return nil, api_error(res, spec) end
+  if spec.raw then return res.body, res end
+  local value, msg = json.decode(res.body)
+  if value == nil then
+    return nil, errors.new {
+      kind = "decode", status = res.status, request_id = request_id, attempts = res.attempts,
+      message = "the response is not valid JSON (" .. msg .. ")", retryable = false,
+    }
+  end
+  return value, res
+end
+
+--- Send one request. spec: method, path, query (table), body (table), idempotent (default true),
+-- raw (return the body string). Returns the decoded answer (and the raw result) | nil, err.
+function Transport:request(spec)
+  local key, kerr = self:key()
+  if not key then return nil, kerr end
+  local headers = self.headers
+  local body
+  if spec.body ~= nil then
+    local msg
+    body, msg = json.encode(spec.body)
+    if not body then
+      return nil, errors.new { kind = "config", message = "cannot encode the request as JSON: " .. msg }
+    end
+    headers = { table.unpack(self.headers) }
+    headers[#headers + 1] = "content-type: application/json"
+  end
+  local qs = query.build(spec.query)
+  local t, msg, kind = self.engine:submit {
+    method = spec.method, url = self.base_url .. spec.path .. (qs and ("?" .. qs) or ""),
+    headers = headers, body = body, key = key,
+    timeout = spec.timeout or self.timeout, connect_timeout = self.connect_timeout,
+    max_retries = self.max_retries, retry_after_cap = self.retry_after_cap,
+    idempotent = spec.idempotent ~= false, max_body = self.max_body,
+  }
+  if not t then return nil, errors.new { kind = kind, message = msg } end
+  M.waiter(self.engine, t)
+  local res = t:result()
+  t:close()
+  return self:outcome(res, spec)
+end
+
+--- Close the engine (cancels transfers) and wipe the key. Idempotent.
+function Transport:close()
+  if self._key then self._key:close() end
+  self.engine:close()
+end
+
+return M

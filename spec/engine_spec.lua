@@ -1,0 +1,123 @@
+-- The C engine directly: non-blocking steps, concurrency, waits between retries that do not block
+-- other transfers, cancel, close, and argument checks.
+local core = require "anthropic.core"
+local emulator = require "helpers.emulator"
+
+describe("engine", function()
+  local emu, key, k
+  setup(function()
+    key = emulator.make_key("api03")
+    emu = emulator.start { keys = { key } }
+    k = assert(core.load_key { api_key = key, env = {} })
+  end)
+  teardown(function()
+    k:close()
+    emu:stop()
+  end)
+  before_each(function() emu:reset() end)
+
+  local function req(path, extra)
+    local r = {
+      method = "POST", url = emu.url .. path, key = k,
+      headers = { "anthropic-version: 2023-06-01", "content-type: application/json" },
+      body = '{"model":"claude-opus-4-6","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}',
+    }
+    for name, v in pairs(extra or {}) do r[name] = v ~= false and v or nil end
+    return r
+  end
+
+  local function run(eng, t)
+    while not t:done() do eng:wait(1) end
+    return t:result()
+  end
+
+  it("completes a transfer driven only by step and timeout", function()
+    local eng = core.engine()
+    local t = assert(eng:submit(req("/v1/messages")))
+    assert.is_nil(t:result())
+    local steps = 0
+    while not t:done() do
+      steps = steps + 1
+      eng:step()
+      assert.is_number(eng:timeout())
+      eng:wait(eng:timeout())
+    end
+    local res = t:result()
+    assert.equal(200, res.status)
+    assert.matches('"type":"message"', res.body)
+    assert.matches("^req_", res.headers["request-id"])
+    assert.equal(1, res.attempts)
+    assert.is_nil(res.error)
+    assert.is_nil(eng:timeout()) -- idle
+    assert.equal(0, eng:step())
+    eng:close()
+  end)
+
+  it("keeps serving other transfers while one is stalled or waiting to retry", function()
+    local eng = core.engine()
+    emu:faults {
+      { path = "/v1/messages", action = "stall" },
+      { path = "/v1/messages/count_tokens", status = 529, headers = { ["retry-after"] = "2" } },
+    }
+    local stalled = assert(eng:submit(req("/v1/messages", { timeout = 30 })))
+    local retried = assert(eng:submit(req("/v1/messages/count_tokens")))
+    local quick = assert(eng:submit(req("/v1/models", { method = "GET", body = false })))
+    while not quick:done() do eng:wait(1) end
+    assert.equal(200, quick:result().status)
+    assert.is_false(stalled:done())
+    assert.is_false(retried:done())
+    local res = run(eng, retried)
+    assert.equal(200, res.status)
+    assert.equal(2, res.attempts)
+    assert.equal(2, res.history[1].delay)
+    assert.equal(529, res.history[1].status)
+    assert.is_false(stalled:done())
+    stalled:cancel()
+    assert.is_true(stalled:done())
+    assert.equal("canceled", stalled:result().error.kind)
+    eng:close()
+  end)
+
+  it("cancels transfers when the engine closes, and close is idempotent", function()
+    local eng = core.engine()
+    emu:faults { { path = "/v1/messages", action = "stall" } }
+    local t = assert(eng:submit(req("/v1/messages")))
+    eng:step()
+    eng:close()
+    eng:close()
+    assert.is_true(t:done())
+    assert.equal("canceled", t:result().error.kind)
+    assert.equal("anthropic.engine (closed)", tostring(eng))
+    assert.has_error(function() eng:step() end, "attempt to use a closed engine")
+    t:close()
+    t:close()
+    assert.equal("anthropic.transfer (closed)", tostring(t))
+  end)
+
+  it("cancels a running transfer when it is collected", function()
+    local eng = core.engine()
+    emu:faults { { path = "/v1/messages", action = "stall" } }
+    local t = assert(eng:submit(req("/v1/messages")))
+    for _ = 1, 3 do eng:wait(0.05) end
+    assert.equal(1, eng:step())
+    t = nil -- luacheck: ignore
+    collectgarbage()
+    collectgarbage()
+    assert.equal(0, eng:step())
+    eng:close()
+  end)
+
+  it("checks its arguments", function()
+    local eng = core.engine()
+    assert.has_error(function() eng:submit() end)
+    assert.has_error(function() eng:submit { url = emu.url } end, "request field 'method' must be a string (got nil)")
+    assert.has_error(function() eng:submit(req("/", { timeout = "x" })) end)
+    assert.has_error(function() eng:submit(req("/", { headers = { 1 } })) end)
+    assert.has_error(function() eng:submit(req("/", { key = "sk-ant-api03-raw" })) end)
+    local t, msg, kind = eng:submit(req("/", { url = "gopher://127.0.0.1/" }))
+    assert.is_nil(t)
+    assert.equal("config", kind)
+    assert.matches("scheme", msg)
+    eng:close()
+  end)
+end)

@@ -1,0 +1,104 @@
+--- Small test utilities: temp files with modes, environment overrides, capture of everything a
+-- test printed or logged (for leak scans).
+local M = {}
+
+local function sh_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+M.sh_quote = sh_quote
+
+--- A fresh temp directory; removed by M.rmdir.
+function M.tmpdir()
+  local p = io.popen("mktemp -d /tmp/anthropic-spec.XXXXXX")
+  local dir = p:read("*l")
+  p:close()
+  return dir
+end
+
+function M.rmdir(dir)
+  assert(dir:match("^/tmp/anthropic%-spec%."), "refusing to remove " .. dir)
+  os.execute("rm -rf " .. sh_quote(dir))
+end
+
+--- Write a file with a given octal mode string ("600").
+function M.write(path, content, mode)
+  local f = assert(io.open(path, "wb"))
+  f:write(content)
+  f:close()
+  os.execute("chmod " .. (mode or "600") .. " " .. sh_quote(path))
+  return path
+end
+
+function M.read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+-- os.getenv cannot be changed from Lua; the C core reads the real environment through getenv,
+-- so tests change it with posix setenv through a tiny FFI-free route: a child Lua process.
+--- Run a Lua snippet in a child lua5.4 with extra environment (name -> value, or false to unset)
+-- and return its stdout, stderr and exit status. Values travel through a 0600 file, never argv.
+function M.run_lua(code, env, dir)
+  dir = dir or M.tmpdir()
+  local script = M.write(dir .. "/child.lua", code, "600")
+  local envfile = {}
+  for k, v in pairs(env or {}) do
+    if v == false then
+      envfile[#envfile + 1] = "unset " .. k
+    else
+      envfile[#envfile + 1] = "export " .. k .. "=" .. sh_quote(v)
+    end
+  end
+  M.write(dir .. "/env.sh", table.concat(envfile, "\n") .. "\n", "600")
+  local cmd = string.format(". %s/env.sh; cd %s && LUA_PATH=%s LUA_CPATH=%s lua5.4 %s >%s/out 2>%s/err; echo $?",
+    dir, sh_quote(M.root()), sh_quote("./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;"),
+    sh_quote("./build/?.so;;"), script, dir, dir)
+  local p = io.popen("sh -s", "w")
+  local statusfile = dir .. "/status"
+  p:write(cmd .. " >" .. statusfile .. "\n")
+  p:close()
+  return M.read(dir .. "/out"), M.read(dir .. "/err"), tonumber(M.read(statusfile))
+end
+
+--- The project root (where the spec runs from).
+function M.root()
+  local p = io.popen("pwd")
+  local d = p:read("*l")
+  p:close()
+  return d
+end
+
+--- Encodings of a secret a leak scan looks for: raw, base64, URL-encoded.
+function M.encodings(s)
+  local b64chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+  local function b64(data)
+    return ((data:gsub(".", function(x)
+      local r, byte = "", x:byte()
+      for i = 8, 1, -1 do r = r .. (byte % 2 ^ i - byte % 2 ^ (i - 1) > 0 and "1" or "0") end
+      return r
+    end) .. "0000"):gsub("%d%d%d?%d?%d?%d?", function(x)
+      if #x < 6 then return "" end
+      local c = 0
+      for i = 1, 6 do c = c + (x:sub(i, i) == "1" and 2 ^ (6 - i) or 0) end
+      return b64chars:sub(c + 1, c + 1)
+    end) .. ({ "", "==", "=" })[#data % 3 + 1])
+  end
+  local url = s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end)
+  -- the secret part alone too (after the sk-ant-xxx- prefix), in case a prefix is printed legitimately
+  local tail = s:match("^sk%-ant%-%w+%-(.+)$") or s
+  return { s, b64(s), url, tail:sub(1, 24), tail:sub(-30) }
+end
+
+--- Assert that none of the encodings of `secret` occur in `text`.
+function M.assert_no_leak(text, secret, where)
+  for _, needle in ipairs(M.encodings(secret)) do
+    if text:find(needle, 1, true) then
+      error(string.format("secret leaked in %s (found %q...)", where or "output", needle:sub(1, 6)), 2)
+    end
+  end
+end
+
+return M

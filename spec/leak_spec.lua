@@ -1,0 +1,82 @@
+-- A canary key goes through every way a request can fail; its bytes (raw, base64, URL-encoded)
+-- must appear nowhere: errors, tostring of every object, log lines, the emulator's log.
+local anthropic = require "anthropic"
+local core = require "anthropic.core"
+local emulator = require "helpers.emulator"
+local json = require "anthropic.json"
+local util = require "helpers.util"
+
+local function dump(v, out, seen)
+  out, seen = out or {}, seen or {}
+  if type(v) == "table" then
+    if seen[v] then return out end
+    seen[v] = true
+    out[#out + 1] = tostring(v)
+    for k, x in pairs(v) do
+      dump(k, out, seen)
+      dump(x, out, seen)
+    end
+  else
+    out[#out + 1] = tostring(v)
+  end
+  return out
+end
+
+describe("key leak scan", function()
+  it("never shows the canary key, whatever fails", function()
+    local canary = emulator.make_key("api03")
+    local emu = emulator.start { keys = { canary } }
+    local captured = {}
+    local function capture(x) for _, s in ipairs(dump(x)) do captured[#captured + 1] = s end end
+    local function client(extra)
+      local opts = { api_key = canary, base_url = emu.url, max_retries = 1, retry_after_cap = 1,
+        log = function(level, msg) capture(level .. " " .. msg) end }
+      for k, v in pairs(extra or {}) do opts[k] = v end
+      local c = anthropic.new(opts)
+      capture(c)
+      return c
+    end
+    local params = { model = "claude-opus-4-6", max_tokens = 8, messages = { { role = "user", content = "x" } } }
+    local faults = {
+      { status = 400 }, { status = 401 }, { status = 429, headers = { ["retry-after-ms"] = "1" } },
+      { status = 500, headers = { ["retry-after-ms"] = "1" } }, { action = "spend_cap" },
+      { action = "malformed_json" }, { action = "html_413" }, { action = "reset_before_headers" },
+      { action = "reset_after_headers" },
+    }
+    local c = client()
+    for _, f in ipairs(faults) do
+      f.path, f.count = "/v1/messages", 2
+      emu:faults { f }
+      capture { c.messages:create(params) }
+      emu:reset()
+    end
+    capture { c.messages:create(params) }
+    capture { c.models:get("missing-model") }
+    capture { c:key_hint() }
+    capture(c._transport)
+    capture(c._transport._key)
+    emu:faults { { path = "/v1/messages", action = "stall" } }
+    capture { client({ timeout = 0.2, max_retries = 0 }).messages:create(params) }
+    capture { client({ base_url = "http://127.0.0.1:9" }).messages:create(params) }
+    capture { client({ base_url = "http://example.invalid" }).messages:create(params) }
+    capture { client({ base_url = "http://127.0.0.1:9", api_key = canary .. " tail" }).messages:create(params) }
+    capture { client({ base_url = emu.url, max_body = 10 }).messages:create(params) }
+    -- keys through every source
+    local dir = util.tmpdir()
+    util.write(dir .. "/key", canary, "644")
+    capture { core.load_key { key_file = dir .. "/key", env = {} } }
+    capture { core.load_key { key_command = { "sh", "-c", "echo " .. canary .. " >&2; exit 1" }, env = {} } }
+    capture { core.load_key { key_fn = function() error(canary) end, env = {} } }
+    capture { core.load_key { api_key = "sk-ant-admin01-" .. canary:sub(14), env = {} } }
+    util.rmdir(dir)
+    local ok, err = pcall(error, select(2, c.models:get("x")))
+    capture { ok, err }
+
+    local emu_log = json.encode(emu:log())
+    emu:stop()
+    assert.is_true(#captured > 50)
+    util.assert_no_leak(table.concat(captured, "\n"), canary, "captured errors, objects and logs")
+    util.assert_no_leak(emu_log, canary, "the emulator log")
+    assert.matches(canary:sub(1, 15) .. "...", emu_log, 1, true) -- hints are there instead
+  end)
+end)

@@ -1,0 +1,18 @@
+/* core.h - what the Lua binding files share. */
+#ifndef AE_CORE_H
+#define AE_CORE_H
+
+#include "compat.h"
+#include "secret.h"
+
+#define AE_KEY_MT "anthropic.key"
+#define AE_ENGINE_MT "anthropic.engine"
+#define AE_XFER_MT "anthropic.transfer"
+
+void ae_open_key(lua_State *L);     /* adds load_key, scrub to the module table on top */
+void ae_open_engine(lua_State *L);  /* adds engine to the module table on top */
+
+/* The key userdata at idx, or NULL when idx is nil/none; raises on anything else or a closed key. */
+const ae_secret *ae_check_key(lua_State *L, int idx, int *bearer);
+
+#endif

@@ -1,0 +1,642 @@
+/* engine.c - libcurl multi engine: transfers, attempts, retries, connection reuse.
+ * Never calls Lua. libcurl callbacks only copy bytes into the transfer's buffers. */
+#include "engine.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "retry.h"
+
+#define DEFAULT_MAX_BODY (64u * 1024u * 1024u)
+#define SPEND_CAP_CODE "enforced_spend_limit_reached"
+
+typedef enum { XS_WAITING, XS_RUNNING, XS_DONE } xstate;
+
+typedef struct hdr {
+  char *name;  /* lower-cased */
+  char *value;
+} hdr;
+
+struct ae_xfer {
+  ae_engine *eng;          /* NULL once the engine is gone */
+  ae_xfer *prev, *next;    /* every transfer of the engine */
+  CURL *easy;
+  xstate state;
+  double due;              /* monotonic time the next attempt may start */
+  struct curl_slist *headers;  /* first node is ours: the auth line, wiped on free */
+  char *auth_line;
+  size_t auth_len;
+  char *body;              /* owned copy of the request body */
+  int max_retries, idempotent;
+  double retry_after_cap;
+  size_t max_body;
+  char errbuf[CURL_ERROR_SIZE];
+  char *key_copy;          /* key bytes for scrubbing messages, wiped on free */
+  size_t key_len;
+  /* the current attempt's answer */
+  int status;
+  char *resp;
+  size_t resp_len, resp_cap;
+  int too_big;
+  hdr *hdrs;
+  size_t nhdrs, hdrs_cap;
+  /* outcome */
+  int attempts;
+  int error;
+  char message[AE_ERRLEN];
+  int ambiguous, retryable;
+  double retry_after;
+  ae_history *hist;
+  size_t nhist;
+};
+
+struct ae_engine {
+  CURLM *multi;
+  ae_xfer *xfers;
+  int running;
+  uint64_t rng;
+  long connections;
+};
+
+/* ---- small helpers ---- */
+
+static double mono_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double rand01(ae_engine *e) { /* xorshift64*: jitter only, not secrets */
+  e->rng ^= e->rng >> 12;
+  e->rng ^= e->rng << 25;
+  e->rng ^= e->rng >> 27;
+  return (double)((e->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+static void wipe_free(char *p, size_t n) {
+  if (p) {
+    explicit_bzero(p, n);
+    free(p);
+  }
+}
+
+static void set_err(char *err, size_t errlen, const char *msg) {
+  if (err && errlen) snprintf(err, errlen, "%s", msg);
+}
+
+static int is_loopback(const char *host) {
+  if (!host) return 0;
+  if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0)
+    return 1;
+  return strncmp(host, "127.", 4) == 0;
+}
+
+/* ---- libcurl callbacks: copy bytes, nothing else ---- */
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud) {
+  ae_xfer *x = ud;
+  size_t len = size * n;
+  if (x->resp_len + len > x->max_body) {
+    x->too_big = 1;
+    return 0; /* abort: CURLE_WRITE_ERROR */
+  }
+  if (x->resp_len + len + 1 > x->resp_cap) {
+    size_t cap = x->resp_cap ? x->resp_cap : 4096;
+    while (cap < x->resp_len + len + 1) cap *= 2;
+    char *p = realloc(x->resp, cap);
+    if (!p) return 0;
+    x->resp = p;
+    x->resp_cap = cap;
+  }
+  memcpy(x->resp + x->resp_len, data, len);
+  x->resp_len += len;
+  x->resp[x->resp_len] = '\0';
+  return len;
+}
+
+static void clear_headers(ae_xfer *x) {
+  for (size_t i = 0; i < x->nhdrs; i++) {
+    free(x->hdrs[i].name);
+    free(x->hdrs[i].value);
+  }
+  x->nhdrs = 0;
+}
+
+static char *dup_range(const char *s, size_t n) {
+  char *p = malloc(n + 1);
+  if (p) {
+    memcpy(p, s, n);
+    p[n] = '\0';
+  }
+  return p;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *ud) {
+  ae_xfer *x = ud;
+  size_t len = size * n;
+  if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) { /* a new response (after 1xx): start over */
+    clear_headers(x);
+    return len;
+  }
+  const char *colon = memchr(data, ':', len);
+  if (!colon) return len;
+  size_t nlen = (size_t)(colon - data);
+  const char *v = colon + 1, *end = data + len;
+  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
+  if (x->nhdrs == x->hdrs_cap) {
+    size_t cap = x->hdrs_cap ? x->hdrs_cap * 2 : 16;
+    hdr *p = realloc(x->hdrs, cap * sizeof *p);
+    if (!p) return 0;
+    x->hdrs = p;
+    x->hdrs_cap = cap;
+  }
+  hdr *h = &x->hdrs[x->nhdrs];
+  h->name = dup_range(data, nlen);
+  h->value = dup_range(v, (size_t)(end - v));
+  if (!h->name || !h->value) {
+    free(h->name);
+    free(h->value);
+    return 0;
+  }
+  for (char *c = h->name; *c; c++)
+    if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+  x->nhdrs++;
+  return len;
+}
+
+static const char *find_header(const ae_xfer *x, const char *name) {
+  for (size_t i = x->nhdrs; i-- > 0;)
+    if (strcmp(x->hdrs[i].name, name) == 0) return x->hdrs[i].value;
+  return NULL;
+}
+
+/* ---- attempts ---- */
+
+static int start_attempt(ae_xfer *x) {
+  x->status = 0;
+  x->resp_len = 0;
+  x->too_big = 0;
+  x->errbuf[0] = '\0';
+  clear_headers(x);
+  x->attempts++;
+  if (curl_multi_add_handle(x->eng->multi, x->easy) != CURLM_OK) {
+    x->state = XS_DONE;
+    x->error = AE_ERR_CONNECTION;
+    snprintf(x->message, sizeof x->message, "could not start the transfer");
+    return -1;
+  }
+  x->state = XS_RUNNING;
+  x->eng->running++;
+  return 0;
+}
+
+static int transport_kind(CURLcode rc) {
+  switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return AE_TR_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+      return AE_TR_TIMEOUT;
+    default:
+      return AE_TR_RESET;
+  }
+}
+
+/* TLS and protocol failures are not transient: retrying them only hides the cause. */
+static int permanent_failure(CURLcode rc) {
+  switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_TOO_MANY_REDIRECTS:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_OUT_OF_MEMORY:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+static void scrub_message(ae_xfer *x, const char *raw) {
+  /* ae_scrub needs a secret; rebuild a temporary view over our copy when we have one */
+  ae_secret *s = NULL;
+  char tmp[AE_ERRLEN];
+  if (x->key_copy) s = ae_secret_new(x->key_copy, x->key_len, tmp, sizeof tmp);
+  ae_scrub(raw, s, x->message, sizeof x->message);
+  ae_secret_free(s);
+}
+
+static void describe_failure(ae_xfer *x, CURLcode rc, int tr) {
+  char raw[AE_ERRLEN + CURL_ERROR_SIZE];
+  const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+  if (x->too_big)
+    snprintf(raw, sizeof raw, "the response is larger than the limit of %zu bytes", x->max_body);
+  else if (tr == AE_TR_TIMEOUT)
+    snprintf(raw, sizeof raw, "request timed out: %s", detail);
+  else if (tr == AE_TR_CONNECT)
+    snprintf(raw, sizeof raw, "could not connect: %s", detail);
+  else
+    snprintf(raw, sizeof raw, "connection failed: %s", detail);
+  scrub_message(x, raw);
+}
+
+static void finish_attempt(ae_xfer *x, CURLcode rc) {
+  ae_engine *e = x->eng;
+  curl_multi_remove_handle(e->multi, x->easy);
+  e->running--;
+
+  ae_attempt a;
+  memset(&a, 0, sizeof a);
+  a.idempotent = x->idempotent;
+  int permanent = 0;
+  if (rc == CURLE_OK) {
+    long code = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+    x->status = a.status = (int)code;
+    a.should_retry = find_header(x, "x-should-retry");
+    a.retry_after = find_header(x, "retry-after");
+    a.retry_after_ms = find_header(x, "retry-after-ms");
+    a.spend_cap = code == 429 && x->resp && strstr(x->resp, SPEND_CAP_CODE) != NULL;
+    a.request_sent = 1;
+    x->error = AE_ERR_NONE;
+    x->message[0] = '\0';
+  } else {
+    long connect_code = 0;
+    curl_off_t connected = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &connect_code);
+    curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connected);
+    a.transport = transport_kind(rc);
+    a.status = 0;
+    /* Once connected, the server may have read the request and acted on it. */
+    a.request_sent = a.transport != AE_TR_CONNECT && connected > 0;
+    permanent = permanent_failure(rc) || x->too_big;
+    x->status = (int)connect_code;
+    x->error = a.transport == AE_TR_TIMEOUT ? AE_ERR_TIMEOUT : AE_ERR_CONNECTION;
+    describe_failure(x, rc, a.transport);
+  }
+  x->ambiguous = ae_retry_ambiguous(&a);
+  x->retry_after = ae_retry_after_parse(a.retry_after_ms, a.retry_after, time(NULL));
+  x->retryable = !permanent && ae_retry_should(&a);
+  int retries_taken = x->attempts - 1;
+  if (x->retryable && retries_taken < x->max_retries) {
+    double delay = ae_retry_delay(retries_taken, a.retry_after_ms, a.retry_after,
+                                  x->retry_after_cap, time(NULL), rand01(e));
+    ae_history *h = realloc(x->hist, (x->nhist + 1) * sizeof *h);
+    if (h) {
+      x->hist = h;
+      h[x->nhist].status = x->status;
+      h[x->nhist].error = x->error;
+      h[x->nhist].delay = delay;
+      x->nhist++;
+    }
+    x->state = XS_WAITING;
+    x->due = mono_now() + delay;
+    return;
+  }
+  x->state = XS_DONE;
+}
+
+/* ---- engine ---- */
+
+static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+/* Once per process, whatever the number of Lua states or threads; never cleaned up, since
+ * another state (or the host) may still be using libcurl. */
+static void global_init_once(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, global_init);
+}
+
+static int sockopt_count(void *ud, curl_socket_t fd, curlsocktype purpose) {
+  (void)fd;
+  if (purpose == CURLSOCKTYPE_IPCXN) ((ae_engine *)ud)->connections++;
+  return CURL_SOCKOPT_OK;
+}
+
+ae_engine *ae_engine_new(char *err, size_t errlen) {
+  global_init_once();
+  ae_engine *e = calloc(1, sizeof *e);
+  if (!e) {
+    set_err(err, errlen, "out of memory");
+    return NULL;
+  }
+  e->multi = curl_multi_init();
+  if (!e->multi) {
+    set_err(err, errlen, "curl_multi_init failed");
+    free(e);
+    return NULL;
+  }
+  if (getrandom(&e->rng, sizeof e->rng, GRND_NONBLOCK) != (ssize_t)sizeof e->rng)
+    e->rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)e;
+  if (!e->rng) e->rng = 0x9e3779b97f4a7c15ULL;
+  return e;
+}
+
+static void detach(ae_xfer *x) {
+  ae_engine *e = x->eng;
+  if (!e) return;
+  if (x->state == XS_RUNNING) {
+    curl_multi_remove_handle(e->multi, x->easy);
+    e->running--;
+  }
+  if (x->prev) x->prev->next = x->next;
+  else e->xfers = x->next;
+  if (x->next) x->next->prev = x->prev;
+  x->prev = x->next = NULL;
+  x->eng = NULL;
+}
+
+void ae_xfer_cancel(ae_xfer *x) {
+  if (!x || x->state == XS_DONE) return;
+  ae_engine *e = x->eng;
+  if (e && x->state == XS_RUNNING) {
+    curl_multi_remove_handle(e->multi, x->easy);
+    e->running--;
+  }
+  x->state = XS_DONE;
+  x->error = AE_ERR_CANCELED;
+  x->retryable = 0;
+  snprintf(x->message, sizeof x->message, "the request was canceled");
+}
+
+void ae_engine_free(ae_engine *e) {
+  if (!e) return;
+  while (e->xfers) {
+    ae_xfer *x = e->xfers;
+    ae_xfer_cancel(x);
+    detach(x);
+  }
+  curl_multi_cleanup(e->multi);
+  free(e);
+}
+
+static int add_header(ae_xfer *x, const char *line) {
+  struct curl_slist *l = curl_slist_append(x->headers, line);
+  if (!l) return -1;
+  x->headers = l;
+  return 0;
+}
+
+static int build_auth(ae_xfer *x, const ae_request *req) {
+  size_t klen;
+  const char *k = ae_secret_bytes(req->key, &klen);
+  const char *prefix = req->bearer ? "Authorization: Bearer " : "x-api-key: ";
+  size_t plen = strlen(prefix);
+  x->auth_len = plen + klen + 1;
+  x->auth_line = malloc(x->auth_len);
+  x->key_copy = malloc(klen + 1);
+  if (!x->auth_line || !x->key_copy) return -1;
+  memcpy(x->auth_line, prefix, plen);
+  memcpy(x->auth_line + plen, k, klen);
+  x->auth_line[plen + klen] = '\0';
+  memcpy(x->key_copy, k, klen);
+  x->key_copy[klen] = '\0';
+  x->key_len = klen;
+  /* our own list node, so the line lives in memory we wipe (curl_slist_append would copy it) */
+  struct curl_slist *node = malloc(sizeof *node);
+  if (!node) return -1;
+  node->data = x->auth_line;
+  node->next = x->headers;
+  x->headers = node;
+  return 0;
+}
+
+static void free_headers(ae_xfer *x) {
+  struct curl_slist *l = x->headers;
+  if (l && x->auth_line && l->data == x->auth_line) { /* our node first */
+    struct curl_slist *rest = l->next;
+    free(l);
+    l = rest;
+  }
+  curl_slist_free_all(l);
+  x->headers = NULL;
+  wipe_free(x->auth_line, x->auth_len);
+  x->auth_line = NULL;
+}
+
+void ae_xfer_free(ae_xfer *x) {
+  if (!x) return;
+  ae_xfer_cancel(x);
+  detach(x);
+  if (x->easy) curl_easy_cleanup(x->easy);
+  free_headers(x);
+  free(x->body);
+  wipe_free(x->key_copy, x->key_len);
+  clear_headers(x);
+  free(x->hdrs);
+  free(x->resp);
+  free(x->hist);
+  free(x);
+}
+
+/* Refuse what must never be sent: non-http(s) schemes, and keys over plain http off loopback. */
+static int check_url(const ae_request *req, char *err, size_t errlen) {
+  CURLU *u = curl_url();
+  char *scheme = NULL, *host = NULL;
+  int ok = 0;
+  if (!u) {
+    set_err(err, errlen, "out of memory");
+    return 0;
+  }
+  if (curl_url_set(u, CURLUPART_URL, req->url, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+    snprintf(err, errlen, "invalid URL '%.200s'; expected http(s)://host[:port]/path", req->url);
+  } else if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0) {
+    snprintf(err, errlen, "unsupported URL scheme '%.20s'; use https://", scheme);
+  } else if (req->key && strcmp(scheme, "http") == 0 && !is_loopback(host)) {
+    snprintf(err, errlen,
+             "refusing to send the API key over plain http to %.200s; use https:// "
+             "(plain http is allowed only for loopback addresses)", host);
+  } else {
+    ok = 1;
+  }
+  curl_free(scheme);
+  curl_free(host);
+  curl_url_cleanup(u);
+  return ok;
+}
+
+static int setup_easy(ae_xfer *x, const ae_request *req) {
+  CURL *c = x->easy;
+  int rc = 0;
+#define SET(opt, val) rc |= (int)curl_easy_setopt(c, opt, val)
+  SET(CURLOPT_URL, req->url);
+  SET(CURLOPT_PROTOCOLS_STR, "http,https");
+  SET(CURLOPT_FOLLOWLOCATION, 0L);
+  SET(CURLOPT_SSL_VERIFYPEER, 1L);
+  SET(CURLOPT_SSL_VERIFYHOST, 2L);
+  SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  SET(CURLOPT_NOSIGNAL, 1L);
+  SET(CURLOPT_TCP_KEEPALIVE, 1L);
+  SET(CURLOPT_ERRORBUFFER, x->errbuf);
+  SET(CURLOPT_WRITEFUNCTION, on_body);
+  SET(CURLOPT_WRITEDATA, x);
+  SET(CURLOPT_HEADERFUNCTION, on_header);
+  SET(CURLOPT_HEADERDATA, x);
+  SET(CURLOPT_PRIVATE, x);
+  SET(CURLOPT_SOCKOPTFUNCTION, sockopt_count);
+  SET(CURLOPT_SOCKOPTDATA, x->eng);
+  SET(CURLOPT_HTTPHEADER, x->headers);
+  if (req->timeout > 0) SET(CURLOPT_TIMEOUT_MS, (long)(req->timeout * 1000.0));
+  if (req->connect_timeout > 0) SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(req->connect_timeout * 1000.0));
+  if (strcmp(req->method, "GET") == 0) {
+    SET(CURLOPT_HTTPGET, 1L);
+  } else {
+    if (strcmp(req->method, "POST") != 0) SET(CURLOPT_CUSTOMREQUEST, req->method);
+    if (x->body || strcmp(req->method, "POST") == 0) {
+      SET(CURLOPT_POSTFIELDS, x->body ? x->body : "");
+      SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(x->body ? req->body_len : 0));
+    }
+  }
+#undef SET
+  return rc;
+}
+
+ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen) {
+  if (!check_url(req, err, errlen)) return NULL;
+  ae_xfer *x = calloc(1, sizeof *x);
+  if (!x) goto oom;
+  x->eng = e;
+  x->max_retries = req->max_retries < 0 ? 0 : req->max_retries;
+  x->idempotent = req->idempotent;
+  x->retry_after_cap = req->retry_after_cap;
+  x->max_body = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
+  x->retry_after = -1;
+  x->easy = curl_easy_init();
+  if (!x->easy) goto oom_x;
+  for (size_t i = 0; i < req->nheaders; i++)
+    if (add_header(x, req->headers[i])) goto oom_x;
+  /* libcurl would add "Expect: 100-continue" to large bodies: one more round trip for nothing */
+  if (add_header(x, "Expect:")) goto oom_x;
+  if (req->key && build_auth(x, req)) goto oom_x;
+  if (req->body) {
+    x->body = malloc(req->body_len + 1);
+    if (!x->body) goto oom_x;
+    memcpy(x->body, req->body, req->body_len);
+    x->body[req->body_len] = '\0';
+  }
+  if (setup_easy(x, req) != CURLE_OK) {
+    set_err(err, errlen, "libcurl refused an option (is it built with http and https?)");
+    ae_xfer_free(x);
+    return NULL;
+  }
+  x->next = e->xfers;
+  if (e->xfers) e->xfers->prev = x;
+  e->xfers = x;
+  start_attempt(x);
+  return x;
+oom_x:
+  ae_xfer_free(x);
+oom:
+  set_err(err, errlen, "out of memory");
+  return NULL;
+}
+
+static void start_due(ae_engine *e, double now) {
+  for (ae_xfer *x = e->xfers; x; x = x->next)
+    if (x->state == XS_WAITING && x->due <= now) start_attempt(x);
+}
+
+static int count_live(const ae_engine *e) {
+  int n = 0;
+  for (const ae_xfer *x = e->xfers; x; x = x->next) n += x->state != XS_DONE;
+  return n;
+}
+
+int ae_engine_step(ae_engine *e) {
+  int still;
+  start_due(e, mono_now());
+  curl_multi_perform(e->multi, &still);
+  CURLMsg *m;
+  int left;
+  while ((m = curl_multi_info_read(e->multi, &left))) {
+    if (m->msg != CURLMSG_DONE) continue;
+    ae_xfer *x = NULL;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+    if (x) finish_attempt(x, m->data.result);
+  }
+  /* a retry with no delay starts now rather than one step later */
+  start_due(e, mono_now());
+  if (e->running) curl_multi_perform(e->multi, &still);
+  return count_live(e);
+}
+
+double ae_engine_timeout(const ae_engine *e) {
+  double best = -1;
+  if (e->running) {
+    long ms = -1;
+    curl_multi_timeout(e->multi, &ms);
+    if (ms >= 0) best = (double)ms / 1000.0;
+    else best = 1.0; /* libcurl has no timer: poll sockets, and look again soon */
+  }
+  double now = mono_now();
+  for (const ae_xfer *x = e->xfers; x; x = x->next) {
+    if (x->state != XS_WAITING) continue;
+    double d = x->due - now;
+    if (d < 0) d = 0;
+    if (best < 0 || d < best) best = d;
+  }
+  return best;
+}
+
+int ae_engine_wait(ae_engine *e, double max_wait) {
+  double t = ae_engine_timeout(e);
+  if (t < 0) return 0; /* idle: nothing will ever happen */
+  if (max_wait >= 0 && max_wait < t) t = max_wait;
+  if (t > 0) {
+    if (e->running) {
+      int fds = 0;
+      curl_multi_poll(e->multi, NULL, 0, (int)ceil(t * 1000.0), &fds);
+    } else {
+      struct timespec ts = {(time_t)t, (long)((t - floor(t)) * 1e9)};
+      nanosleep(&ts, NULL); /* only retry delays are pending: nothing else can wake us */
+    }
+  }
+  return ae_engine_step(e);
+}
+
+long ae_engine_connections(const ae_engine *e) { return e->connections; }
+
+/* ---- results ---- */
+
+int ae_xfer_done(const ae_xfer *x) { return x->state == XS_DONE; }
+int ae_xfer_status(const ae_xfer *x) { return x->status; }
+int ae_xfer_attempts(const ae_xfer *x) { return x->attempts; }
+int ae_xfer_ambiguous(const ae_xfer *x) { return x->ambiguous; }
+int ae_xfer_retryable(const ae_xfer *x) { return x->retryable; }
+double ae_xfer_retry_after(const ae_xfer *x) { return x->retry_after; }
+size_t ae_xfer_nheaders(const ae_xfer *x) { return x->nhdrs; }
+size_t ae_xfer_nhistory(const ae_xfer *x) { return x->nhist; }
+
+const char *ae_xfer_body(const ae_xfer *x, size_t *len) {
+  *len = x->resp_len;
+  return x->resp ? x->resp : "";
+}
+
+void ae_xfer_header(const ae_xfer *x, size_t i, const char **name, const char **value) {
+  *name = x->hdrs[i].name;
+  *value = x->hdrs[i].value;
+}
+
+int ae_xfer_error(const ae_xfer *x, const char **msg) {
+  *msg = x->message;
+  return x->error;
+}
+
+const ae_history *ae_xfer_history(const ae_xfer *x, size_t i) {
+  return i < x->nhist ? &x->hist[i] : NULL;
+}

@@ -1,0 +1,76 @@
+/* engine.h - the HTTP engine: libcurl's multi interface, non-blocking, with retries.
+ * No Lua headers: C hosts can drive it directly. One engine = one connection pool.
+ *
+ *   ae_engine *e = ae_engine_new();
+ *   ae_xfer *x = ae_submit(e, &req, err, sizeof err);
+ *   while (!ae_xfer_done(x)) ae_engine_wait(e, 1.0);     // or ae_engine_step() once a frame
+ *   ... ae_xfer_status(x), ae_xfer_body(x, &len) ...
+ *   ae_xfer_free(x); ae_engine_free(e);
+ *
+ * Retries happen inside the engine (retry.h): a failed attempt that may be retried waits for
+ * its delay while other transfers keep going, then is added again. */
+#ifndef AE_ENGINE_H
+#define AE_ENGINE_H
+
+#include <stddef.h>
+#include "secret.h"
+
+typedef struct ae_engine ae_engine;
+typedef struct ae_xfer ae_xfer;
+
+typedef struct ae_request {
+  const char *method;           /* "GET", "POST", "DELETE" ... */
+  const char *url;
+  const char *const *headers;   /* "Name: value" lines */
+  size_t nheaders;
+  const char *body;             /* may be NULL */
+  size_t body_len;
+  const ae_secret *key;         /* may be NULL; copied, so it may be freed after submit */
+  int bearer;                   /* send the key as Authorization: Bearer, else x-api-key */
+  double timeout;               /* seconds per attempt (0 = none) */
+  double connect_timeout;       /* seconds (0 = libcurl's default) */
+  int max_retries;
+  double retry_after_cap;       /* seconds; server-given delays above it fall back to backoff */
+  int idempotent;               /* 0: never retried after an ambiguous failure */
+  size_t max_body;              /* larger answers fail (0 = 64 MiB) */
+} ae_request;
+
+/* What went wrong with a transfer, when no HTTP answer settles it. */
+enum { AE_ERR_NONE = 0, AE_ERR_CONNECTION, AE_ERR_TIMEOUT, AE_ERR_CANCELED };
+
+typedef struct ae_history {
+  int status;       /* HTTP status of the failed attempt, 0 when none */
+  int error;        /* AE_ERR_* of the failed attempt */
+  double delay;     /* seconds waited before the next attempt */
+} ae_history;
+
+ae_engine *ae_engine_new(char *err, size_t errlen);
+/* Cancels live transfers (they stay valid, done with AE_ERR_CANCELED) and frees the engine. */
+void ae_engine_free(ae_engine *e);
+
+/* Refuses (NULL, err set) a URL that is not http(s), or a key sent over plain http to a host
+ * that is not loopback. Other failures happen later and show in the transfer. */
+ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen);
+
+int ae_engine_step(ae_engine *e);                  /* never blocks; returns live transfers */
+double ae_engine_timeout(const ae_engine *e);      /* seconds until step is due; -1 if idle */
+int ae_engine_wait(ae_engine *e, double max_wait); /* poll sockets <= max_wait, then step */
+long ae_engine_connections(const ae_engine *e);    /* connections opened so far */
+
+int ae_xfer_done(const ae_xfer *x);
+void ae_xfer_cancel(ae_xfer *x);                   /* idempotent; a done transfer stays as is */
+void ae_xfer_free(ae_xfer *x);                     /* cancels first; NULL is fine */
+
+int ae_xfer_status(const ae_xfer *x);              /* last HTTP status, 0 when none */
+const char *ae_xfer_body(const ae_xfer *x, size_t *len);
+size_t ae_xfer_nheaders(const ae_xfer *x);
+void ae_xfer_header(const ae_xfer *x, size_t i, const char **name, const char **value);
+int ae_xfer_error(const ae_xfer *x, const char **msg); /* AE_ERR_*; msg is scrubbed */
+int ae_xfer_attempts(const ae_xfer *x);
+int ae_xfer_ambiguous(const ae_xfer *x);           /* the server may have acted */
+int ae_xfer_retryable(const ae_xfer *x);           /* the last failure was of a retryable kind */
+double ae_xfer_retry_after(const ae_xfer *x);      /* server-given delay of the last answer, -1 */
+size_t ae_xfer_nhistory(const ae_xfer *x);
+const ae_history *ae_xfer_history(const ae_xfer *x, size_t i);
+
+#endif

@@ -1,0 +1,289 @@
+/* lengine.c - Lua binding of the engine (engine.h) and its transfers. */
+#include <string.h>
+
+#include "core.h"
+#include "engine.h"
+
+typedef struct lengine {
+  ae_engine *e; /* NULL once closed */
+} lengine;
+
+typedef struct lxfer {
+  ae_xfer *x;   /* NULL once closed */
+} lxfer;
+
+/* ---- engine ---- */
+
+static lengine *toengine(lua_State *L, int idx) {
+  return (lengine *)luaL_checkudata(L, idx, AE_ENGINE_MT);
+}
+
+static ae_engine *checkengine(lua_State *L, int idx) {
+  lengine *le = toengine(L, idx);
+  if (!le->e) luaL_error(L, "attempt to use a closed engine");
+  return le->e;
+}
+
+static int engine_new(lua_State *L) {
+  lengine *le = lua_newuserdatauv(L, sizeof *le, 0);
+  le->e = NULL;
+  luaL_setmetatable(L, AE_ENGINE_MT);
+  char err[AE_ERRLEN];
+  le->e = ae_engine_new(err, sizeof err);
+  if (!le->e) return luaL_error(L, "cannot create the HTTP engine: %s", err);
+  return 1;
+}
+
+static int engine_close(lua_State *L) {
+  lengine *le = toengine(L, 1);
+  ae_engine_free(le->e); /* transfers stay valid, canceled and detached */
+  le->e = NULL;
+  return 0;
+}
+
+static int engine_tostring(lua_State *L) {
+  lengine *le = toengine(L, 1);
+  if (le->e) lua_pushfstring(L, "anthropic.engine (%p)", (void *)le->e);
+  else lua_pushliteral(L, "anthropic.engine (closed)");
+  return 1;
+}
+
+static int engine_step(lua_State *L) {
+  lua_pushinteger(L, ae_engine_step(checkengine(L, 1)));
+  return 1;
+}
+
+static int engine_timeout(lua_State *L) {
+  double t = ae_engine_timeout(checkengine(L, 1));
+  if (t < 0) lua_pushnil(L);
+  else lua_pushnumber(L, t);
+  return 1;
+}
+
+static int engine_wait(lua_State *L) {
+  ae_engine *e = checkengine(L, 1);
+  double max = luaL_optnumber(L, 2, -1);
+  lua_pushinteger(L, ae_engine_wait(e, max));
+  return 1;
+}
+
+static int engine_connections(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)ae_engine_connections(checkengine(L, 1)));
+  return 1;
+}
+
+/* ---- submit ---- */
+
+static double optfield_number(lua_State *L, int t, const char *k, double def) {
+  lua_getfield(L, t, k);
+  double v = def;
+  if (!lua_isnil(L, -1)) {
+    if (!lua_isnumber(L, -1))
+      luaL_error(L, "request field '%s' must be a number (got %s)", k, luaL_typename(L, -1));
+    v = lua_tonumber(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+static const char *field_string(lua_State *L, int t, const char *k, size_t *len, int required) {
+  lua_getfield(L, t, k);
+  const char *s = NULL;
+  if (lua_type(L, -1) == LUA_TSTRING) s = lua_tolstring(L, -1, len);
+  else if (!lua_isnil(L, -1) || required)
+    luaL_error(L, "request field '%s' must be a string (got %s)", k, luaL_typename(L, -1));
+  lua_pop(L, 1); /* the string stays referenced by the request table */
+  return s;
+}
+
+/* eng:submit(req) -> transfer | nil, message, "config" */
+static int engine_submit(lua_State *L) {
+  ae_engine *e = checkengine(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  ae_request req;
+  memset(&req, 0, sizeof req);
+  req.method = field_string(L, 2, "method", NULL, 1);
+  req.url = field_string(L, 2, "url", NULL, 1);
+  req.body = field_string(L, 2, "body", &req.body_len, 0);
+  req.timeout = optfield_number(L, 2, "timeout", 600);
+  req.connect_timeout = optfield_number(L, 2, "connect_timeout", 5);
+  req.max_retries = (int)optfield_number(L, 2, "max_retries", 2);
+  req.retry_after_cap = optfield_number(L, 2, "retry_after_cap", 60);
+  req.max_body = (size_t)optfield_number(L, 2, "max_body", 0);
+  lua_getfield(L, 2, "idempotent");
+  req.idempotent = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (req.max_retries < 0) luaL_error(L, "request field 'max_retries' must be >= 0");
+
+  lua_getfield(L, 2, "key"); /* index 3 */
+  req.key = ae_check_key(L, 3, &req.bearer);
+
+  lua_getfield(L, 2, "headers"); /* index 4 */
+  size_t n = lua_istable(L, 4) ? lua_rawlen(L, 4) : 0;
+  const char **hdrs = lua_newuserdatauv(L, (n ? n : 1) * sizeof *hdrs, 0); /* index 5 */
+  for (size_t i = 0; i < n; i++) {
+    lua_rawgeti(L, 4, (lua_Integer)i + 1);
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "request headers[%d] must be a \"Name: value\" string", (int)i + 1);
+    hdrs[i] = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
+  req.headers = hdrs;
+  req.nheaders = n;
+
+  lxfer *lx = lua_newuserdatauv(L, sizeof *lx, 1);
+  lx->x = NULL;
+  luaL_setmetatable(L, AE_XFER_MT);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1); /* the engine lives as long as its transfers */
+  char err[AE_ERRLEN];
+  lx->x = ae_submit(e, &req, err, sizeof err);
+  if (!lx->x) {
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    lua_pushliteral(L, "config");
+    return 3;
+  }
+  return 1;
+}
+
+/* ---- transfers ---- */
+
+static lxfer *toxfer(lua_State *L) { return (lxfer *)luaL_checkudata(L, 1, AE_XFER_MT); }
+
+static ae_xfer *checkxfer(lua_State *L) {
+  lxfer *lx = toxfer(L);
+  if (!lx->x) luaL_error(L, "attempt to use a closed transfer");
+  return lx->x;
+}
+
+static int xfer_close(lua_State *L) {
+  lxfer *lx = toxfer(L);
+  ae_xfer_free(lx->x);
+  lx->x = NULL;
+  return 0;
+}
+
+static int xfer_cancel(lua_State *L) {
+  lxfer *lx = toxfer(L);
+  if (lx->x) ae_xfer_cancel(lx->x);
+  return 0;
+}
+
+static int xfer_done(lua_State *L) {
+  lua_pushboolean(L, ae_xfer_done(checkxfer(L)));
+  return 1;
+}
+
+static int xfer_tostring(lua_State *L) {
+  lxfer *lx = toxfer(L);
+  if (!lx->x) lua_pushliteral(L, "anthropic.transfer (closed)");
+  else lua_pushfstring(L, "anthropic.transfer (%s)", ae_xfer_done(lx->x) ? "done" : "running");
+  return 1;
+}
+
+static const char *const error_kinds[] = {NULL, "connection", "timeout", "canceled"};
+
+static void push_headers(lua_State *L, const ae_xfer *x) {
+  size_t n = ae_xfer_nheaders(x);
+  lua_createtable(L, 0, (int)n);
+  for (size_t i = 0; i < n; i++) {
+    const char *name, *value;
+    ae_xfer_header(x, i, &name, &value);
+    lua_getfield(L, -1, name);
+    if (lua_isnil(L, -1)) { /* a repeated header joins with ", " as HTTP allows */
+      lua_pushstring(L, value);
+    } else {
+      lua_pushfstring(L, "%s, %s", lua_tostring(L, -1), value);
+    }
+    lua_setfield(L, -3, name);
+    lua_pop(L, 1);
+  }
+}
+
+static void push_history(lua_State *L, const ae_xfer *x) {
+  size_t n = ae_xfer_nhistory(x);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    const ae_history *h = ae_xfer_history(x, i);
+    lua_createtable(L, 0, 3);
+    if (h->status) {
+      lua_pushinteger(L, h->status);
+      lua_setfield(L, -2, "status");
+    }
+    if (h->error) {
+      lua_pushstring(L, error_kinds[h->error]);
+      lua_setfield(L, -2, "kind");
+    }
+    lua_pushnumber(L, h->delay);
+    lua_setfield(L, -2, "delay");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+}
+
+/* t:result() -> nil while running; then the outcome table (see docs/internals.md) */
+static int xfer_result(lua_State *L) {
+  ae_xfer *x = checkxfer(L);
+  if (!ae_xfer_done(x)) return 0;
+  lua_createtable(L, 0, 10);
+  int status = ae_xfer_status(x);
+  if (status) {
+    lua_pushinteger(L, status);
+    lua_setfield(L, -2, "status");
+  }
+  push_headers(L, x);
+  lua_setfield(L, -2, "headers");
+  size_t len;
+  const char *body = ae_xfer_body(x, &len);
+  lua_pushlstring(L, body, len);
+  lua_setfield(L, -2, "body");
+  lua_pushinteger(L, ae_xfer_attempts(x));
+  lua_setfield(L, -2, "attempts");
+  const char *msg;
+  int kind = ae_xfer_error(x, &msg);
+  if (kind) {
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, error_kinds[kind]);
+    lua_setfield(L, -2, "kind");
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "message");
+    lua_setfield(L, -2, "error");
+  }
+  lua_pushboolean(L, ae_xfer_ambiguous(x));
+  lua_setfield(L, -2, "ambiguous");
+  lua_pushboolean(L, ae_xfer_retryable(x));
+  lua_setfield(L, -2, "retryable");
+  double ra = ae_xfer_retry_after(x);
+  if (ra >= 0) {
+    lua_pushnumber(L, ra);
+    lua_setfield(L, -2, "retry_after");
+  }
+  push_history(L, x);
+  lua_setfield(L, -2, "history");
+  return 1;
+}
+
+static const luaL_Reg engine_meta[] = {{"__gc", engine_close},
+                                       {"__close", engine_close},
+                                       {"__tostring", engine_tostring},
+                                       {NULL, NULL}};
+
+static const luaL_Reg engine_methods[] = {
+    {"submit", engine_submit}, {"step", engine_step},   {"timeout", engine_timeout},
+    {"wait", engine_wait},     {"close", engine_close}, {"connections", engine_connections},
+    {NULL, NULL}};
+
+static const luaL_Reg xfer_meta[] = {
+    {"__gc", xfer_close}, {"__close", xfer_close}, {"__tostring", xfer_tostring}, {NULL, NULL}};
+
+static const luaL_Reg xfer_methods[] = {{"done", xfer_done},     {"result", xfer_result},
+                                        {"cancel", xfer_cancel}, {"close", xfer_close},
+                                        {NULL, NULL}};
+
+void ae_open_engine(lua_State *L) {
+  compat_newclass(L, AE_ENGINE_MT, engine_meta, engine_methods);
+  compat_newclass(L, AE_XFER_MT, xfer_meta, xfer_methods);
+  lua_pushcfunction(L, engine_new);
+  lua_setfield(L, -2, "engine");
+}
