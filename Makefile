@@ -25,7 +25,7 @@ CTESTS = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/test_*.c))
 
 DEB_PKGS = lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-socket lua-check pkg-config gcc make
 
-.PHONY: all deps build ctest lint test demo clean install
+.PHONY: all deps build ctest lint test demo clean fuzz fuzz-deps
 
 all: build
 
@@ -70,6 +70,24 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory build
 	@LUA=$(LUA) sh examples/run-demo.sh
+
+# libFuzzer targets for the pure parsers (clang with ASan+UBSan), FUZZ_SECONDS each.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 30
+FUZZERS = $(patsubst spec/fuzz/fuzz_%.c,$(BUILD)/fuzz_%,$(wildcard spec/fuzz/fuzz_*.c))
+
+$(BUILD)/fuzz_%: spec/fuzz/fuzz_%.c $(PURE_SRC) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ $< $(PURE_SRC)
+
+fuzz-deps:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="clang libclang-rt-14-dev"
+
+# New cases go to build/corpus (the first directory); spec/fuzz/NAME is the committed seed corpus.
+fuzz: fuzz-deps $(FUZZERS)
+	@for f in $(FUZZERS); do n=$${f#$(BUILD)/fuzz_}; mkdir -p $(BUILD)/corpus/$$n; \
+	  echo "fuzzing $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/corpus/$$n spec/fuzz/$$n || exit 1; done
 
 clean:
 	rm -rf $(BUILD)

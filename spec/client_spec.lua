@@ -59,7 +59,7 @@ describe("messages client", function()
     assert.equal("anthropic-lua/" .. anthropic.VERSION, r.headers["user-agent"])
     assert.equal("a-2025,b-2026", r.headers["anthropic-beta"])
     assert.equal("platform", r.headers["x-team"])
-    assert.equal(key:sub(1, 15) .. "..." .. key:sub(-4), r.headers["x-api-key"])
+    assert.equal(key:sub(1, 16) .. "..." .. key:sub(-4), r.headers["x-api-key"])
     assert.is_nil(r.headers["expect"])
   end)
 

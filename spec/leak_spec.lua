@@ -65,7 +65,10 @@ describe("key leak scan", function()
     local dir = util.tmpdir()
     util.write(dir .. "/key", canary, "644")
     capture { core.load_key { key_file = dir .. "/key", env = {} } }
-    capture { core.load_key { key_command = { "sh", "-c", "echo " .. canary .. " >&2; exit 1" }, env = {} } }
+    util.write(dir .. "/cmdkey", canary, "600")
+    capture { core.load_key { key_command = { "sh", "-c", "cat " .. dir .. "/cmdkey; exit 1" }, env = {} } }
+    capture { core.load_key { key_command = { "sh", "-c", "cat " .. dir .. "/cmdkey; cat " .. dir .. "/cmdkey" },
+      env = {} } }
     capture { core.load_key { key_fn = function() error(canary) end, env = {} } }
     capture { core.load_key { api_key = "sk-ant-admin01-" .. canary:sub(14), env = {} } }
     util.rmdir(dir)
@@ -77,6 +80,6 @@ describe("key leak scan", function()
     assert.is_true(#captured > 50)
     util.assert_no_leak(table.concat(captured, "\n"), canary, "captured errors, objects and logs")
     util.assert_no_leak(emu_log, canary, "the emulator log")
-    assert.matches(canary:sub(1, 15) .. "...", emu_log, 1, true) -- hints are there instead
+    assert.matches(canary:sub(1, 16) .. "...", emu_log, 1, true) -- hints are there instead
   end)
 end)

@@ -125,6 +125,7 @@ static ae_secret *from_command(resolve *r) {
   argv[n] = NULL;
   lua_getfield(L, r->opts, "key_command_timeout");
   double timeout = luaL_optnumber(L, -1, 10.0);
+  if (!(timeout > 0)) luaL_error(L, "option 'key_command_timeout' must be > 0 seconds");
   lua_pop(L, 1);
   ae_secret *s = ae_secret_from_command(argv, timeout, r->err, sizeof r->err);
   lua_pop(L, 2);
@@ -195,9 +196,12 @@ static ae_secret *find_key(resolve *r, char *source, size_t srclen, int *bearer)
     for (int i = 1; i <= n && !s && !r->err[0]; i++) {
       lua_rawgeti(L, env, i);
       const char *name = luaL_checkstring(L, -1);
-      lua_getfield(L, bearer_env, name);
-      int is_bearer = lua_toboolean(L, -1);
-      lua_pop(L, 1);
+      int is_bearer = 0;
+      if (lua_istable(L, bearer_env)) {
+        lua_getfield(L, bearer_env, name);
+        is_bearer = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+      }
       if (pass == 0) {
         lua_pushfstring(L, "environment %s", name);
         tried(r, lua_tostring(L, -1));

@@ -140,7 +140,7 @@ void ae_secret_hint(const ae_secret *s, char *out, size_t outlen) {
   size_t n = s ? s->len : 0;
   if (!out || outlen == 0) return;
   if (n > 24)
-    snprintf(out, outlen, "%.15s...%s", s->bytes, s->bytes + n - 4);
+    snprintf(out, outlen, "%.16s...%s", s->bytes, s->bytes + n - 4);
   else if (n >= 12)
     snprintf(out, outlen, "...%s", s->bytes + n - 2);
   else
@@ -423,8 +423,11 @@ static ae_secret *command_result(const Run *R, const char *buf, char *err, size_
     set_err(err, errlen, "key command %s exited with status %d", name, WEXITSTATUS(R->status));
   else if (is_blank_line(buf, R->n))
     set_err(err, errlen, "key command %s printed nothing", name);
-  else
-    return new_from(buf, R->n, "key command", name, err, errlen);
+  else { /* the first non-blank line, as `pass show` prints the password first */
+    size_t n;
+    const char *line = first_line(buf, R->n, &n);
+    return new_from(line, n, "key command", name, err, errlen);
+  }
   return NULL;
 }
 

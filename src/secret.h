@@ -25,7 +25,7 @@ void ae_secret_free(ae_secret *s);
 const char *ae_secret_bytes(const ae_secret *s, size_t *len);
 int ae_secret_kind(const ae_secret *s);
 
-/* A hint like the Console's: first 15 bytes, "...", last 4 bytes ("sk-ant-api03-R2D...igAA").
+/* A hint like the Console's: first 16 bytes, "...", last 4 bytes ("sk-ant-api03-R2D...igAA").
  * Keys of 24 bytes or fewer show only "...", plus their last 2 bytes when >= 12 bytes long. */
 void ae_secret_hint(const ae_secret *s, char *out, size_t outlen);
 
@@ -36,7 +36,8 @@ void ae_secret_hint(const ae_secret *s, char *out, size_t outlen);
 ae_secret *ae_secret_from_file(const char *path, char *err, size_t errlen);
 
 /* Run argv[0] (PATH lookup, no shell) with stdin from /dev/null and stderr inherited (never
- * captured); stdout (at most AE_SECRET_MAX bytes) is the key. Kills the child (SIGKILL) and
+ * captured); the first non-blank line of stdout (at most AE_SECRET_MAX
+ * bytes in all) is the key, as `pass show` prints the password first. Kills the child (SIGKILL) and
  * fails after timeout_s seconds. Fails on a non-zero exit ("exited with status N"), a signal,
  * exec failure ("cannot run NAME: reason"), or empty output. Buffers are wiped.
  * A timeout_s <= 0 (or NaN) means no time limit. */

@@ -198,7 +198,7 @@ static void test_last_wins(void) {
   CHECK(s && len == 35 && memcmp(bytes, "sk-ant-second-key-11111111111111111", 35) == 0,
         "last assignment wins (%s)", err);
   ae_secret_hint(s, hint, sizeof hint);
-  CHECK_STR(hint, "sk-ant-second-k...1111", "hint %s", hint);
+  CHECK_STR(hint, "sk-ant-second-ke...1111", "hint %s", hint);
   ae_secret_free(s);
   s = ae_secret_from_dotenv(path, "ANTHROPIC", err, sizeof err);
   CHECK(s == NULL && err[0] == 0, "a prefix of a name does not match");

@@ -120,9 +120,9 @@ static void check_hint(const char *key, size_t outlen, const char *want) {
 }
 
 static void test_hint(void) {
-  /* 15 bytes as the header says (its example "sk-ant-api03-R2D...igAA" shows 16) */
-  check_hint("sk-ant-api03-R2D0123456789-abcdefghij_igAA", 64, "sk-ant-api03-R2...igAA");
-  check_hint("abcdefghijklmnopqrstuvwxy", 64, "abcdefghijklmno...vwxy");  /* 25 bytes */
+  /* 16 bytes, like the Console's "sk-ant-api03-R2D...igAA" */
+  check_hint("sk-ant-api03-R2D0123456789-abcdefghij_igAA", 64, "sk-ant-api03-R2D...igAA");
+  check_hint("abcdefghijklmnopqrstuvwxy", 64, "abcdefghijklmnop...vwxy");  /* 25 bytes */
   check_hint("abcdefghijklmnopqrstuvwx", 64, "...wx");                    /* 24 */
   check_hint("abcdefghijkl", 64, "...kl");                                /* 12 */
   check_hint("abcdefghijk", 64, "...");                                   /* 11 */
