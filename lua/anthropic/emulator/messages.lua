@@ -1,0 +1,387 @@
+-- POST /v1/messages and POST /v1/messages/count_tokens: validation like the real API, a reply
+-- derived only from the request, and token estimates.
+--
+-- Tokens (documented in docs/emulator.md): input_tokens = max(1, ceil(C / 4)) where C counts the
+-- UTF-8 characters of the system text, every message's text (tool_use: name + JSON input;
+-- tool_result: its text; other blocks: their JSON) and every tool definition's JSON (keys sorted).
+-- output_tokens = max(1, ceil(characters of the reply text, plus tool name + JSON input, / 4)).
+local errors = require "anthropic.emulator.errors"
+local json = require "anthropic.emulator.json"
+local sse = require "anthropic.emulator.sse"
+local util = require "anthropic.emulator.util"
+
+local M = {}
+
+local function set(list)
+  local s = {}
+  for _, v in ipairs(list) do s[v] = true end
+  return s
+end
+
+local CREATE_FIELDS = set {
+  "model", "messages", "max_tokens", "system", "stream", "temperature", "top_p", "top_k",
+  "stop_sequences", "tools", "tool_choice", "thinking", "metadata", "service_tier", "output_config",
+  "output_format", "cache_control", "container", "context_management", "mcp_servers", "inference_geo",
+}
+local COUNT_FIELDS = set {
+  "model", "messages", "system", "tools", "tool_choice", "thinking", "cache_control", "output_config",
+  "output_format", "context_management", "mcp_servers",
+}
+
+local function is_list(t)
+  return type(t) == "table" and (next(t) == nil or t[1] ~= nil)
+end
+
+local function is_object(t)
+  return type(t) == "table" and t[1] == nil
+end
+
+local function is_int(v)
+  return type(v) == "number" and v == math.floor(v) and v > -2^53 and v < 2^53
+end
+
+local function bad(message)
+  return errors.response(400, message)
+end
+
+local function present(v)
+  return v ~= nil and v ~= json.null
+end
+
+local function validate_blocks(blocks, where)
+  for j, b in ipairs(blocks) do
+    local at = where .. "." .. (j - 1)
+    if not is_object(b) or type(b.type) ~= "string" then return bad(at .. ".type: Field required") end
+    if b.type == "text" then
+      if type(b.text) ~= "string" then return bad(at .. ".text: Input should be a valid string") end
+      if b.text == "" then return bad("messages: text content blocks must be non-empty") end
+    elseif b.type == "tool_use" then
+      if type(b.id) ~= "string" or type(b.name) ~= "string" or not is_object(b.input) then
+        return bad(at .. ": tool_use blocks need id, name and input")
+      end
+    elseif b.type == "tool_result" then
+      if type(b.tool_use_id) ~= "string" then return bad(at .. ".tool_use_id: Field required") end
+    end
+  end
+end
+
+local function validate_tools(tools)
+  if not is_list(tools) then return bad("tools: Input should be a valid list") end
+  for i, t in ipairs(tools) do
+    local at = "tools." .. (i - 1)
+    if not is_object(t) then return bad(at .. ": Input should be a valid dictionary") end
+    if t.type == nil or t.type == "custom" then
+      if type(t.name) ~= "string" or not t.name:match("^[%w_%-]+$") or #t.name > 128 then
+        return bad(at .. ".name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'")
+      end
+      if not is_object(t.input_schema) then return bad(at .. ".input_schema: Field required") end
+    end
+  end
+end
+
+-- -> nil when valid, else an error response (400, or 404 for an unknown model)
+function M.validate(emu, body, for_count)
+  if not is_object(body) then return bad("Request body must be a JSON object") end
+  local known = for_count and COUNT_FIELDS or CREATE_FIELDS
+  local extra = {}
+  for k in pairs(body) do
+    if not known[k] then extra[#extra + 1] = tostring(k) end
+  end
+  table.sort(extra)
+  if extra[1] then return bad(extra[1] .. ": Extra inputs are not permitted") end
+  if not present(body.model) then return bad("model: Field required") end
+  if type(body.model) ~= "string" then return bad("model: Input should be a valid string") end
+  if not for_count then
+    if not present(body.max_tokens) then return bad("max_tokens: Field required") end
+    if not is_int(body.max_tokens) then return bad("max_tokens: Input should be a valid integer") end
+    if body.max_tokens < 1 then return bad("max_tokens: Input should be greater than or equal to 1") end
+  end
+  local msgs = body.messages
+  if not present(msgs) then return bad("messages: Field required") end
+  if not is_list(msgs) then return bad("messages: Input should be a valid list") end
+  if #msgs == 0 then return bad("messages: at least one message is required") end
+  for i, m in ipairs(msgs) do
+    local at = "messages." .. (i - 1)
+    if not is_object(m) then return bad(at .. ": Input should be a valid dictionary") end
+    if m.role ~= "user" and m.role ~= "assistant" then
+      return bad(at .. ".role: Input should be 'user' or 'assistant'")
+    end
+    local c = m.content
+    if not present(c) then return bad(at .. ".content: Field required") end
+    if type(c) ~= "string" and not is_list(c) then
+      return bad(at .. ".content: Input should be a valid string or a list of content blocks")
+    end
+    if (c == "" or (type(c) == "table" and #c == 0)) and not (i == #msgs and m.role == "assistant") then
+      return bad(at .. ": all messages must have non-empty content except for the optional final assistant message")
+    end
+    if type(c) == "table" then
+      local err = validate_blocks(c, at .. ".content")
+      if err then return err end
+    end
+  end
+  if msgs[1].role ~= "user" then return bad("messages: first message must use the \"user\" role") end
+  if present(body.system) and type(body.system) ~= "string" then
+    if not is_list(body.system) then return bad("system: Input should be a valid string or list") end
+    local err = validate_blocks(body.system, "system")
+    if err then return err end
+  end
+  if present(body.stop_sequences) then
+    if not is_list(body.stop_sequences) then return bad("stop_sequences: Input should be a valid list") end
+    for i, s in ipairs(body.stop_sequences) do
+      if type(s) ~= "string" or s == "" then
+        return bad("stop_sequences." .. (i - 1) .. ": Input should be a non-empty string")
+      end
+    end
+  end
+  if present(body.stream) and type(body.stream) ~= "boolean" then
+    return bad("stream: Input should be a valid boolean")
+  end
+  if present(body.temperature) and (type(body.temperature) ~= "number" or body.temperature < 0
+      or body.temperature > 1) then
+    return bad("temperature: Input should be a number between 0 and 1")
+  end
+  if present(body.tools) then
+    local err = validate_tools(body.tools)
+    if err then return err end
+  end
+  local choice = body.tool_choice
+  if present(choice) then
+    if not is_object(choice) or not set { "auto", "any", "tool", "none" }[choice.type] then
+      return bad("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'")
+    end
+    if choice.type == "tool" then
+      local found = false
+      for _, t in ipairs(present(body.tools) and body.tools or {}) do
+        if t.name == choice.name then found = true end
+      end
+      if not found then return bad("tool_choice.name: no tool named " .. tostring(choice.name)) end
+    end
+  end
+  local model = emu.models:find(body.model)
+  if not model then return errors.response(404, "model: " .. body.model) end
+  if not for_count and body.max_tokens > model.max_tokens then
+    return bad(string.format("max_tokens: %d > %d, which is the maximum allowed number of output tokens for %s",
+      body.max_tokens, model.max_tokens, model.id))
+  end
+end
+
+---------------------------------------------------------------------------------------------------
+-- Token estimates
+
+local function block_text(b)
+  if b.type == "text" then return b.text end
+  if b.type == "tool_use" then return b.name .. json.encode(b.input) end
+  if b.type == "tool_result" then
+    local c = b.content
+    if type(c) == "string" then return c end
+    if type(c) == "table" then
+      local parts = {}
+      for _, x in ipairs(c) do
+        if type(x) == "table" and x.type == "text" and type(x.text) == "string" then parts[#parts + 1] = x.text end
+      end
+      return table.concat(parts)
+    end
+    return ""
+  end
+  return json.encode(b)
+end
+
+-- The input token estimate for a (valid) Messages or count_tokens body.
+function M.input_tokens(body)
+  local chars = 0
+  local function add(s) chars = chars + util.chars(s) end
+  local function add_content(c)
+    if type(c) == "string" then add(c)
+    elseif type(c) == "table" then
+      for _, b in ipairs(c) do add(block_text(b)) end
+    end
+  end
+  if present(body.system) then add_content(body.system) end
+  for _, m in ipairs(body.messages) do add_content(m.content) end
+  if present(body.tools) then
+    for _, t in ipairs(body.tools) do add(json.encode(t)) end
+  end
+  return math.max(1, math.ceil(chars / 4))
+end
+
+---------------------------------------------------------------------------------------------------
+-- The reply
+
+-- The last user message's text (text blocks joined by "\n") and its tool results' text.
+local function last_user(messages)
+  for i = #messages, 1, -1 do
+    local m = messages[i]
+    if m.role == "user" then
+      if type(m.content) == "string" then return m.content, nil end
+      local texts, results = {}, {}
+      for _, b in ipairs(m.content) do
+        if b.type == "text" then texts[#texts + 1] = b.text
+        elseif b.type == "tool_result" then results[#results + 1] = block_text(b)
+        end
+      end
+      return #texts > 0 and table.concat(texts, "\n") or nil, #results > 0 and table.concat(results, "\n") or nil
+    end
+  end
+end
+
+-- A value for a JSON schema, the same every time.
+local function sample(schema, name, depth)
+  if not is_object(schema) or depth > 6 then return "example " .. name end
+  if present(schema.const) then return schema.const end
+  if present(schema.default) then return schema.default end
+  if is_list(schema.enum) and schema.enum[1] ~= nil then return schema.enum[1] end
+  local t = schema.type
+  if type(t) == "table" then t = t[1] end
+  if t == nil and is_object(schema.properties) then t = "object" end
+  if t == "string" then return "example " .. name end
+  if t == "integer" then return is_int(schema.minimum) and schema.minimum or 1 end
+  if t == "number" then return type(schema.minimum) == "number" and schema.minimum or 1 end
+  if t == "boolean" then return true end
+  if t == "null" then return json.null end
+  if t == "array" then return json.array { sample(schema.items, name, depth + 1) } end
+  if t == "object" then
+    local obj = {}
+    local props = is_object(schema.properties) and schema.properties or {}
+    for _, p in ipairs(is_list(schema.required) and schema.required or {}) do
+      if type(p) == "string" then obj[p] = sample(props[p], p, depth + 1) end
+    end
+    return obj
+  end
+  return "example " .. name
+end
+M.sample = sample
+
+local function pick_tool(body, text)
+  local choice = present(body.tool_choice) and body.tool_choice or { type = "auto" }
+  if not present(body.tools) or choice.type == "none" or not text then return nil end
+  local custom = {}
+  for _, t in ipairs(body.tools) do
+    if t.type == nil or t.type == "custom" then custom[#custom + 1] = t end
+  end
+  if choice.type == "tool" then
+    for _, t in ipairs(custom) do
+      if t.name == choice.name then return t end
+    end
+  end
+  for _, t in ipairs(custom) do
+    if text:find(t.name, 1, true) then return t end
+  end
+  if choice.type == "any" then return custom[1] end
+end
+
+-- The earliest stop sequence in text. -> position, sequence | nil
+local function find_stop(text, stops)
+  local best, seq
+  for _, s in ipairs(present(stops) and stops or {}) do
+    local i = text:find(s, 1, true)
+    if i and (not best or i < best) then best, seq = i, s end
+  end
+  return best, seq
+end
+
+function M.usage(input_tokens, output_tokens)
+  return {
+    input_tokens = input_tokens, output_tokens = output_tokens,
+    cache_creation_input_tokens = 0, cache_read_input_tokens = 0,
+    cache_creation = { ephemeral_5m_input_tokens = 0, ephemeral_1h_input_tokens = 0 },
+    service_tier = "standard",
+  }
+end
+
+-- The Message for a valid request body: same body, same content and usage (the id differs).
+function M.reply(body, input_tokens)
+  local text, results = last_user(body.messages)
+  local tool = pick_tool(body, text)
+  local reply
+  if text then
+    reply = "You said: " .. text
+  elseif results then
+    reply = "The tool returned: " .. results
+  else
+    reply = "Hello! How can I help you today?"
+  end
+  local tool_block
+  if tool then
+    reply = "I'll use the " .. tool.name .. " tool."
+    local input = sample(tool.input_schema, tool.name, 0)
+    tool_block = { type = "tool_use", name = tool.name, input = input,
+                   id = util.stable_id("toolu_01", json.encode(body.messages) .. tool.name, 22) }
+  end
+  local stop_reason, stop_sequence = tool_block and "tool_use" or "end_turn", json.null
+  local pos, seq = find_stop(reply, body.stop_sequences)
+  if pos then
+    reply, stop_reason, stop_sequence, tool_block = reply:sub(1, pos - 1), "stop_sequence", seq, nil
+  end
+  local tool_tokens = tool_block and util.tokens(tool_block.name .. json.encode(tool_block.input)) or 0
+  local output_tokens = math.max(1, util.tokens(reply) + tool_tokens)
+  if output_tokens > body.max_tokens then
+    tool_block = nil
+    reply = util.prefix_chars(reply, body.max_tokens * 4)
+    stop_reason, stop_sequence, output_tokens = "max_tokens", json.null, body.max_tokens
+  end
+  local content = json.array()
+  if reply ~= "" then content[1] = { type = "text", text = reply } end
+  if tool_block then content[#content + 1] = tool_block end
+  return {
+    id = util.random_id("msg_01", 22), type = "message", role = "assistant", model = body.model,
+    content = content, stop_reason = stop_reason, stop_sequence = stop_sequence, stop_details = json.null,
+    usage = M.usage(input_tokens, output_tokens),
+  }
+end
+
+---------------------------------------------------------------------------------------------------
+-- Handlers
+
+local LIMIT_WORDS = { requests = "requests per minute", input = "input tokens per minute",
+                      output = "output tokens per minute" }
+local LIMIT_NAMES = { requests = "rpm", input = "itpm", output = "otpm" }
+
+local function rate_limited(emu, req, retry_after, which, requests_bucket)
+  local res = errors.response(429, string.format(
+    "This request would exceed your organization's rate limit of %d %s. For details, refer to: "
+      .. "https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. "
+      .. "Please reduce the prompt length or the maximum tokens requested, or try again later.",
+    emu.ratelimit.limits[LIMIT_NAMES[which]], LIMIT_WORDS[which]))
+  res.headers = emu.ratelimit:headers(req.key_info.id, requests_bucket)
+  res.headers["retry-after"] = tostring(retry_after)
+  return res
+end
+
+function M.create(emu, req)
+  local body, err = emu:json_body(req)
+  if not body then return err end
+  err = M.validate(emu, body, false)
+  if err then return err end
+  local key_id = req.key_info.id
+  local input_tokens = M.input_tokens(body)
+  local ok, retry_after, which = emu.ratelimit:take(key_id, { input = input_tokens })
+  if not ok then return rate_limited(emu, req, retry_after, which, "requests") end
+  local msg = M.reply(body, input_tokens)
+  emu.ratelimit:spend_output(key_id, msg.usage.output_tokens)
+  emu:record_usage { key = req.key_info, model = body.model, input_tokens = input_tokens,
+                     output_tokens = msg.usage.output_tokens }
+  local headers = emu.ratelimit:headers(key_id, "requests")
+  if body.stream == true then
+    return { status = 200, headers = headers, stream = sse.events(msg) }
+  end
+  return { status = 200, headers = headers, body = msg }
+end
+
+function M.count_tokens(emu, req)
+  local body, err = emu:json_body(req)
+  if not body then return err end
+  err = M.validate(emu, body, true)
+  if err then return err end
+  local key_id = req.key_info.id
+  local ok, retry_after, which = emu.ratelimit:take(key_id, { requests_bucket = "count_requests" })
+  if not ok then return rate_limited(emu, req, retry_after, which, "count_requests") end
+  return { status = 200, headers = emu.ratelimit:headers(key_id, "count_requests"),
+           body = { input_tokens = M.input_tokens(body) } }
+end
+
+function M.register(emu)
+  emu:route("POST", "^/v1/messages$", M.create, { auth = "api", stream_faults = true })
+  emu:route("POST", "^/v1/messages/count_tokens$", M.count_tokens, { auth = "api" })
+end
+
+return M
