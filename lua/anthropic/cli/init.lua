@@ -1,0 +1,60 @@
+-- The `anthropic` command: `anthropic <command> [args...]` runs lua/anthropic/cli/<command>.lua,
+-- a module returning function(args) -> exit code (args: the words after the command).
+local M = {}
+
+-- One line per command for the usage text; a command is listed only when its module exists.
+M.SUMMARIES = {
+  { "emulator", "serve a local Anthropic-compatible API (for tests, the demo and examples)" },
+  { "plan", "show what applying an organization file would change" },
+  { "apply", "make the organization match an organization file" },
+}
+
+local function searchpath(name)
+  if package.searchpath then return package.searchpath(name, package.path) end
+  local file = name:gsub("%.", "/")
+  for template in package.path:gmatch("[^;]+") do
+    local path = template:gsub("%?", file)
+    local f = io.open(path, "r")
+    if f then
+      f:close()
+      return path
+    end
+  end
+end
+
+local function module_name(cmd)
+  return "anthropic.cli." .. cmd
+end
+
+function M.usage()
+  local lines = { "usage: anthropic <command> [options]", "", "commands:" }
+  for _, c in ipairs(M.SUMMARIES) do
+    if searchpath(module_name(c[1])) then lines[#lines + 1] = string.format("  %-10s %s", c[1], c[2]) end
+  end
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = "Run `anthropic <command> --help` for a command's options."
+  return table.concat(lines, "\n") .. "\n"
+end
+
+-- main(argv) -> exit code. argv[1] is the command.
+function M.main(argv)
+  argv = argv or {}
+  local cmd = argv[1]
+  if cmd == "-h" or cmd == "--help" or cmd == "help" then
+    io.stdout:write(M.usage())
+    return 0
+  end
+  if not cmd or not cmd:match("^[%a][%w_-]*$") or cmd == "init" or not searchpath(module_name(cmd)) then
+    if cmd then io.stderr:write("anthropic: unknown command '", cmd, "'\n") end
+    io.stderr:write(M.usage())
+    return 1
+  end
+  local run = require(module_name(cmd))
+  local args = {}
+  for i = 2, #argv do args[#args + 1] = argv[i] end
+  local code = run(args)
+  if type(code) ~= "number" then code = code == false and 1 or 0 end
+  return code
+end
+
+return M
