@@ -1,0 +1,284 @@
+-- Test helper: runs `bin/anthropic emulator` in the background and talks to it.
+--
+--   local emu = require "helpers.emulator"
+--   describe("...", function()
+--     local server, key
+--     lazy_setup(function()
+--       key = emu.make_key("api03")              -- random each run; never commit one
+--       server = emu.start{ keys = { key } }     -- server.url = "http://127.0.0.1:PORT"
+--     end)
+--     lazy_teardown(function() server:stop() end)
+--     before_each(function() server:reset() end)
+--     it("...", function()
+--       server:faults{ { path = "/v1/messages", status = 529 } }
+--       local res = server:api("POST", "/v1/messages", body, key)
+--     end)
+--   end)
+--
+-- Keys reach the emulator through its environment (ANTHROPIC_EMULATOR_KEYS), set by a shell script
+-- written to the shell's stdin: no key is on any process's command line. The emulator's stdin is a
+-- pipe from this process and it exits when that pipe closes, so it cannot outlive a crashed test
+-- run; stop() also sends SIGTERM and waits for the process to exit.
+local socket = require "socket"
+local cjson = require "cjson"
+
+local M = {}
+
+M.LUA = os.getenv("LUA") or "lua5.4"
+M.ROOT = debug.getinfo(1, "S").source:match("^@(.*)/spec/helpers/[^/]*$") or "."
+M.VERSION = "2023-06-01"
+
+local function shell_quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+local ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+
+-- A realistic random key: make_key("api03") -> "sk-ant-api03-" .. 86 chars of [A-Za-z0-9_-] .. "AA";
+-- make_key("admin01") -> an admin key.
+function M.make_key(kind)
+  local f = assert(io.open("/dev/urandom", "rb"))
+  local bytes = f:read(86)
+  f:close()
+  local t = {}
+  for i = 1, 86 do
+    local j = bytes:byte(i) % 64 + 1
+    t[i] = ALPHABET:sub(j, j)
+  end
+  return "sk-ant-" .. (kind or "api03") .. "-" .. table.concat(t) .. "AA"
+end
+
+---------------------------------------------------------------------------------------------------
+-- A minimal HTTP/1.1 client (blocking luasocket with a timeout)
+
+local Conn = {}
+Conn.__index = Conn
+
+-- connect(url [, timeout]) -> conn | nil, err
+function M.connect(url, timeout)
+  local host, port = url:match("^http://([^:/]+):(%d+)")
+  local sock = socket.tcp()
+  sock:settimeout(timeout or 10)
+  local ok, err = sock:connect(host, tonumber(port))
+  if not ok then return nil, err end
+  return setmetatable({ sock = sock, host = host .. ":" .. port }, Conn)
+end
+
+function Conn:settimeout(t)
+  self.sock:settimeout(t)
+end
+
+-- Sends one request. body: a table (sent as JSON), a string, or nil. headers: { name = value };
+-- a value of false leaves out a default header. -> true | nil, err
+function Conn:send(method, path, body, headers)
+  if type(body) == "table" then body = cjson.encode(body) end
+  local h = { host = self.host }
+  if body then
+    h["content-type"] = "application/json"
+    h["content-length"] = tostring(#body)
+  end
+  for k, v in pairs(headers or {}) do h[k:lower()] = v end
+  local lines = { method .. " " .. path .. " HTTP/1.1" }
+  for k, v in pairs(h) do
+    if v then lines[#lines + 1] = k .. ": " .. tostring(v) end
+  end
+  local data = table.concat(lines, "\r\n") .. "\r\n\r\n" .. (body or "")
+  local ok, err = self.sock:send(data)
+  if not ok then return nil, err end
+  return true
+end
+
+-- Reads one response. -> res | nil, err, partial res
+--   res = { status, headers (lower-cased), body, chunks (sizes, when chunked), json (decoded or nil) }
+function Conn:receive()
+  local res = { headers = {} }
+  local line, err = self.sock:receive("*l")
+  if not line then return nil, err, res end
+  res.status_line = line
+  res.status = tonumber(line:match("^HTTP/%d%.%d (%d%d%d)"))
+  while true do
+    line, err = self.sock:receive("*l")
+    if not line then return nil, err, res end
+    if line == "" then break end
+    local k, v = line:match("^([^:]+):%s*(.-)%s*$")
+    res.headers[k:lower()] = v
+  end
+  if res.status == 100 then return self:receive() end
+  local parts = {}
+  if (res.headers["transfer-encoding"] or ""):find("chunked") then
+    res.chunks = {}
+    while true do
+      line, err = self.sock:receive("*l")
+      if not line then
+        res.body = table.concat(parts)
+        return nil, err, res
+      end
+      local size = tonumber(line:match("^(%x+)"), 16)
+      if size == 0 then
+        self.sock:receive("*l")
+        break
+      end
+      local data, e, partial = self.sock:receive(size)
+      if not data then
+        parts[#parts + 1] = partial
+        res.body = table.concat(parts)
+        return nil, e, res
+      end
+      parts[#parts + 1] = data
+      res.chunks[#res.chunks + 1] = size
+      self.sock:receive("*l")
+    end
+  elseif res.headers["content-length"] then
+    local data, e, partial = self.sock:receive(tonumber(res.headers["content-length"]))
+    if not data then
+      res.body = partial
+      return nil, e, res
+    end
+    parts[1] = data
+  end
+  res.body = table.concat(parts)
+  if (res.headers["content-type"] or ""):find("json") then
+    local ok, v = pcall(cjson.decode, res.body)
+    if ok then res.json = v end
+  end
+  return res
+end
+
+-- request(...) = send(...) then receive()
+function Conn:request(method, path, body, headers)
+  local ok, err = self:send(method, path, body, headers)
+  if not ok then return nil, err end
+  return self:receive()
+end
+
+function Conn:close()
+  self.sock:close()
+end
+
+-- Server-Sent Events text -> { { event = name, data = decoded JSON }, ... }
+function M.parse_sse(text)
+  local events = {}
+  for block in (text or ""):gmatch("(.-)\n\n") do
+    local ev = {}
+    for line in block:gmatch("[^\n]+") do
+      local field, value = line:match("^(%w+): ?(.*)$")
+      if field == "event" then ev.event = value
+      elseif field == "data" then ev.data = cjson.decode(value)
+      end
+    end
+    events[#events + 1] = ev
+  end
+  return events
+end
+
+---------------------------------------------------------------------------------------------------
+-- A running emulator
+
+local Emulator = {}
+Emulator.__index = Emulator
+
+-- start{ keys = { "sk-ant-...", ... }, verbose = bool } -> emulator
+-- (fields: url, port, pid; output() after stop() gives what it printed after the listening line)
+function M.start(opts)
+  opts = opts or {}
+  local fifo = os.tmpname()
+  os.remove(fifo)
+  assert(os.execute("mkfifo -m 600 " .. shell_quote(fifo)), "mkfifo failed")
+  local script = { "exec >" .. shell_quote(fifo), "echo $$" }
+  if opts.keys and #opts.keys > 0 then
+    script[#script + 1] = "ANTHROPIC_EMULATOR_KEYS=" .. shell_quote(table.concat(opts.keys, ","))
+    script[#script + 1] = "export ANTHROPIC_EMULATOR_KEYS"
+  else
+    script[#script + 1] = "unset ANTHROPIC_EMULATOR_KEYS"
+  end
+  script[#script + 1] = "cd " .. shell_quote(M.ROOT)
+  script[#script + 1] = "exec " .. M.LUA .. " bin/anthropic emulator --port 0 --exit-on-stdin-eof"
+    .. (opts.verbose and " --verbose" or "")
+  local sh = assert(io.popen("exec /bin/sh", "w"))
+  sh:write(table.concat(script, "\n"), "\n")
+  sh:flush()
+  local out = assert(io.open(fifo, "r"))
+  os.remove(fifo)
+  local pid = tonumber(out:read("l") or "")
+  local line = out:read("l")
+  local url = line and line:match("^listening on (http://127%.0%.0%.1:%d+)$")
+  if not pid or not url then
+    sh:close()
+    out:close()
+    error("the emulator did not start (it printed: " .. tostring(line) .. ")", 2)
+  end
+  local self = setmetatable({ url = url, port = tonumber(url:match("(%d+)$")), pid = pid,
+                              sh = sh, out = out }, Emulator)
+  -- stops the process if the handle is collected without stop()
+  self.guard = setmetatable({}, { __gc = function() self:stop() end })
+  return self
+end
+
+-- SIGTERM, then wait until the process has exited. Safe to call twice.
+function Emulator:stop()
+  if self.stopped then return end
+  self.stopped = true
+  os.execute("kill -TERM " .. self.pid .. " 2>/dev/null")
+  self.sh:close() -- closes the emulator's stdin and waits for it to exit
+  self.printed = self.out:read("a")
+  self.out:close()
+end
+
+-- Whether the process still exists.
+function Emulator:alive()
+  local f = io.open("/proc/" .. self.pid .. "/stat", "r")
+  if not f then return false end
+  local stat = f:read("a")
+  f:close()
+  return not stat:match("^%d+ %b() Z")
+end
+
+function Emulator:output()
+  return self.printed
+end
+
+function Emulator:connect(timeout)
+  return M.connect(self.url, timeout)
+end
+
+-- One request on a new connection (Connection: close). -> res | nil, err, partial res
+function Emulator:request(method, path, body, headers)
+  local conn, err = self:connect()
+  if not conn then return nil, err end
+  local h = { connection = "close" }
+  for k, v in pairs(headers or {}) do h[k:lower()] = v end
+  local res, e, partial = conn:request(method, path, body, h)
+  conn:close()
+  return res, e, partial
+end
+
+-- An API request with x-api-key (when key is given) and anthropic-version.
+function Emulator:api(method, path, body, key, headers)
+  local h = { ["anthropic-version"] = M.VERSION, ["x-api-key"] = key }
+  for k, v in pairs(headers or {}) do h[k:lower()] = v end
+  return self:request(method, path, body, h)
+end
+
+local function control(self, method, path, body)
+  local res, err = self:request(method, "/_emulator/" .. path, body)
+  assert(res, err)
+  assert(res.status == 200, "control " .. path .. ": " .. tostring(res.status) .. " " .. tostring(res.body))
+  return res.json
+end
+
+function Emulator:faults(list) return control(self, "POST", "faults", { faults = list }) end
+function Emulator:pending_faults() return control(self, "GET", "faults").faults end
+function Emulator:log(since)
+  return control(self, "GET", "log" .. (since and ("?since=" .. since) or "")).requests
+end
+function Emulator:clear_log() return control(self, "DELETE", "log") end
+function Emulator:connections() return control(self, "GET", "connections") end
+function Emulator:reset() return control(self, "POST", "reset") end
+function Emulator:add_key(key, kind) return control(self, "POST", "keys", { key = key, kind = kind }) end
+function Emulator:remove_key(key) return control(self, "DELETE", "keys", { key = key }) end
+function Emulator:add_models(list) return control(self, "POST", "models", { models = list }) end
+function Emulator:stream_options(t) return control(self, "POST", "stream", t) end
+function Emulator:ratelimit(t) return control(self, "POST", "ratelimit", t) end
+function Emulator:shutdown() return control(self, "POST", "shutdown") end
+
+return M
