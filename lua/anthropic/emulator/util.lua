@@ -33,11 +33,12 @@ function M.stable_id(prefix, text, n)
   return prefix .. table.concat(t)
 end
 
--- A key hint like the Console's and the C core's: first 15 bytes, "...", last 4 bytes. Keys of 24
--- bytes or fewer show only "...", plus their last 2 bytes when at least 12 bytes long.
+-- A key hint like the Console's and the C core's (src/secret.h): first 16 bytes, "...", last 4
+-- bytes ("sk-ant-api03-R2D...igAA"). Keys of 24 bytes or fewer show only "...", plus their last 2
+-- bytes when at least 12 bytes long.
 function M.hint(key)
   if type(key) ~= "string" then return "..." end
-  if #key > 24 then return key:sub(1, 15) .. "..." .. key:sub(-4) end
+  if #key > 24 then return key:sub(1, 16) .. "..." .. key:sub(-4) end
   if #key >= 12 then return "..." .. key:sub(-2) end
   return "..."
 end
