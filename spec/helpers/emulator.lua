@@ -268,8 +268,9 @@ end
 
 function Emulator:faults(list) return control(self, "POST", "faults", { faults = list }) end
 function Emulator:pending_faults() return control(self, "GET", "faults").faults end
+-- -> { requests = { entry, ... }, last_seq = n }
 function Emulator:log(since)
-  return control(self, "GET", "log" .. (since and ("?since=" .. since) or "")).requests
+  return control(self, "GET", "log" .. (since and ("?since=" .. since) or ""))
 end
 function Emulator:clear_log() return control(self, "DELETE", "log") end
 function Emulator:connections() return control(self, "GET", "connections") end
