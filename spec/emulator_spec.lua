@@ -473,8 +473,11 @@ describe("emulator", function()
     end)
 
     it("applies in FIFO order to matching paths, count times, then goes away", function()
-      server:faults { { path = "/v1/models", status = 500, count = 2 }, { status = 503 } }
-      assert.equal(503, create(body("x")).status)
+      server:faults { { path = "/v1/models*", status = 500, count = 2 }, { path = "/v1/messages", status = 409 },
+                      { status = 503 } }
+      local count = { model = MODEL, messages = body("x").messages }
+      assert.equal(503, api("POST", "/v1/messages/count_tokens", count).status)
+      assert.equal(409, create(body("x")).status)
       assert.equal(500, api("GET", "/v1/models/claude-opus-5").status)
       assert.equal(500, api("GET", "/v1/models").status)
       assert.equal(200, api("GET", "/v1/models").status)

@@ -172,7 +172,15 @@ end
 
 ---------------------------------------------------------------------------------------------------
 -- Faults: a FIFO queue; the first fault whose path matches (and, for stream_* actions, whose
--- request streams) answers the request, count times.
+-- request streams) answers the request, count times. A path matches exactly ("/v1/messages" is
+-- not "/v1/messages/count_tokens"), or as a prefix when it ends with "*" ("/v1/models*"); no
+-- path matches every API request.
+
+local function path_matches(p, path)
+  if not p then return true end
+  if p:sub(-1) == "*" then return path:sub(1, #p - 1) == p:sub(1, -2) end
+  return path == p
+end
 
 function State:add_faults(list)
   for _, f in ipairs(list) do self.faults[#self.faults + 1] = f end
@@ -180,9 +188,7 @@ end
 
 function State:take_fault(path, streaming)
   for i, f in ipairs(self.faults) do
-    local p = f.path
-    local path_ok = not p or path == p or path:sub(1, #p) == p
-    if path_ok and (not f.stream_only or streaming) then
+    if path_matches(f.path, path) and (not f.stream_only or streaming) then
       f.remaining = f.remaining - 1
       if f.remaining <= 0 then table.remove(self.faults, i) end
       return f
