@@ -681,6 +681,36 @@ describe("emulator", function()
       assert.equal(log[1].connection, log[3].connection)
     end)
 
+    it("keeps the connection after a streamed response", function()
+      local conn = server:connect()
+      local res = conn:request("POST", "/v1/messages", body("first", { stream = true }), headers)
+      assert.equal("message_stop", helper.parse_sse(res.body)[#helper.parse_sse(res.body)].event)
+      res = conn:request("POST", "/v1/messages", body("second"), headers)
+      assert.equal("You said: second", res.json.content[1].text)
+      conn:close()
+      assert.equal(1, server:connections().total)
+    end)
+
+    it("streams to several clients at once", function()
+      server:stream_options { event_delay = 0.03 }
+      local conns = {}
+      local t0 = socket.gettime()
+      for i = 1, 3 do
+        conns[i] = server:connect()
+        assert(conns[i]:send("POST", "/v1/messages", body("concurrent " .. i, { stream = true }), headers))
+      end
+      local n
+      for i = 1, 3 do
+        local res = conns[i]:receive()
+        conns[i]:close()
+        local events = helper.parse_sse(res.body)
+        n = #events
+        assert.equal("You said: concurrent " .. i, streamed_text(events))
+      end
+      -- one stream alone takes (n - 1) delays; three one after the other would take three times that
+      assert.is_true(socket.gettime() - t0 < 2 * 0.03 * (n - 1))
+    end)
+
     it("honours Connection: close", function()
       local conn = server:connect()
       local h = { connection = "close" }

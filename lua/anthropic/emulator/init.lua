@@ -151,7 +151,9 @@ end
 
 -- Serves until stop() (or POST /_emulator/shutdown), then closes.
 function Emulator:run()
-  while not self.stopping do self.server:step(nil) end
+  -- at most 0.25 s per step, so that a SIGINT (lua.c turns it into an error at the next Lua
+  -- instruction) is noticed while idle
+  while not self.stopping do self.server:step(0.25) end
   self:close()
 end
 
