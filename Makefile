@@ -25,7 +25,7 @@ CTESTS = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/test_*.c))
 
 DEB_PKGS = lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-socket lua-check pkg-config gcc make
 
-.PHONY: all deps build ctest lint test demo clean fuzz fuzz-deps
+.PHONY: all deps build ctest lint test demo clean fuzz fuzz-deps valgrind
 
 all: build
 
@@ -70,6 +70,12 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory build
 	@LUA=$(LUA) sh examples/run-demo.sh
+
+# memcheck over spec files (VALGRIND_SPECS to choose): no leak or memory error from src/.
+valgrind: deps
+	@$(MAKE) --no-print-directory deps DEB_PKGS=valgrind
+	@$(MAKE) --no-print-directory build
+	@LUA=$(LUA) sh spec/valgrind.sh
 
 # libFuzzer targets for the pure parsers (clang with ASan+UBSan), FUZZ_SECONDS each.
 FUZZ_CC ?= clang

@@ -60,7 +60,8 @@ describe("engine", function()
       { path = "/v1/messages/count_tokens", status = 529, headers = { ["retry-after"] = "2" } },
     }
     local stalled = assert(eng:submit(req("/v1/messages", { timeout = 30 })))
-    local retried = assert(eng:submit(req("/v1/messages/count_tokens")))
+    local retried = assert(eng:submit(req("/v1/messages/count_tokens",
+      { body = '{"model":"claude-opus-4-6","messages":[{"role":"user","content":"hi"}]}' })))
     local quick = assert(eng:submit(req("/v1/models", { method = "GET", body = false })))
     while not quick:done() do eng:wait(1) end
     assert.equal(200, quick:result().status)
@@ -97,10 +98,12 @@ describe("engine", function()
   it("cancels a running transfer when it is collected", function()
     local eng = core.engine()
     emu:faults { { path = "/v1/messages", action = "stall" } }
-    local t = assert(eng:submit(req("/v1/messages")))
-    for _ = 1, 3 do eng:wait(0.05) end
-    assert.equal(1, eng:step())
-    t = nil -- luacheck: ignore
+    do
+      local t = assert(eng:submit(req("/v1/messages")))
+      for _ = 1, 3 do eng:wait(0.05) end
+      assert.is_false(t:done())
+      assert.equal(1, eng:step())
+    end
     collectgarbage()
     collectgarbage()
     assert.equal(0, eng:step())

@@ -201,7 +201,8 @@ describe("keys", function()
     end)
 
     it("says which variable holds a malformed key", function()
-      local out = util.run_lua(probe:format("{}"), { ANTHROPIC_API_KEY = key .. " x", ANTHROPIC_AUTH_TOKEN = false }, dir)
+      local out = util.run_lua(probe:format("{}"),
+        { ANTHROPIC_API_KEY = key .. " x", ANTHROPIC_AUTH_TOKEN = false }, dir)
       assert.matches("ANTHROPIC_API_KEY: .*whitespace", out)
       util.assert_no_leak(out, key, "stdout")
     end)

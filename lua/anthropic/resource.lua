@@ -12,11 +12,11 @@ local function path_names(path)
 end
 
 -- A method: fn(self, <path args...>, params) -> answer | nil, err (or a pager).
-local function method(transport, resource_name, name, desc)
+local function method(transport, owner, resource_name, name, desc)
   local names = path_names(desc.path)
   local label = resource_name .. ":" .. name
   return function(self, ...)
-    if type(self) ~= "table" then error("call it as " .. label .. "(...) with a colon", 2) end
+    if self ~= owner then error(label .. " must be called with a colon: " .. label .. "(...)", 2) end
     local args = { ... }
     local path = desc.path
     for i, pname in ipairs(names) do
@@ -53,7 +53,7 @@ end
 --- A resource object whose methods are built from `endpoints` (name -> description).
 function M.build(transport, resource_name, endpoints, extra)
   local r = {}
-  for name, desc in pairs(endpoints) do r[name] = method(transport, resource_name, name, desc) end
+  for name, desc in pairs(endpoints) do r[name] = method(transport, r, resource_name, name, desc) end
   for name, fn in pairs(extra or {}) do r[name] = fn end
   return setmetatable(r, { __name = "anthropic." .. resource_name })
 end

@@ -48,7 +48,7 @@ local function check_options(opts, ctor)
   end
 end
 
-local function header_lines(opts, admin)
+local function header_lines(opts)
   local lines = {
     "anthropic-version: " .. API_VERSION,
     "accept: application/json",
@@ -86,7 +86,7 @@ function M.new(opts, kind, ctor)
   local env = admin and { "ANTHROPIC_ADMIN_KEY" } or { "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN" }
   local dotenv = opts.dotenv
   if dotenv == true then dotenv = ".env" elseif dotenv == false then dotenv = nil end
-  return setmetatable({
+  local t = setmetatable({
     base_url = base:gsub("/+$", ""),
     timeout = opts.timeout or 600,
     connect_timeout = opts.connect_timeout or 5,
@@ -94,7 +94,7 @@ function M.new(opts, kind, ctor)
     retry_after_cap = opts.retry_after_cap or 60,
     max_body = opts.max_body,
     log = opts.log,
-    headers = header_lines(opts, admin),
+    headers = header_lines(opts),
     key_opts = {
       api_key = opts.api_key, key_file = opts.key_file, key_command = opts.key_command,
       key_command_timeout = opts.key_command_timeout, key_fn = opts.key_fn,
@@ -102,6 +102,10 @@ function M.new(opts, kind, ctor)
     },
     engine = core.engine(),
   }, Transport)
+  -- A key given as a string moves into C now, so no Lua table keeps it; a bad one is reported
+  -- at the first request like every other key problem.
+  if opts.api_key then t._key, t._key_err = t:key() end
+  return t
 end
 
 function Transport:__tostring()
@@ -112,7 +116,9 @@ end
 --- The key, loaded at first use (so creating a client never fails on a missing key).
 function Transport:key()
   if self._key then return self._key end
+  if self._key_err then return nil, self._key_err end
   local key, msg = core.load_key(self.key_opts)
+  self.key_opts.api_key = nil
   if not key then return nil, errors.new { kind = "key", message = msg } end
   self._key = key
   self.key_opts.api_key, self.key_opts.key_fn = nil, nil -- nothing more to load; drop references
@@ -188,7 +194,7 @@ function Transport:outcome(res, spec)
   self:emit("debug", string.format("%s %s -> %d (%s, %d attempt%s)", spec.method, spec.path, res.status,
     request_id or "no request-id", res.attempts, res.attempts == 1 and "" or "s"))
   if res.status < 200 or res.status > 299 then return nil, api_error(res, spec) end
-  if spec.raw then return res.body, res end
+  if spec.raw then return res.body end
   local value, msg = json.decode(res.body)
   if value == nil then
     return nil, errors.new {
@@ -196,11 +202,11 @@ function Transport:outcome(res, spec)
       message = "the response is not valid JSON (" .. msg .. ")", retryable = false,
     }
   end
-  return value, res
+  return value
 end
 
 --- Send one request. spec: method, path, query (table), body (table), idempotent (default true),
--- raw (return the body string). Returns the decoded answer (and the raw result) | nil, err.
+-- raw (return the body string). Returns the decoded answer | nil, err.
 function Transport:request(spec)
   local key, kerr = self:key()
   if not key then return nil, kerr end
