@@ -692,7 +692,7 @@ describe("emulator", function()
     end)
 
     it("streams to several clients at once", function()
-      server:stream_options { event_delay = 0.03 }
+      server:stream_options { event_delay = 0.08 }
       local conns = {}
       local t0 = socket.gettime()
       for i = 1, 3 do
@@ -708,7 +708,7 @@ describe("emulator", function()
         assert.equal("You said: concurrent " .. i, streamed_text(events))
       end
       -- one stream alone takes (n - 1) delays; three one after the other would take three times that
-      assert.is_true(socket.gettime() - t0 < 2 * 0.03 * (n - 1))
+      assert.is_true(socket.gettime() - t0 < 2 * 0.08 * (n - 1))
     end)
 
     it("honours Connection: close", function()

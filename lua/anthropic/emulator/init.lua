@@ -175,6 +175,7 @@ function Emulator:head(conn, req, status, headers, keep)
   headers["connection"] = keep and "keep-alive" or "close"
   if not req.control then headers["anthropic-organization-id"] = self.organization_id end
   req.status = status
+  self:trace(req) -- before the client can see the answer
   return conn:write_head(status, headers)
 end
 
@@ -190,7 +191,7 @@ function Emulator:send(conn, req, res)
   body = self.state:redact(body) -- a reply never carries a key, even one the client sent in a body
   headers["content-type"] = headers["content-type"] or res.content_type or "application/json"
   headers["content-length"] = #body
-  local keep = req.keep_alive and not res.close and not self.stopping
+  local keep = req.keep_alive and not self.stopping
   if not (self:head(conn, req, res.status, headers, keep) and conn:write(body)) then
     return "canceled", false
   end
@@ -244,17 +245,22 @@ function Emulator:dispatch(req, route, captures, allowed)
   return res
 end
 
+-- With verbose: one line per request, "METHOD PATH STATUS KEY-HINT" ("-" when nothing was sent).
+function Emulator:trace(req)
+  if not self.verbose or req.traced then return end
+  req.traced = true
+  local key = self.state:request_key(req.headers)
+  self.out:write(string.format("%s %s %s%s\n", req.method, req.path, tostring(req.status or "-"),
+    key and (" " .. util.hint(key)) or ""))
+  self.out:flush()
+end
+
 function Emulator:finish(req, entry, outcome)
   if entry then
     entry.status = req.status
     if outcome == "canceled" then entry.canceled = true end
   end
-  if self.verbose then
-    local key = self.state:request_key(req.headers)
-    self.out:write(string.format("%s %s %s%s\n", req.method, req.path, tostring(req.status or "-"),
-      key and (" " .. util.hint(key)) or ""))
-    self.out:flush()
-  end
+  self:trace(req)
 end
 
 -- One request. -> keep_alive

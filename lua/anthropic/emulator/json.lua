@@ -12,10 +12,6 @@ function M.array(t)
   return setmetatable(t or {}, ARRAY)
 end
 
-function M.is_array(t)
-  return getmetatable(t) == ARRAY
-end
-
 -- decode(s) -> value | nil, message
 function M.decode(s)
   if type(s) ~= "string" then return nil, "not a string" end

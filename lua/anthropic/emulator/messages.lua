@@ -249,7 +249,6 @@ local function sample(schema, name, depth)
   end
   return "example " .. name
 end
-M.sample = sample
 
 local function pick_tool(body, text)
   local choice = present(body.tool_choice) and body.tool_choice or { type = "auto" }

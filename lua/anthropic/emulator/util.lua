@@ -14,8 +14,8 @@ function M.random_id(prefix, n)
 end
 
 -- A 32-bit polynomial string hash (portable: no bit operators).
-function M.hash(s, seed)
-  local h = seed or 5381
+function M.hash(s)
+  local h = 5381
   for i = 1, #s do
     h = (h * 33 + s:byte(i)) % 4294967296
   end
@@ -81,7 +81,6 @@ local function unescape(s)
   s = s:gsub("%+", " ")
   return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
-M.url_unescape = unescape
 
 -- "a=1&b[]=x&b[]=y" -> { a = "1", ["b[]"] = { "x", "y" } } (a repeated name gives a list).
 function M.parse_query(q)
