@@ -6,7 +6,8 @@ PKG_CONFIG ?= pkg-config
 CC         ?= cc
 BUILD      ?= build
 
-LUA_CFLAGS  := $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null)
+LUA_INCDIR ?=
+LUA_CFLAGS  := $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null))
 CURL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
 CURL_LIBS   := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
 
@@ -25,7 +26,7 @@ CTESTS = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/test_*.c))
 
 DEB_PKGS = lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-socket lua-check pkg-config gcc make
 
-.PHONY: all deps build ctest lint test demo clean fuzz fuzz-deps valgrind
+.PHONY: all deps build ctest lint test demo clean fuzz fuzz-deps valgrind install
 
 all: build
 
@@ -94,6 +95,16 @@ fuzz: fuzz-deps $(FUZZERS)
 	@for f in $(FUZZERS); do n=$${f#$(BUILD)/fuzz_}; mkdir -p $(BUILD)/corpus/$$n; \
 	  echo "fuzzing $$n for $(FUZZ_SECONDS)s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/corpus/$$n spec/fuzz/$$n || exit 1; done
+
+# Used by `luarocks make` (see the rockspec); INST_* are the rock tree's directories.
+INST_LIBDIR ?= /usr/local/lib/lua/5.4
+INST_LUADIR ?= /usr/local/share/lua/5.4
+INST_BINDIR ?= /usr/local/bin
+install: build
+	install -d $(DESTDIR)$(INST_LIBDIR)/anthropic $(DESTDIR)$(INST_LUADIR) $(DESTDIR)$(INST_BINDIR)
+	install -m 755 $(CORE_SO) $(DESTDIR)$(INST_LIBDIR)/anthropic/core.so
+	cp -R lua/anthropic $(DESTDIR)$(INST_LUADIR)/
+	install -m 755 bin/anthropic $(DESTDIR)$(INST_BINDIR)/anthropic
 
 clean:
 	rm -rf $(BUILD)

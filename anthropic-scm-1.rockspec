@@ -11,20 +11,14 @@ in locked C memory) and a thin Lua layer for the Messages and Admin APIs, plus a
   labels = { "http", "anthropic", "claude", "llm" },
 }
 dependencies = { "lua >= 5.4, < 5.5", "lua-cjson", "luasocket" }
-external_dependencies = { CURL = { header = "curl/curl.h", library = "curl" } }
+-- The Makefile finds libcurl and Lua through pkg-config (Debian keeps curl.h in a multiarch
+-- directory that the builtin backend does not search).
 build = {
-  type = "builtin",
-  modules = {
-    ["anthropic.core"] = {
-      sources = { "src/core.c", "src/lkey.c", "src/lengine.c", "src/engine.c", "src/retry.c",
-        "src/secret.c", "src/dotenv.c", "src/sse.c" },
-      defines = { "_GNU_SOURCE" },
-      libraries = { "curl" },
-      incdirs = { "$(CURL_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)" },
-    },
-  },
-  install = { bin = { anthropic = "bin/anthropic" } },
+  type = "make",
+  build_target = "build",
+  install_target = "install",
+  build_variables = { CFLAGS = "$(CFLAGS)", LUA_INCDIR = "$(LUA_INCDIR)" },
+  install_variables = { INST_LIBDIR = "$(LIBDIR)", INST_LUADIR = "$(LUADIR)", INST_BINDIR = "$(BINDIR)" },
   copy_directories = { "docs", "examples" },
 }
 test_dependencies = { "busted >= 2.1" }

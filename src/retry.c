@@ -239,6 +239,7 @@ static int should_retry_header(const char *v) {
 
 int ae_retry_should(const ae_attempt *a) {
   int hdr;
+  if (a->status >= 200 && a->status < 400) return 0; /* an answer, even with x-should-retry */
   if (a->spend_cap && a->status == 429) return 0; /* retrying cannot help until the cap is raised */
   if (ae_retry_ambiguous(a) && !a->idempotent) return 0; /* the server may have acted */
   hdr = should_retry_header(a->should_retry);

@@ -109,12 +109,13 @@ function M.new(opts, kind, ctor)
 end
 
 function Transport:__tostring()
-  return string.format("anthropic.transport (%s, key %s)", self.base_url,
-    self._key and self._key:hint() or "not loaded")
+  local key = self.closed and "closed" or self._key and self._key:hint() or "not loaded"
+  return string.format("anthropic.transport (%s, key %s)", self.base_url, key)
 end
 
 --- The key, loaded at first use (so creating a client never fails on a missing key).
 function Transport:key()
+  if self.closed then return nil, errors.new { kind = "config", message = "the client is closed" } end
   if self._key then return self._key end
   if self._key_err then return nil, self._key_err end
   local key, msg = core.load_key(self.key_opts)
@@ -193,7 +194,11 @@ function Transport:outcome(res, spec)
   local request_id = res.headers["request-id"]
   self:emit("debug", string.format("%s %s -> %d (%s, %d attempt%s)", spec.method, spec.path, res.status,
     request_id or "no request-id", res.attempts, res.attempts == 1 and "" or "s"))
-  if res.status < 200 or res.status > 299 then return nil, api_error(res, spec) end
+  if res.status < 200 or res.status > 299 then
+    local err = api_error(res, spec)
+    err.message = core.scrub(err.message, self._key) -- a server may echo what it was sent
+    return nil, err
+  end
   if spec.raw then return res.body end
   local value, msg = json.decode(res.body)
   if value == nil then
@@ -240,6 +245,7 @@ end
 function Transport:close()
   if self._key then self._key:close() end
   self.engine:close()
+  self.closed = true
 end
 
 return M

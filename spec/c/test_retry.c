@@ -179,6 +179,12 @@ static void test_should(void) {
   CHECK(ae_retry_should(&a) == 0, "x-should-retry False on 500");
   a.should_retry = "maybe";
   CHECK(ae_retry_should(&a) == 1, "unknown x-should-retry value is ignored");
+  a = status(200);
+  a.should_retry = "true";
+  CHECK(ae_retry_should(&a) == 0, "a 200 is an answer, even with x-should-retry true");
+  a = status(304);
+  a.should_retry = "true";
+  CHECK(ae_retry_should(&a) == 0, "a 304 is an answer, even with x-should-retry true");
 
   a = status(429);
   a.spend_cap = 1;
