@@ -4,11 +4,13 @@
 LUA=${LUA:-lua5.4}
 log=${TMPDIR:-/tmp}/anthropic-valgrind.$$
 files=${VALGRIND_SPECS:-"spec/engine_spec.lua spec/client_spec.lua spec/keys_spec.lua"}
-valgrind --leak-check=full --show-leak-kinds=definite,indirect --track-origins=no \
-  --trace-children=no --log-file="$log" "$LUA" "$(command -v busted)" -o TAP $files
+valgrind --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+  --keep-debuginfo=yes --trace-children=no --child-silent-after-fork=yes --log-file="$log" \
+  "$LUA" spec/valgrind-busted.lua -o TAP $files
 rc=$?
-# loss records and errors whose stack passes through our code
-ours=$(awk '/^==[0-9]+== [^ ]/{ if (blk ~ /(definitely|indirectly) lost|Invalid|uninitialised|Mismatched/ && blk ~ /src\/[a-z_]+\.c|anthropic\/core\.so/) { print blk; n++ } blk="" } { blk = blk "\n" $0 } END { exit n > 0 }' "$log") || {
+# loss records and errors whose stack passes through our code (frames name our source files)
+srcs=$(cd src && ls *.c | sed 's/\.c$//' | paste -sd'|' -)
+ours=$(awk -v srcs="($srcs)\\.c:[0-9]+|anthropic/core\\.so" '/^==[0-9]+== [^ ]/{ if (blk ~ /(definitely|indirectly) lost|Invalid|uninitialised|Mismatched/ && blk ~ srcs) { print blk; n++ } blk="" } { blk = blk "\n" $0 } END { exit n > 0 }' "$log") || {
   echo "$ours"; echo "valgrind: problems in src/ (full log: $log)"; exit 1; }
 grep -E "definitely lost|indirectly lost|ERROR SUMMARY" "$log" | sed 's/^==[0-9]*== //'
 rm -f "$log"
