@@ -3,6 +3,8 @@
 --   pager = "cursor" | "token"  the method returns a pager instead of one answer
 --   idempotent = false          not retried after an ambiguous failure (err.ambiguous)
 --   check = function(params)    extra validation; returns nil or a "config" error message
+--   params = { name = rule }    checked and converted before sending; a bad one raises (params.lua)
+-- A resource table with scope = "arg" is called with that path argument first (endpoints_admin.lua).
 local M = {}
 
 -- The SDKs' rule: a non-streaming request that may run past 10 minutes must stream instead.

@@ -8,6 +8,8 @@ local errors = require "anthropic.error"
 local transport = require "anthropic.transport"
 local resource = require "anthropic.resource"
 local endpoints = require "anthropic.endpoints"
+local endpoints_admin = require "anthropic.endpoints_admin"
+local reports = require "anthropic.reports"
 
 local M = { VERSION = core.VERSION }
 
@@ -40,6 +42,16 @@ function M.new(opts)
   return c
 end
 
+--- The Admin API client (admin key, from ANTHROPIC_ADMIN_KEY or the same options as new).
+-- See docs/admin.md.
+function M.admin(opts)
+  local t = transport.new(opts, "admin", "anthropic.admin")
+  local c = setmetatable({ _transport = t, reports = reports }, Client)
+  for name, eps in pairs(endpoints_admin) do c[name] = resource.build(t, name, eps) end
+  return c
+end
+
+M.reports = reports
 M.is_error = errors.is_error
 M.error = errors.new
 

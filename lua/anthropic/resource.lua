@@ -1,6 +1,7 @@
 --- Builds resource objects (client.messages, client.models, ...) from endpoint descriptions.
 local errors = require "anthropic.error"
 local pager = require "anthropic.pager"
+local checks = require "anthropic.params"
 local query = require "anthropic.query"
 
 local M = {}
@@ -31,6 +32,11 @@ local function method(transport, owner, resource_name, name, desc)
     if params ~= nil and type(params) ~= "table" then
       error(string.format("%s: argument #%d (params) must be a table (got %s)", label, #names + 1, type(params)), 2)
     end
+    if desc.params then
+      local msg
+      params, msg = checks.check(desc.params, params)
+      if not params then error(label .. ": " .. msg, 2) end
+    end
     if desc.check then
       local msg = desc.check(params)
       if msg then return nil, errors.new { kind = "config", message = label .. ": " .. msg } end
@@ -50,8 +56,34 @@ local function method(transport, owner, resource_name, name, desc)
   end
 end
 
---- A resource object whose methods are built from `endpoints` (name -> description).
+-- The endpoints with the scope argument's {name} in their paths replaced by value.
+local function bind(endpoints, name, value)
+  local bound = {}
+  for k, desc in pairs(endpoints) do
+    if k ~= "scope" then
+      local d = {}
+      for f, v in pairs(desc) do d[f] = v end
+      d.path = desc.path:gsub("{" .. name .. "}", (query.escape(value):gsub("%%", "%%%%")), 1)
+      bound[k] = d
+    end
+  end
+  return bound
+end
+
+--- A resource object whose methods are built from `endpoints` (name -> description). When
+-- endpoints.scope names a path argument, the resource is a function of it instead:
+-- resource(value) -> the resource object for that value (admin.members(workspace_id):list()).
 function M.build(transport, resource_name, endpoints, extra)
+  local scope = endpoints.scope
+  if scope then
+    return setmetatable({}, { __name = "anthropic." .. resource_name, __call = function(_, value)
+      if type(value) ~= "string" or value == "" then
+        error(string.format("%s(%s): %s must be a non-empty string (got %s)", resource_name, scope, scope,
+          type(value) == "string" and "an empty string" or type(value)), 2)
+      end
+      return M.build(transport, resource_name, bind(endpoints, scope, value), extra)
+    end })
+  end
   local r = {}
   for name, desc in pairs(endpoints) do r[name] = method(transport, r, resource_name, name, desc) end
   for name, fn in pairs(extra or {}) do r[name] = fn end

@@ -225,6 +225,9 @@ function Transport:request(spec)
     end
     headers = { table.unpack(self.headers) }
     headers[#headers + 1] = "content-type: application/json"
+  elseif spec.method == "POST" then -- no body (workspace archive): curl would announce a form
+    headers = { table.unpack(self.headers) }
+    headers[#headers + 1] = "content-type:"
   end
   local qs = query.build(spec.query)
   local t, msg, kind = self.engine:submit {
