@@ -275,13 +275,14 @@ static void finish_attempt(ae_xfer *x, CURLcode rc) {
     x->message[0] = '\0';
   } else {
     long connect_code = 0;
-    curl_off_t connected = 0;
+    long sent = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &connect_code);
-    curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connected);
+    curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &sent);
     a.transport = transport_kind(rc);
     a.status = 0;
-    /* Once connected, the server may have read the request and acted on it. */
-    a.request_sent = a.transport != AE_TR_CONNECT && connected > 0;
+    /* Once request bytes went out (on a new or a reused connection), the server may have
+     * read the request and acted on it. */
+    a.request_sent = a.transport != AE_TR_CONNECT && sent > 0;
     permanent = permanent_failure(rc) || x->too_big;
     x->status = (int)connect_code;
     x->error = a.transport == AE_TR_TIMEOUT ? AE_ERR_TIMEOUT : AE_ERR_CONNECTION;

@@ -7,6 +7,14 @@ local query = require "anthropic.query"
 
 local M = {}
 local Transport = {}
+
+-- One engine (one libcurl multi handle and connection pool) for every client of this Lua state,
+-- so that anthropic.poll() and the tasks drive a single thing, and connections are shared.
+local shared_engine
+function M.engine()
+  if not shared_engine then shared_engine = core.engine() end
+  return shared_engine
+end
 Transport.__index = Transport
 
 local VERSION = core.VERSION
@@ -100,7 +108,7 @@ function M.new(opts, kind, ctor)
       key_command_timeout = opts.key_command_timeout, key_fn = opts.key_fn,
       env = env, bearer_env = { ANTHROPIC_AUTH_TOKEN = true }, dotenv = dotenv, admin = admin,
     },
-    engine = core.engine(),
+    engine = M.engine(),
   }, Transport)
   -- A key given as a string moves into C now, so no Lua table keeps it; a bad one is reported
   -- at the first request like every other key problem.
@@ -244,10 +252,10 @@ function Transport:request(spec)
   return self:outcome(res, spec)
 end
 
---- Close the engine (cancels transfers) and wipe the key. Idempotent.
+--- Wipe the key and refuse further requests. Idempotent. (The engine is shared: transfers
+-- belong to the calls and streams that made them.)
 function Transport:close()
   if self._key then self._key:close() end
-  self.engine:close()
   self.closed = true
 end
 
