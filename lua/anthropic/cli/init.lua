@@ -5,6 +5,14 @@ local M = {}
 -- One line per command for the usage text; a command is listed only when its module exists.
 M.SUMMARIES = {
   { "emulator", "serve a local Anthropic-compatible API (for tests, the demo and examples)" },
+  { "keys", "list, inspect, rename and archive the organization's API keys" },
+  { "workspaces", "list, create, rename and archive workspaces" },
+  { "members", "manage the members of a workspace and their roles" },
+  { "users", "list users, change their roles, remove them" },
+  { "invites", "invite people to the organization, list and withdraw invites" },
+  { "limits", "show the organization's rate limits and workspace overrides" },
+  { "usage", "token usage of the Messages API (and Claude Code), summed" },
+  { "cost", "what the organization spent, summed exactly" },
   { "plan", "show what applying an organization file would change" },
   { "apply", "make the organization match an organization file" },
 }

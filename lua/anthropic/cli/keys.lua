@@ -1,0 +1,71 @@
+-- `anthropic keys ...`: the organization's API keys (Admin API). Keys are created in the Console.
+local common = require "anthropic.cli.common"
+
+local USAGE = [[
+usage: anthropic keys <subcommand> [options]
+
+  list [--status S] [--workspace ID] [--created-by USER_ID] [--limit N]
+                                 API keys; S is active, inactive, archived or expired
+  get KEY_ID                     one key
+  update KEY_ID [--name NAME] [--status S]
+                                 rename, or set the status (active, inactive, archived)
+  archive KEY_ID                 archive a key (final: it cannot be made active again)
+
+  --json                         print JSON instead of a table
+
+API keys cannot be created or deleted through the Admin API: create them in the Console, under
+Settings > API keys. The admin key comes from ANTHROPIC_ADMIN_KEY.
+]]
+
+local COLUMNS = {
+  { "ID", "id" }, { "NAME", "name" }, { "STATUS", "status" }, { "WORKSPACE", common.workspace },
+  { "CREATED", common.date("created_at") },
+  { "CREATED BY", function(k) return k.created_by and k.created_by.id end },
+  { "EXPIRES", common.date("expires_at") }, { "HINT", "partial_key_hint" },
+}
+
+return common.command {
+  name = "keys",
+  usage = USAGE,
+  unsupported = {
+    create = "API keys cannot be created through the Admin API, for security reasons. Create one in the "
+      .. "Claude Console, under Settings > API keys; `anthropic keys list` shows it afterwards.",
+    delete = "API keys cannot be deleted through the Admin API. Archive one instead: "
+      .. "anthropic keys archive KEY_ID",
+    remove = "API keys cannot be deleted through the Admin API. Archive one instead: "
+      .. "anthropic keys archive KEY_ID",
+  },
+  subcommands = {
+    list = {
+      flags = { status = "string", workspace = "string", ["created-by"] = "string", limit = "number" },
+      run = function(admin, opts)
+        local items, err = common.collect(admin.api_keys:list(common.page_params(opts, {
+          status = opts.status, workspace_id = opts.workspace, created_by_user_id = opts.created_by,
+        })), opts.limit)
+        return items, err or { columns = COLUMNS, empty = "(no API keys)" }
+      end,
+    },
+    get = {
+      args = { "KEY_ID" },
+      run = function(admin, _, args)
+        local key, err = admin.api_keys:get(args[1])
+        return key, err or { fields = COLUMNS }
+      end,
+    },
+    update = {
+      args = { "KEY_ID" }, flags = { name = "string", status = "string" },
+      run = function(admin, opts, args)
+        if not opts.name and not opts.status then error("give --name and/or --status", 0) end
+        local key, err = admin.api_keys:update(args[1], { name = opts.name, status = opts.status })
+        return key, err or { fields = COLUMNS }
+      end,
+    },
+    archive = {
+      args = { "KEY_ID" },
+      run = function(admin, _, args)
+        local key, err = admin.api_keys:update(args[1], { status = "archived" })
+        return key, err or { fields = COLUMNS }
+      end,
+    },
+  },
+}

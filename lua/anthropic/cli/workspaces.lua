@@ -1,0 +1,65 @@
+-- `anthropic workspaces ...`: workspaces of the organization (Admin API).
+local common = require "anthropic.cli.common"
+
+local USAGE = [[
+usage: anthropic workspaces <subcommand> [options]
+
+  list [--include-archived] [--limit N]   workspaces (the default workspace is not one of them)
+  get WORKSPACE_ID                        one workspace
+  create NAME                             a new workspace
+  update WORKSPACE_ID --name NAME         rename a workspace
+  archive WORKSPACE_ID                    archive a workspace (final)
+
+  --json                                  print JSON instead of a table
+
+Members: `anthropic members`; rate limits: `anthropic limits list --workspace ID`.
+The admin key comes from ANTHROPIC_ADMIN_KEY.
+]]
+
+local function geo(w)
+  return w.data_residency and w.data_residency.workspace_geo
+end
+
+local COLUMNS = {
+  { "ID", "id" }, { "NAME", "name" }, { "CREATED", common.date("created_at") },
+  { "ARCHIVED", common.date("archived_at") }, { "GEO", geo }, { "COLOR", "display_color" },
+}
+
+local function one(w, err)
+  return w, err or { fields = COLUMNS }
+end
+
+return common.command {
+  name = "workspaces",
+  usage = USAGE,
+  unsupported = {
+    delete = "workspaces cannot be deleted; archive one instead: anthropic workspaces archive WORKSPACE_ID",
+    remove = "workspaces cannot be deleted; archive one instead: anthropic workspaces archive WORKSPACE_ID",
+  },
+  subcommands = {
+    list = {
+      flags = { ["include-archived"] = "boolean", limit = "number" },
+      run = function(admin, opts)
+        local items, err = common.collect(admin.workspaces:list(common.page_params(opts,
+          { include_archived = opts.include_archived })), opts.limit)
+        return items, err or { columns = COLUMNS, empty = "(no workspaces besides the default workspace)" }
+      end,
+    },
+    get = { args = { "WORKSPACE_ID" }, run = function(admin, _, args) return one(admin.workspaces:get(args[1])) end },
+    create = {
+      args = { "NAME" },
+      run = function(admin, _, args) return one(admin.workspaces:create { name = args[1] }) end,
+    },
+    update = {
+      args = { "WORKSPACE_ID" }, flags = { name = "string" },
+      run = function(admin, opts, args)
+        if not opts.name then error("give --name", 0) end
+        return one(admin.workspaces:update(args[1], { name = opts.name }))
+      end,
+    },
+    archive = {
+      args = { "WORKSPACE_ID" },
+      run = function(admin, _, args) return one(admin.workspaces:archive(args[1])) end,
+    },
+  },
+}
