@@ -177,7 +177,7 @@ end
 local Emulator = {}
 Emulator.__index = Emulator
 
--- start{ keys = { "sk-ant-...", ... }, verbose = bool } -> emulator
+-- start{ keys = { "sk-ant-...", ... }, verbose = bool, seed = "path.json" | "path.lua" } -> emulator
 -- (fields: url, port, pid; output() after stop() gives what it printed after the listening line)
 function M.start(opts)
   opts = opts or {}
@@ -193,7 +193,7 @@ function M.start(opts)
   end
   script[#script + 1] = "cd " .. shell_quote(M.ROOT)
   script[#script + 1] = "exec " .. M.LUA .. " bin/anthropic emulator --port 0 --exit-on-stdin-eof"
-    .. (opts.verbose and " --verbose" or "")
+    .. (opts.verbose and " --verbose" or "") .. (opts.seed and (" --seed " .. shell_quote(opts.seed)) or "")
   local sh = assert(io.popen("exec /bin/sh", "w"))
   sh:write(table.concat(script, "\n"), "\n")
   sh:flush()
@@ -281,5 +281,36 @@ function Emulator:add_models(list) return control(self, "POST", "models", { mode
 function Emulator:stream_options(t) return control(self, "POST", "stream", t) end
 function Emulator:ratelimit(t) return control(self, "POST", "ratelimit", t) end
 function Emulator:shutdown() return control(self, "POST", "shutdown") end
+-- The organization (Admin API state): see docs/emulator.md.
+function Emulator:seed(t) return control(self, "POST", "seed", t) end
+function Emulator:clock(t) return control(self, t and "POST" or "GET", "clock", t) end
+-- -> { data = { API key objects }, keys = { secrets } }
+function Emulator:create_api_keys(t) return control(self, "POST", "api_keys", t or {}) end
+function Emulator:add_usage(records) return control(self, "POST", "usage", { records = records }) end
+function Emulator:usage() return control(self, "GET", "usage").records end
+function Emulator:add_claude_code(records) return control(self, "POST", "claude_code", { records = records }) end
+function Emulator:accept_invite(t) return control(self, "POST", "invites/accept", t) end
+
+local function encode(s)
+  return (tostring(s):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+-- A query string: { limit = 10, group_by = { "model", "workspace_id" } } ->
+-- "?group_by[]=model&group_by[]=workspace_id&limit=10" (lists in bracket form, keys sorted).
+function M.query(params)
+  local names = {}
+  for k in pairs(params or {}) do names[#names + 1] = k end
+  table.sort(names)
+  local parts = {}
+  for _, k in ipairs(names) do
+    local v = params[k]
+    if type(v) == "table" then
+      for _, x in ipairs(v) do parts[#parts + 1] = encode(k) .. "[]=" .. encode(x) end
+    else
+      parts[#parts + 1] = encode(k) .. "=" .. encode(v)
+    end
+  end
+  return #parts > 0 and ("?" .. table.concat(parts, "&")) or ""
+end
 
 return M

@@ -1,10 +1,12 @@
--- `anthropic emulator [--port N] [--verbose]`: serves the emulator on 127.0.0.1 until SIGTERM,
+-- `anthropic emulator [--port N] [--seed FILE] [--verbose]`: serves the emulator on 127.0.0.1 until SIGTERM,
 -- SIGINT or POST /_emulator/shutdown. Keys come from ANTHROPIC_EMULATOR_KEYS (comma-separated)
 -- and POST /_emulator/keys, never from the command line.
 local USAGE = [[
-usage: anthropic emulator [--port N] [--verbose]
+usage: anthropic emulator [--port N] [--seed FILE] [--verbose]
 
   --port N            port on 127.0.0.1 (0 or absent: a free port chosen by the system)
+  --seed FILE         the organization to start with (.json, or .lua returning a table);
+                      without it, a small default organization
   --verbose, -v       print one line per request (method, path, status, key hint)
   --exit-on-stdin-eof stop when standard input reaches end of file (for test harnesses)
 
@@ -18,7 +20,7 @@ local function fail(msg)
 end
 
 return function(args)
-  local port, verbose, watch_stdin = 0, false, false
+  local port, verbose, watch_stdin, seed = 0, false, false, nil
   local i = 1
   while i <= #args do
     local a = args[i]
@@ -30,6 +32,13 @@ return function(args)
     if value ~= nil or a == "--port" then
       port = value and value:match("^%d+$") and tonumber(value)
       if not port or port > 65535 then return fail("--port needs a number from 0 to 65535") end
+    elseif a == "--seed" or a:match("^%-%-seed=") then
+      seed = a:match("^%-%-seed=(.*)$")
+      if not seed then
+        i = i + 1
+        seed = args[i]
+      end
+      if not seed or seed == "" then return fail("--seed needs a file") end
     elseif a == "--verbose" or a == "-v" then
       verbose = true
     elseif a == "--exit-on-stdin-eof" then
@@ -46,12 +55,15 @@ return function(args)
   end
 
   local emulator = require "anthropic.emulator"
-  local emu, err = emulator.new { verbose = verbose }
-  if emu then
-    emu.state:add_keys_from(os.getenv("ANTHROPIC_EMULATOR_KEYS"))
-    err = select(2, emu:listen(port))
+  local emu, err = emulator.new { verbose = verbose, seed = seed }
+  if not emu then
+    io.stderr:write("anthropic emulator: ", tostring(err), "\n")
+    return 1
   end
-  if not emu or not emu.url then
+  emu.state:add_keys_from(os.getenv("ANTHROPIC_EMULATOR_KEYS"))
+  emu.org:link_keys()
+  err = select(2, emu:listen(port))
+  if not emu.url then
     io.stderr:write("anthropic emulator: cannot listen on 127.0.0.1:", tostring(port), ": ", tostring(err), "\n")
     return 1
   end

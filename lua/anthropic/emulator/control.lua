@@ -90,6 +90,7 @@ end
 handlers["POST /_emulator/keys"] = function(emu, _, body)
   local info, err = emu.state:add_key(body.key, body.kind)
   if not info then return bad(err) end
+  if emu.org then emu.org:link_keys() end
   return ok { hint = info.hint, kind = info.kind }
 end
 
@@ -140,6 +141,12 @@ end
 handlers["POST /_emulator/shutdown"] = function(emu)
   emu:stop()
   return ok()
+end
+
+-- add("METHOD /_emulator/path", function(emu, req, body) -> response): another module's endpoint.
+-- A response with raw = true is sent without key redaction (for secrets shown once).
+function M.add(name, fn)
+  handlers[name] = fn
 end
 
 -- -> response

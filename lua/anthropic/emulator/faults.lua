@@ -8,7 +8,7 @@ local M = {}
 
 M.ACTIONS = {
   reset_before_headers = true, reset_after_headers = true, malformed_json = true, html_413 = true,
-  stall = true, spend_cap = true,
+  stall = true, spend_cap = true, apply_then_reset = true,
   stream_error_after = true, stream_truncate_after = true, stream_reset_after = true, stream_stall_after = true,
 }
 
@@ -28,8 +28,8 @@ local function is_int(v, min)
 end
 
 -- Checks one fault spec and returns the queued form, or nil, message.
--- Spec: { path?, count?, status?, body?, headers?, delay?, action?, after? }; a stream action may
--- also be written as { stream_error_after = K }.
+-- Spec: { path?, method?, count?, status?, body?, headers?, delay?, action?, after? }; a stream
+-- action may also be written as { stream_error_after = K }.
 function M.normalize(spec, i)
   local at = "faults." .. (i - 1)
   if type(spec) ~= "table" then return nil, at .. ": must be an object" end
@@ -44,6 +44,10 @@ function M.normalize(spec, i)
     return nil, at .. ".path: must be a string starting with /"
   end
   f.path = spec.path
+  if spec.method ~= nil and (type(spec.method) ~= "string" or not spec.method:match("^%a+$")) then
+    return nil, at .. ".method: must be an HTTP method such as \"POST\""
+  end
+  f.method = spec.method and spec.method:upper()
   if spec.count ~= nil and not is_int(spec.count, 1) then return nil, at .. ".count: must be an integer >= 1" end
   f.remaining = spec.count or 1
   if spec.status ~= nil and not (is_int(spec.status, 100) and spec.status <= 599) then

@@ -22,8 +22,9 @@ local models = require "anthropic.emulator.models"
 
 local M = {}
 
--- Modules with a register(emu) function, loaded by every emulator.
-M.MODULES = { "anthropic.emulator.messages", "anthropic.emulator.models" }
+-- Modules with a register(emu, opts) function, loaded by every emulator; register may return
+-- nil, message to refuse the options (an invalid seed, for instance).
+M.MODULES = { "anthropic.emulator.messages", "anthropic.emulator.models", "anthropic.emulator.admin" }
 
 -- Request bodies above this many bytes get a 413 (the real limit for Messages is "32 MB").
 M.MAX_BODY = 32000000
@@ -34,23 +35,28 @@ local Emulator = {}
 Emulator.__index = Emulator
 
 -- new{ keys = { "sk-ant-...", { key = "...", kind = "admin" } }, verbose = bool, out = file,
---      max_body = bytes, ratelimit = { rpm, itpm, otpm } } -> emulator (not listening yet)
+--      max_body = bytes, ratelimit = { rpm, itpm, otpm },
+--      seed = table | "path.json" | "path.lua" (the organization; see docs/emulator.md) }
+-- -> emulator (not listening yet) | nil, message
 function M.new(opts)
   opts = opts or {}
   local self = setmetatable({
-    routes = {}, fallbacks = {}, usage = {},
+    routes = {}, fallbacks = {}, reset_hooks = {}, clock_offset = 0,
     state = state.new(), models = models.new(), ratelimit = ratelimit.new(opts.ratelimit),
     max_body = opts.max_body or M.MAX_BODY, verbose = opts.verbose, out = opts.out or io.stdout,
     initial_limits = opts.ratelimit, organization_id = M.ORGANIZATION_ID,
+    default_organization_id = M.ORGANIZATION_ID,
   }, Emulator)
   for _, k in ipairs(opts.keys or {}) do
     local ok, err
     if type(k) == "table" then ok, err = self.state:add_key(k.key, k.kind) else ok, err = self.state:add_key(k) end
     if not ok then return nil, err end
   end
-  for _, name in ipairs(M.MODULES) do require(name).register(self) end
-  -- The Admin API lives under /v1/organizations/ (routes added by its own module); until a route
-  -- matches, admin keys get a 404 and other keys a 401.
+  for _, name in ipairs(M.MODULES) do
+    local _, err = require(name).register(self, opts)
+    if err then return nil, err end
+  end
+  -- Any other path under /v1/organizations/: 404 for admin keys (other keys are refused first).
   self:route("*", "^/v1/organizations/", function()
     return errors.response(404, "Not found")
   end, { auth = "admin", fallback = true })
@@ -93,7 +99,8 @@ function Emulator:route(method, pattern, handler, opts)
   list[#list + 1] = r
 end
 
--- -> route, captures | nil, nil, allowed methods (when the path exists with other methods)
+-- -> route, captures | nil, nil, allowed methods (when the path exists with other methods).
+-- A fallback route is tried only when no route has the path.
 function Emulator:find_route(method, path)
   local allowed = {}
   for _, list in ipairs({ self.routes, self.fallbacks }) do
@@ -104,24 +111,38 @@ function Emulator:find_route(method, path)
         allowed[#allowed + 1] = r.method
       end
     end
+    if #allowed > 0 then break end
   end
   return nil, nil, #allowed > 0 and allowed or nil
 end
 
--- Everything back to the start, except the keys (they stay until removed).
+-- fn() runs on every reset (POST /_emulator/reset).
+function Emulator:on_reset(fn)
+  self.reset_hooks[#self.reset_hooks + 1] = fn
+end
+
+-- Everything back to the start, except the keys (they stay until removed): the organization goes
+-- back to its startup seed and the clock to the real time.
 function Emulator:reset()
   self.state:reset()
   self.models:reset()
   self.ratelimit:reset(self.initial_limits)
-  self.usage = {}
+  self.clock_offset = 0
+  for _, fn in ipairs(self.reset_hooks) do fn() end
 end
 
--- Usage of each served Messages request, for usage and cost reports.
+-- The emulator clock: the real time plus an offset moved by POST /_emulator/clock. Report
+-- records, invite and key expiry and the organization's timestamps use it; rate limits do not.
+function Emulator:now()
+  return util.now() + self.clock_offset
+end
+
+-- Usage of each served Messages request, for usage and cost reports: { key (state key info),
+-- model, input_tokens, output_tokens, cache_read_input_tokens?, cache_creation_5m_input_tokens?,
+-- cache_creation_1h_input_tokens?, service_tier?, inference_geo?, web_search_requests? }.
 function Emulator:record_usage(u)
-  u.time = util.now()
-  u.key_id = u.key and u.key.id
-  u.key = nil
-  self.usage[#self.usage + 1] = u
+  u.time = math.floor(self:now())
+  self.org:record_usage(u)
 end
 
 -- The request body decoded as a JSON object (cached). -> table | nil, 400 response
@@ -188,7 +209,9 @@ function Emulator:send(conn, req, res)
     if body.type == "error" and body.request_id == nil then body.request_id = req.request_id end
     body = json.encode(body)
   end
-  body = self.state:redact(body) -- a reply never carries a key, even one the client sent in a body
+  -- a reply never carries a key, even one the client sent in a body (raw: a control answer that
+  -- shows new secrets once)
+  if not (res.raw and req.control) then body = self.state:redact(body) end
   headers["content-type"] = headers["content-type"] or res.content_type or "application/json"
   headers["content-length"] = #body
   local keep = req.keep_alive and not self.stopping
@@ -231,7 +254,12 @@ function Emulator:dispatch(req, route, captures, allowed)
   if route.auth == "api" and info.kind == "admin" then
     return errors.response(401, "Admin API keys cannot be used for this endpoint; use a standard API key.")
   elseif route.auth == "admin" and info.kind ~= "admin" then
-    return errors.response(401, "This endpoint requires an Admin API key (sk-ant-admin...).")
+    return errors.response(403, "This endpoint requires an Admin API key (sk-ant-admin...); "
+      .. "this key is a standard API key.")
+  end
+  if info.kind ~= "admin" and self.org then
+    local why = self.org:key_refusal(info)
+    if why then return errors.response(401, why) end
   end
   if not req.headers["anthropic-version"] then
     return errors.response(400, "anthropic-version: header is required")
@@ -281,14 +309,20 @@ function Emulator:handle(conn, req)
     local body = self:json_body(req)
     streaming = body and body.stream == true or false
   end
-  local fault = self.state:take_fault(req.path, streaming)
+  local fault = self.state:take_fault(req.path, streaming, req.method)
   if fault then entry.fault = fault.spec end
   if fault and fault.delay and fault.delay > 0 and not conn:sleep(fault.delay) then
     self:finish(req, entry, "canceled")
     return false
   end
   local outcome, keep
-  if fault and not fault.stream_only and (fault.status or fault.action) then
+  if fault and fault.action == "apply_then_reset" then
+    -- the request takes effect (a create is created), then the client gets a reset, no answer
+    local res = self:dispatch(req, route, captures, allowed)
+    entry.applied_status = res.status
+    conn:abort()
+    outcome, keep = "faulted", false
+  elseif fault and not fault.stream_only and (fault.status or fault.action) then
     outcome, keep = faults.respond(self, conn, req, fault)
   else
     local res = self:dispatch(req, route, captures, allowed)

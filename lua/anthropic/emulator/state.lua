@@ -13,7 +13,8 @@ local LOG_BODY_MAX = 1048576  -- body bytes kept per entry
 M.DEFAULT_STREAM = { chunk_size = 0, event_delay = 0 }
 
 function M.new()
-  local self = setmetatable({ keys = {}, nkeys = 0 }, State)
+  -- key_index: for redaction, the keys by their first PREFIX bytes: { [prefix] = { [length] = n } }
+  local self = setmetatable({ keys = {}, nkeys = 0, key_index = {}, short_keys = {} }, State)
   self:reset()
   return self
 end
@@ -30,6 +31,26 @@ end
 ---------------------------------------------------------------------------------------------------
 -- Keys
 
+local PREFIX = 8
+
+-- Keeps the redaction index in step with self.keys (delta: 1 added, -1 removed).
+function State:index_key(key, delta)
+  if #key < PREFIX then
+    self.short_keys[key] = delta > 0 or nil
+    return
+  end
+  local p = key:sub(1, PREFIX)
+  local idx = self.key_index[p]
+  if not idx then
+    idx = { lengths = {} }
+    self.key_index[p] = idx
+  end
+  local n = (idx.lengths[#key] or 0) + delta
+  idx.lengths[#key] = n > 0 and n or nil
+  idx.sorted = nil
+  if next(idx.lengths) == nil then self.key_index[p] = nil end
+end
+
 -- kind: "api" | "admin"; nil guesses from the prefix (sk-ant-admin... is an admin key).
 function State:add_key(key, kind)
   if type(key) ~= "string" or key == "" or key:find("[%s%c]") then
@@ -41,6 +62,7 @@ function State:add_key(key, kind)
   if not old then
     self.nkeys = self.nkeys + 1
     self.keys[key] = { id = "key_" .. self.nkeys, kind = kind, hint = util.hint(key) }
+    self:index_key(key, 1)
   else
     old.kind = kind
   end
@@ -49,7 +71,10 @@ end
 
 function State:remove_key(key)
   local info = self.keys[key]
-  self.keys[key] = nil
+  if info then
+    self.keys[key] = nil
+    self:index_key(key, -1)
+  end
   return info
 end
 
@@ -73,15 +98,54 @@ function State:request_key(headers)
 end
 
 -- s with every known key replaced by its hint. -> s, replaced (boolean)
+-- Keys are found through their first PREFIX bytes (a few distinct prefixes however many keys
+-- there are), trying the longest known length first at each place a prefix occurs.
 function State:redact(s)
   if type(s) ~= "string" then return s, false end
   local found = false
-  for key, info in pairs(self.keys) do
+  for key in pairs(self.short_keys) do
+    local info = self.keys[key]
     local i = s:find(key, 1, true)
     while i do
       found = true
       s = s:sub(1, i - 1) .. info.hint .. s:sub(i + #key)
       i = s:find(key, i + #info.hint, true)
+    end
+  end
+  for prefix, idx in pairs(self.key_index) do
+    local i = s:find(prefix, 1, true)
+    if i then
+      local lengths = idx.sorted
+      if not lengths then
+        lengths = {}
+        for len in pairs(idx.lengths) do lengths[#lengths + 1] = len end
+        table.sort(lengths, function(a, b) return a > b end)
+        idx.sorted = lengths
+      end
+      local out, pos = {}, 1
+      while i do
+        local info, len
+        for _, l in ipairs(lengths) do
+          info = self.keys[s:sub(i, i + l - 1)]
+          if info then
+            len = l
+            break
+          end
+        end
+        if info then
+          out[#out + 1] = s:sub(pos, i - 1)
+          out[#out + 1] = info.hint
+          pos = i + len
+          i = s:find(prefix, pos, true)
+        else
+          i = s:find(prefix, i + 1, true)
+        end
+      end
+      if pos > 1 then
+        found = true
+        out[#out + 1] = s:sub(pos)
+        s = table.concat(out)
+      end
     end
   end
   return s, found
@@ -171,10 +235,10 @@ function State:count_connection(conn)
 end
 
 ---------------------------------------------------------------------------------------------------
--- Faults: a FIFO queue; the first fault whose path matches (and, for stream_* actions, whose
--- request streams) answers the request, count times. A path matches exactly ("/v1/messages" is
--- not "/v1/messages/count_tokens"), or as a prefix when it ends with "*" ("/v1/models*"); no
--- path matches every API request.
+-- Faults: a FIFO queue; the first fault whose path and method match (and, for stream_* actions,
+-- whose request streams) answers the request, count times. A path matches exactly
+-- ("/v1/messages" is not "/v1/messages/count_tokens"), or as a prefix when it ends with "*"
+-- ("/v1/models*"); no path matches every API request, no method every method.
 
 local function path_matches(p, path)
   if not p then return true end
@@ -186,9 +250,9 @@ function State:add_faults(list)
   for _, f in ipairs(list) do self.faults[#self.faults + 1] = f end
 end
 
-function State:take_fault(path, streaming)
+function State:take_fault(path, streaming, method)
   for i, f in ipairs(self.faults) do
-    if path_matches(f.path, path) and (not f.stream_only or streaming) then
+    if path_matches(f.path, path) and (not f.method or f.method == method) and (not f.stream_only or streaming) then
       f.remaining = f.remaining - 1
       if f.remaining <= 0 then table.remove(self.faults, i) end
       return f

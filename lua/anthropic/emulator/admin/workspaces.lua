@@ -1,0 +1,225 @@
+-- Workspaces: create, list (include_archived), get, update, archive. Archiving is final (an
+-- archived workspace cannot be updated; archiving it again returns it unchanged) and archives the
+-- workspace's API keys. Names are unique among workspaces that are not archived. The default
+-- workspace is not an object here: it shows as workspace_id null on keys and in reports.
+local common = require "anthropic.emulator.admin.common"
+local store = require "anthropic.emulator.admin.store"
+
+local M = {}
+
+M.MAX_NAME = 40
+
+function M.json(w)
+  local dr = w.data_residency
+  local allowed = dr.allowed_inference_geos
+  if type(allowed) == "table" then
+    local copy = {}
+    for i, g in ipairs(allowed) do copy[i] = g end
+    allowed = copy
+  end
+  local tags = {}
+  for k, v in pairs(w.tags) do tags[k] = v end
+  return {
+    type = "workspace", id = w.id, name = w.name, created_at = common.rfc3339(w.created_at),
+    archived_at = w.archived_at and common.rfc3339(w.archived_at) or common.null,
+    display_color = w.display_color,
+    data_residency = { workspace_geo = dr.workspace_geo, allowed_inference_geos = allowed,
+                       default_inference_geo = dr.default_inference_geo },
+    tags = setmetatable(tags, nil), external_key_id = common.opt(w.external_key_id),
+  }
+end
+
+-- The workspace named by the path. -> workspace | nil, 404 response
+function M.find(emu, id)
+  local w = emu.org:workspace(id)
+  if not w then return nil, common.not_found("Workspace " .. id .. " not found.") end
+  return w
+end
+
+local function check_name(org, name, except)
+  if not common.present(name) then return common.bad("name: Field required") end
+  if type(name) ~= "string" then return common.bad("name: Input should be a valid string") end
+  if name:match("^%s*$") then return common.bad("name: String should have at least 1 character") end
+  if #name > M.MAX_NAME then
+    return common.bad("name: String should have at most " .. M.MAX_NAME .. " characters")
+  end
+  local other = org:active_named(name, except)
+  if other then
+    return common.bad("A workspace named '" .. name .. "' already exists (" .. other.id .. ").")
+  end
+end
+
+local function check_tags(tags)
+  if not common.is_object(tags) then return common.bad("tags: Input should be a valid dictionary") end
+  for k, v in pairs(tags) do
+    if type(k) ~= "string" or type(v) ~= "string" then
+      return common.bad("tags: keys and values should be strings")
+    end
+    if k:lower():find("^anthropic") then
+      return common.bad("tags." .. k .. ": tag keys may not start with 'anthropic'")
+    end
+  end
+end
+
+local DR_FIELDS = common.set { "workspace_geo", "allowed_inference_geos", "default_inference_geo" }
+
+-- Checks data_residency against the current values (cur, when updating).
+-- -> the new data_residency table | nil, 400 response
+local function check_residency(dr, cur)
+  if not common.is_object(dr) then return nil, common.bad("data_residency: Input should be a valid dictionary") end
+  for k in pairs(dr) do
+    if not DR_FIELDS[k] then
+      return nil, common.bad("data_residency." .. tostring(k) .. ": Extra inputs are not permitted")
+    end
+  end
+  local out = cur and { workspace_geo = cur.workspace_geo, allowed_inference_geos = cur.allowed_inference_geos,
+                        default_inference_geo = cur.default_inference_geo }
+    or { workspace_geo = "us", allowed_inference_geos = "unrestricted", default_inference_geo = "global" }
+  if common.present(dr.workspace_geo) then
+    local err = common.check_enum("data_residency.workspace_geo", dr.workspace_geo, { "us" })
+    if err then return nil, err end
+    if cur and dr.workspace_geo ~= cur.workspace_geo then
+      return nil, common.bad("data_residency.workspace_geo: cannot be changed after the workspace is created")
+    end
+    out.workspace_geo = dr.workspace_geo
+  end
+  local allowed = dr.allowed_inference_geos
+  if common.present(allowed) then
+    if allowed ~= "unrestricted" then
+      if not common.is_list(allowed) or #allowed == 0 then
+        return nil, common.bad("data_residency.allowed_inference_geos: Input should be 'unrestricted' or a "
+          .. "non-empty list of geos")
+      end
+      for i, g in ipairs(allowed) do
+        local err = common.check_enum("data_residency.allowed_inference_geos." .. (i - 1), g, store.GEOS)
+        if err then return nil, err end
+      end
+    end
+    out.allowed_inference_geos = allowed
+  end
+  if common.present(dr.default_inference_geo) then
+    local err = common.check_enum("data_residency.default_inference_geo", dr.default_inference_geo, store.GEOS)
+    if err then return nil, err end
+    out.default_inference_geo = dr.default_inference_geo
+  end
+  if out.allowed_inference_geos ~= "unrestricted" then
+    local ok = false
+    for _, g in ipairs(out.allowed_inference_geos) do
+      if g == out.default_inference_geo then ok = true end
+    end
+    if not ok then
+      return nil, common.bad("data_residency.default_inference_geo: '" .. out.default_inference_geo
+        .. "' is not one of allowed_inference_geos")
+    end
+  end
+  return out
+end
+
+local CREATE_FIELDS = common.set { "name", "data_residency", "tags", "external_key_id" }
+
+function M.create(emu, req)
+  local body, err = common.body(emu, req)
+  if not body then return err end
+  err = common.check_fields(body, CREATE_FIELDS) or check_name(emu.org, body.name)
+  if err then return err end
+  local t = { name = body.name }
+  if common.present(body.tags) then
+    err = check_tags(body.tags)
+    if err then return err end
+    t.tags = body.tags
+  end
+  if common.present(body.data_residency) then
+    t.data_residency, err = check_residency(body.data_residency)
+    if not t.data_residency then return err end
+  end
+  if common.present(body.external_key_id) then
+    if type(body.external_key_id) ~= "string" then
+      return common.bad("external_key_id: Input should be a valid string")
+    end
+    t.external_key_id = body.external_key_id
+  end
+  return common.ok(M.json(emu.org:add_workspace(t)))
+end
+
+function M.list(emu, req)
+  local include, err = common.bool_param(req.params, "include_archived")
+  if include == nil then return err end
+  local items = {}
+  for _, w in ipairs(emu.org:sorted(emu.org.d.workspaces, "created_at")) do
+    if include or not w.archived_at then items[#items + 1] = w end
+  end
+  local page
+  page, err = common.page(items, req.params, M.json)
+  if not page then return err end
+  return common.ok(page)
+end
+
+function M.get(emu, req)
+  local w, err = M.find(emu, req.captures[1])
+  if not w then return err end
+  return common.ok(M.json(w))
+end
+
+local UPDATE_FIELDS = CREATE_FIELDS
+
+function M.update(emu, req)
+  local w, err = M.find(emu, req.captures[1])
+  if not w then return err end
+  local body
+  body, err = common.body(emu, req)
+  if not body then return err end
+  err = common.check_fields(body, UPDATE_FIELDS)
+  if err then return err end
+  if w.archived_at then return common.bad("Workspace " .. w.id .. " is archived and cannot be updated.") end
+  if body.name ~= nil then
+    err = check_name(emu.org, body.name, w)
+    if err then return err end
+  end
+  local dr
+  if common.present(body.data_residency) then
+    dr, err = check_residency(body.data_residency, w.data_residency)
+    if not dr then return err end
+  end
+  if common.present(body.tags) then
+    err = check_tags(body.tags)
+    if err then return err end
+  end
+  if common.present(body.external_key_id) then
+    if type(body.external_key_id) ~= "string" then
+      return common.bad("external_key_id: Input should be a valid string")
+    end
+    if w.external_key_id and w.external_key_id ~= body.external_key_id then
+      return common.bad("external_key_id: is set once and cannot be changed")
+    end
+  end
+  -- every check passed: apply
+  if body.name ~= nil then w.name = body.name end
+  if dr then w.data_residency = dr end
+  if common.present(body.tags) then w.tags = body.tags end
+  if common.present(body.external_key_id) then w.external_key_id = body.external_key_id end
+  return common.ok(M.json(w))
+end
+
+function M.archive(emu, req)
+  local w, err = M.find(emu, req.captures[1])
+  if not w then return err end
+  if req.body and not req.body:match("^%s*$") then
+    local body
+    body, err = common.body(emu, req)
+    if not body then return err end
+    err = common.check_fields(body, {})
+    if err then return err end
+  end
+  emu.org:archive_workspace(w)
+  return common.ok(M.json(w))
+end
+
+function M.register(emu)
+  emu:route("POST", "^/v1/organizations/workspaces$", M.create, { auth = "admin" })
+  emu:route("GET", "^/v1/organizations/workspaces$", M.list, { auth = "admin" })
+  emu:route("GET", "^/v1/organizations/workspaces/([^/]+)$", M.get, { auth = "admin" })
+  emu:route("POST", "^/v1/organizations/workspaces/([^/]+)$", M.update, { auth = "admin" })
+  emu:route("POST", "^/v1/organizations/workspaces/([^/]+)/archive$", M.archive, { auth = "admin" })
+end
+
+return M
