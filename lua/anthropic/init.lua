@@ -10,6 +10,7 @@ local resource = require "anthropic.resource"
 local endpoints = require "anthropic.endpoints"
 local endpoints_admin = require "anthropic.endpoints_admin"
 local reports = require "anthropic.reports"
+local tasks = require "anthropic.tasks"
 
 local M = { VERSION = core.VERSION }
 
@@ -21,7 +22,7 @@ function Client:__tostring()
   return "anthropic.client (" .. tostring(self._transport) .. ")"
 end
 
---- Close the client: cancels its transfers and wipes its key. Idempotent; also __close.
+--- Close the client: wipes its key; later calls fail with kind "config". Idempotent; also __close.
 function Client:close()
   self._transport:close()
 end
@@ -52,6 +53,7 @@ function M.admin(opts)
 end
 
 M.reports = reports
+M.spawn, M.poll, M.run = tasks.spawn, tasks.poll, tasks.run
 M.is_error = errors.is_error
 M.error = errors.new
 

@@ -138,11 +138,12 @@ function Transport:emit(level, msg)
   if self.log then self.log(level, core.scrub(msg, self._key)) end
 end
 
--- How a caller waits for a transfer. Tasks (coroutines) replace it to yield instead of block.
-local function block(engine, t)
-  while not t:done() do engine:wait(1) end
+--- Wait until ready() is true, driving the shared engine. Inside a task (anthropic.spawn) the
+-- scheduler replaces this to yield instead of block; everything that waits goes through it.
+function M.await(ready)
+  local engine = M.engine()
+  while not ready() do engine:wait(1) end
 end
-M.waiter = block
 
 local STATUS_TYPES = {
   [400] = "invalid_request_error", [401] = "authentication_error", [402] = "billing_error",
@@ -220,6 +221,7 @@ end
 
 --- Send one request. spec: method, path, query (table), body (table), idempotent (default true),
 -- raw (return the body string). Returns the decoded answer | nil, err.
+-- spec.stream: returns the submitted transfer at once (anthropic.stream waits and reads it).
 function Transport:request(spec)
   local key, kerr = self:key()
   if not key then return nil, kerr end
@@ -243,10 +245,11 @@ function Transport:request(spec)
     headers = headers, body = body, key = key,
     timeout = spec.timeout or self.timeout, connect_timeout = self.connect_timeout,
     max_retries = self.max_retries, retry_after_cap = self.retry_after_cap,
-    idempotent = spec.idempotent ~= false, max_body = self.max_body,
+    idempotent = spec.idempotent ~= false, max_body = self.max_body, stream = spec.stream,
   }
   if not t then return nil, errors.new { kind = kind, message = msg } end
-  M.waiter(self.engine, t)
+  if spec.stream then return t end
+  M.await(function() return t:done() end)
   local res = t:result()
   t:close()
   return self:outcome(res, spec)

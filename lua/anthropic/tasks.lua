@@ -1,0 +1,145 @@
+--- Tasks: run client calls concurrently in coroutines, without blocking the host.
+--   local t = anthropic.spawn(function() return client.messages:create(params) end)
+--   anthropic.poll(0)      -- from a host loop: advance everything, never block
+--   anthropic.run()        -- or run every task to completion
+--   local msg, err = t:wait()
+-- Inside a task every client call yields where it would block; the one shared engine moves the
+-- bytes of all of them. See docs/tasks.md.
+local core = require "anthropic.core"
+local transport = require "anthropic.transport"
+
+local M = {}
+
+local Task = {}
+Task.__index = Task
+Task.__name = "anthropic.task"
+
+local by_coroutine = setmetatable({}, { __mode = "k" })
+local runnable = {}   -- tasks to resume at the next chance (new, or their wait is over)
+local waiting = {}    -- task -> ready() predicate
+local later = {}      -- tasks that yielded on their own, resumed at the next poll
+local live = 0
+
+local function finish(task, ok, ...)
+  task.done = true
+  live = live - 1
+  by_coroutine[task.co] = nil
+  if ok then
+    task.results = table.pack(...)
+  else
+    task.error = (...)
+  end
+end
+
+local function resume(task)
+  local co = task.co
+  local r = table.pack(coroutine.resume(co, table.unpack(task.args or {}, 1, task.args and task.args.n or 0)))
+  task.args = nil
+  if coroutine.status(co) == "dead" then
+    finish(task, table.unpack(r, 1, r.n))
+  elseif not waiting[task] then
+    later[#later + 1] = task -- a plain coroutine.yield(): let the others run, resume next poll
+  end
+end
+
+-- Yield from inside a task until ready(); block outside of one.
+local block = transport.await
+function transport.await(ready)
+  local task = by_coroutine[coroutine.running()]
+  if not task then return block(ready) end
+  if ready() then return end
+  waiting[task] = ready
+  coroutine.yield()
+end
+
+local function collect_ready()
+  for task, ready in pairs(waiting) do
+    if ready() then
+      waiting[task] = nil
+      runnable[#runnable + 1] = task
+    end
+  end
+end
+
+local function run_runnable()
+  while #runnable > 0 do
+    local batch = runnable
+    runnable = {}
+    for _, task in ipairs(batch) do resume(task) end
+    collect_ready() -- answers that were already complete, or tasks waiting for these
+  end
+end
+
+--- Start fn(...) as a task; it first runs at the next poll(), run() or wait().
+function M.spawn(fn, ...)
+  if type(fn) ~= "function" then error("anthropic.spawn expects a function (got " .. type(fn) .. ")", 2) end
+  local task = setmetatable({ co = coroutine.create(fn), args = table.pack(...), done = false }, Task)
+  by_coroutine[task.co] = task
+  live = live + 1
+  runnable[#runnable + 1] = task
+  return task
+end
+
+--- Advance every task without blocking longer than timeout seconds (default 0) -> live tasks.
+function M.poll(timeout)
+  timeout = timeout or 0
+  local engine = transport.engine()
+  local deadline = core.now() + timeout
+  for _, task in ipairs(later) do runnable[#runnable + 1] = task end
+  later = {}
+  run_runnable()
+  engine:step()
+  collect_ready()
+  while #runnable == 0 and live > 0 do
+    local left = deadline - core.now()
+    local t = engine:timeout()
+    if left <= 0 or not t then break end
+    engine:wait(math.min(left, t))
+    collect_ready()
+  end
+  run_runnable()
+  return live
+end
+
+-- Nothing can make progress: tasks wait, none can run, and no transfer is in flight.
+local function stuck()
+  collect_ready()
+  return #runnable == 0 and #later == 0 and not transport.engine():timeout()
+end
+
+--- Run until every task is done. Raises when tasks wait for something that cannot happen.
+function M.run()
+  while live > 0 do
+    M.poll(1)
+    if live > 0 and stuck() then
+      error(string.format("anthropic.run: %d task(s) wait and nothing is in flight", live), 2)
+    end
+  end
+end
+
+--- Number of tasks not finished.
+function M.count()
+  return live
+end
+
+--- Wait for the task (yielding inside another task) -> its results | nil, err when it raised.
+function Task:wait()
+  local current = by_coroutine[coroutine.running()]
+  if current == self then error("a task cannot wait for itself", 2) end
+  if current then
+    transport.await(function() return self.done end)
+  else
+    while not self.done do
+      M.poll(1)
+      if not self.done and stuck() then error("task:wait(): the task waits and nothing is in flight", 2) end
+    end
+  end
+  if self.error ~= nil then return nil, self.error end
+  return table.unpack(self.results, 1, self.results.n)
+end
+
+function Task:__tostring()
+  return "anthropic.task (" .. (self.done and (self.error ~= nil and "failed" or "done") or "running") .. ")"
+end
+
+return M
