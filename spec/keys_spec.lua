@@ -3,15 +3,7 @@ local core = require "anthropic.core"
 local anthropic = require "anthropic"
 local util = require "helpers.util"
 
-local function make_key(kind)
-  local chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-  local t = {}
-  for i = 1, 86 do
-    local n = math.random(#chars)
-    t[i] = chars:sub(n, n)
-  end
-  return "sk-ant-" .. (kind or "api03") .. "-" .. table.concat(t) .. "AA"
-end
+local make_key = require("helpers.emulator").make_key
 
 describe("keys", function()
   local dir, key, admin_key

@@ -82,4 +82,42 @@ describe("key leak scan", function()
     util.assert_no_leak(emu_log, canary, "the emulator log")
     assert.matches(canary:sub(1, 16) .. "...", emu_log, 1, true) -- hints are there instead
   end)
+
+  it("never follows a redirect, so another host never receives the key", function()
+    local key = emulator.make_key("api03")
+    local emu = emulator.start { keys = { key } }
+    local other = emulator.start { keys = {} }
+    emu:faults { { path = "/v1/messages", status = 307, headers = { location = other.url .. "/v1/messages" } } }
+    local c = anthropic.new { api_key = key, base_url = emu.url }
+    local msg, err = c.messages:create { model = "claude-opus-4-6", max_tokens = 8,
+      messages = { { role = "user", content = "x" } } }
+    assert.is_nil(msg)
+    assert.equal(307, err.status)
+    assert.matches("redirect", err.message)
+    assert.equal(0, #other:log().requests)
+    c:close()
+    emu:stop()
+    other:stop()
+  end)
+
+  it("keeps keys off every command line: key_command children and the emulator", function()
+    local key = emulator.make_key("api03")
+    local dir = util.tmpdir()
+    util.write(dir .. "/key", key, "600")
+    -- the child records its own command line, then prints the key
+    local k = assert(core.load_key { env = {}, key_command = { "sh", "-c",
+      "tr '\\0' ' ' < /proc/$$/cmdline > " .. dir .. "/cmdline; cat " .. dir .. "/key" } })
+    assert.equal(key:sub(-4), k:hint():sub(-4))
+    local cmdline = assert(util.read(dir .. "/cmdline"))
+    assert.matches("sh %-c", cmdline)
+    util.assert_no_leak(cmdline, key, "the key command's /proc/pid/cmdline")
+    local emu = emulator.start { keys = { key } }
+    local f = assert(io.open("/proc/" .. emu.pid .. "/cmdline", "rb"))
+    local emu_cmdline = f:read("a")
+    f:close()
+    assert.matches("emulator", emu_cmdline)
+    util.assert_no_leak(emu_cmdline, key, "the emulator's /proc/pid/cmdline")
+    emu:stop()
+    util.rmdir(dir)
+  end)
 end)

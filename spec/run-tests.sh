@@ -14,7 +14,14 @@ for t in "$@"; do
   p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/'); f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 done
+# Every key the specs make carries this run's canary; everything captured is scanned for it.
+ANTHROPIC_TEST_CANARY=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+ANTHROPIC_TEST_CAPTURE=${TMPDIR:-/tmp}/anthropic-capture.$$
+export ANTHROPIC_TEST_CANARY ANTHROPIC_TEST_CAPTURE
+: > "$ANTHROPIC_TEST_CAPTURE"
 "$LUA" "$(command -v busted)" -o TAP $BUSTED_ARGS > "$out" 2>&1; rc=$?
+"$LUA" spec/leak-scan.lua "$out" "$ANTHROPIC_TEST_CAPTURE" >> "$out"
+rm -f "$ANTHROPIC_TEST_CAPTURE"
 cat "$out"
 p=$(grep -c '^ok ' "$out"); f=$(grep -c '^not ok ' "$out")
 if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then

@@ -173,13 +173,17 @@ local function api_error(res, spec)
     if type(e.details) == "table" then details = e.details end
   end
   local message = e and e.message
-  if type(message) ~= "string" then
+  if res.status >= 300 and res.status < 400 then
+    message = string.format("the server answered %d with a redirect to %s; redirects are never followed "
+      .. "(the key must not reach another host): check base_url", res.status, res.headers.location or "?")
+  elseif type(message) ~= "string" then
     message = #res.body > 0 and ("HTTP " .. res.status .. " with a non-JSON body: " .. text_excerpt(res.body))
       or ("HTTP " .. res.status .. " with an empty body")
   end
   return errors.new {
     kind = "api", status = res.status,
-    type = e and type(e.type) == "string" and e.type or STATUS_TYPES[res.status] or "api_error",
+    type = e and type(e.type) == "string" and e.type or STATUS_TYPES[res.status]
+      or (res.status < 400 and "redirect" or "api_error"),
     message = message,
     request_id = res.headers["request-id"] or (type(body) == "table" and body.request_id) or nil,
     retry_after = res.retry_after, attempts = res.attempts, retryable = res.retryable,

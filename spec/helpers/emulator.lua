@@ -36,6 +36,10 @@ local ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 
 -- A realistic random key: make_key("api03") -> "sk-ant-api03-" .. 86 chars of [A-Za-z0-9_-] .. "AA";
 -- make_key("admin01") -> an admin key.
+-- Under spec/run-tests.sh every key carries the run's canary (ANTHROPIC_TEST_CANARY, 32 chars) in
+-- its middle, and the whole run's output is scanned for it afterwards: a key leaked anywhere is
+-- found, whatever test leaked it.
+local CANARY = os.getenv("ANTHROPIC_TEST_CANARY")
 function M.make_key(kind)
   local f = assert(io.open("/dev/urandom", "rb"))
   local bytes = f:read(86)
@@ -45,7 +49,9 @@ function M.make_key(kind)
     local j = bytes:byte(i) % 64 + 1
     t[i] = ALPHABET:sub(j, j)
   end
-  return "sk-ant-" .. (kind or "api03") .. "-" .. table.concat(t) .. "AA"
+  local body = table.concat(t)
+  if CANARY and #CANARY == 32 then body = body:sub(1, 27) .. CANARY .. body:sub(60) end
+  return "sk-ant-" .. (kind or "api03") .. "-" .. body .. "AA"
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -218,10 +224,17 @@ end
 function Emulator:stop()
   if self.stopped then return end
   self.stopped = true
+  local capture = os.getenv("ANTHROPIC_TEST_CAPTURE") -- the run-wide leak scan reads it
+  local log = capture and self:alive() and self:request("GET", "/_emulator/log")
   os.execute("kill -TERM " .. self.pid .. " 2>/dev/null")
   self.sh:close() -- closes the emulator's stdin and waits for it to exit
   self.printed = self.out:read("a")
   self.out:close()
+  local f = capture and io.open(capture, "ab")
+  if f then
+    f:write(self.printed or "", "\n", type(log) == "table" and log.body or "", "\n")
+    f:close()
+  end
 end
 
 -- Whether the process still exists.
