@@ -139,9 +139,11 @@ static int engine_submit(lua_State *L) {
   lua_setiuservalue(L, -2, 1); /* the engine lives as long as its transfers */
   char err[AE_ERRLEN];
   lx->x = ae_submit(e, &req, err, sizeof err);
-  if (!lx->x) {
+  if (!lx->x) { /* the message may quote the URL: scrub it like every other message */
+    char clean[AE_ERRLEN];
+    ae_scrub(err, req.key, clean, sizeof clean);
     lua_pushnil(L);
-    lua_pushstring(L, err);
+    lua_pushstring(L, clean);
     lua_pushliteral(L, "config");
     return 3;
   }
