@@ -1,7 +1,10 @@
 -- Fault injection: checking queued fault specs and answering a request with one.
--- The queue itself lives in state.lua; stream_* faults are carried out by sse.write().
+-- The queue itself lives in state.lua; stream_* faults are carried out by sse.write(); the
+-- actions that shape a real answer (slow_drip, huge_body, oversize_header, and malformed_json or a
+-- status given an `after` on a streaming request) are carried out here.
 local errors = require "anthropic.emulator.errors"
 local json = require "anthropic.emulator.json"
+local sse = require "anthropic.emulator.sse"
 local util = require "anthropic.emulator.util"
 
 local M = {}
@@ -9,6 +12,7 @@ local M = {}
 M.ACTIONS = {
   reset_before_headers = true, reset_after_headers = true, malformed_json = true, html_413 = true,
   stall = true, spend_cap = true, apply_then_reset = true,
+  slow_drip = true, huge_body = true, oversize_header = true, redirect = true,
   stream_error_after = true, stream_truncate_after = true, stream_reset_after = true, stream_stall_after = true,
 }
 
@@ -27,9 +31,14 @@ local function is_int(v, min)
   return type(v) == "number" and v == math.floor(v) and v >= min
 end
 
+-- Defaults of the actions' own fields.
+M.DRIP_RATE = 4                -- slow_drip: bytes per second
+M.HUGE_SIZE = 1024 * 1024      -- huge_body: bytes
+M.HEADER_SIZE = 200 * 1024     -- oversize_header: bytes of one header value (libcurl allows 100 KB)
+
 -- Checks one fault spec and returns the queued form, or nil, message.
--- Spec: { path?, method?, count?, status?, body?, headers?, delay?, action?, after? }; a stream
--- action may also be written as { stream_error_after = K }.
+-- Spec: { path?, method?, count?, skip?, status?, body?, headers?, delay?, action?, after?, rate?,
+-- size?, location? }; a stream action may also be written as { stream_error_after = K }.
 function M.normalize(spec, i)
   local at = "faults." .. (i - 1)
   if type(spec) ~= "table" then return nil, at .. ": must be an object" end
@@ -50,6 +59,8 @@ function M.normalize(spec, i)
   f.method = spec.method and spec.method:upper()
   if spec.count ~= nil and not is_int(spec.count, 1) then return nil, at .. ".count: must be an integer >= 1" end
   f.remaining = spec.count or 1
+  if spec.skip ~= nil and not is_int(spec.skip, 0) then return nil, at .. ".skip: must be an integer >= 0" end
+  f.skip = spec.skip or 0
   if spec.status ~= nil and not (is_int(spec.status, 100) and spec.status <= 599) then
     return nil, at .. ".status: must be an HTTP status"
   end
@@ -76,7 +87,22 @@ function M.normalize(spec, i)
   if f.action and f.action:find("^stream_") then
     f.stream_only = true
     f.after = f.after or 0
-    if not is_int(f.after, 0) then return nil, at .. ".after: must be an integer >= 0" end
+  end
+  if f.after ~= nil and not is_int(f.after, 0) then return nil, at .. ".after: must be an integer >= 0" end
+  if spec.rate ~= nil and not (type(spec.rate) == "number" and spec.rate > 0) then
+    return nil, at .. ".rate: must be a number of bytes per second > 0"
+  end
+  f.rate = spec.rate or M.DRIP_RATE
+  if spec.size ~= nil and not is_int(spec.size, 1) then return nil, at .. ".size: must be an integer >= 1" end
+  f.size = spec.size or (f.action == "oversize_header" and M.HEADER_SIZE or M.HUGE_SIZE)
+  if f.action == "redirect" then
+    if type(spec.location) ~= "string" or not spec.location:match("^https?://[^\r\n]+$") then
+      return nil, at .. ".location: a redirect needs an http(s) URL"
+    end
+    if f.status and (f.status < 300 or f.status > 399) then return nil, at .. ".status: a redirect is 3xx" end
+    f.status, f.headers.location = f.status or 307, spec.location
+  elseif spec.location ~= nil then
+    return nil, at .. ".location: only for the redirect action"
   end
   if not f.action and not f.status and not f.delay then
     return nil, at .. ": give a status, an action or a delay"
@@ -109,6 +135,8 @@ function M.response(f)
   elseif f.action == "html_413" then
     status = status or 413
     res.body, res.content_type = M.HTML_413, "text/html"
+  elseif f.action == "redirect" then
+    res.body, res.content_type = "<html><body>Moved</body></html>\r\n", "text/html"
   elseif f.body ~= nil then
     res.body = f.body
     if type(f.body) == "string" and not res.headers["content-type"] then
@@ -122,10 +150,126 @@ function M.response(f)
   return res
 end
 
+---------------------------------------------------------------------------------------------------
+-- Faults that shape the real answer
+
+-- The answer the request would have had (auth and validation included), and whether it streams.
+local function real_answer(emu, req)
+  local route, captures, allowed = emu:find_route(req.method, req.path)
+  return emu:dispatch(req, route, captures, allowed)
+end
+
+local function streaming_request(emu, req)
+  local route = emu:find_route(req.method, req.path)
+  if not (route and route.stream_faults) then return false end
+  local body = json.decode(req.body or "")
+  return type(body) == "table" and body.stream == true
+end
+
+-- Writes data at f.rate bytes per second, in pieces of about a tenth of a second (at least one
+-- byte); chunked: each piece is one HTTP chunk. -> true | nil when the client went away.
+local function drip(conn, data, f, chunked)
+  local piece = math.max(1, math.floor(f.rate / 10))
+  for i = 1, #data, piece do
+    local part = data:sub(i, i + piece - 1)
+    local ok
+    if chunked then ok = conn:write_chunk(part) else ok = conn:write(part) end
+    if not ok or not conn:sleep(#part / f.rate) then return nil end
+  end
+  return true
+end
+
+-- One frame with the emulator's key filter.
+local function frame(emu, name, data)
+  return emu.state:redactor()(sse.frame(name, data))
+end
+
+-- A streamed answer with fault f striking after f.after events (default 0):
+--   slow_drip: the rest of the stream at f.rate bytes per second;
+--   huge_body: one text delta of f.size bytes, then the rest;
+--   malformed_json: an event whose data is cut JSON, then the end of the stream;
+--   a status: an error event of that status's type, then the end of the stream.
+-- -> outcome, keep_alive
+local function write_stream(emu, conn, req, res, f)
+  local headers = util.copy(res.headers or {})
+  headers["content-type"] = "text/event-stream; charset=utf-8"
+  headers["cache-control"] = "no-cache"
+  headers["transfer-encoding"] = "chunked"
+  if not emu:head(conn, req, res.status, headers, false) then return "canceled", false end
+  local events, after = res.stream, f.after or 0
+  for i = 1, math.min(after, #events) do
+    if not conn:write_chunk(frame(emu, events[i].name, events[i].data)) then return "canceled", false end
+  end
+  local rest = {}
+  for i = after + 1, #events do rest[#rest + 1] = frame(emu, events[i].name, events[i].data) end
+  local action = f.action
+  if action == "slow_drip" then
+    if not (drip(conn, table.concat(rest), f, true) and conn:end_chunks()) then return "canceled", false end
+    return "faulted", false
+  elseif action == "huge_body" then
+    local big = frame(emu, "content_block_delta",
+      { type = "content_block_delta", index = 0, delta = { type = "text_delta", text = ("x"):rep(f.size) } })
+    if not conn:write_chunk(big) then return "canceled", false end
+    for _, data in ipairs(rest) do
+      if not conn:write_chunk(data) then return "canceled", false end
+    end
+  elseif action == "malformed_json" then
+    local data = json.encode { type = "content_block_delta", index = 0,
+      delta = { type = "text_delta", text = "this event is cut in the middle" } }
+    local broken = "event: content_block_delta\ndata: " .. data:sub(1, math.floor(#data / 2)) .. "\n\n"
+    if not conn:write_chunk(broken) then return "canceled", false end
+  else -- a status: the API reports errors inside a started stream as an error event
+    local body = errors.body(f.status)
+    body.request_id = req.request_id
+    if not conn:write_chunk(frame(emu, "error", body)) then return "canceled", false end
+  end
+  if not conn:end_chunks() then return "canceled", false end
+  return "faulted", false
+end
+
+-- The actions that need the real answer. -> outcome, keep_alive
+local function respond_shaped(emu, conn, req, f)
+  local res = real_answer(emu, req)
+  if res.status < 200 or res.status > 299 then return emu:send(conn, req, res) end -- auth etc. first
+  local action = f.action
+  if action == "oversize_header" then
+    res.headers = util.copy(res.headers or {})
+    res.headers["x-padding"] = ("x"):rep(f.size)
+    if res.stream then return emu:send_stream(conn, req, res) end
+    return emu:send(conn, req, res)
+  end
+  if res.stream then return write_stream(emu, conn, req, res, f) end
+  local body = res.body
+  if type(body) == "table" then body = json.encode(body) end
+  body = emu.state:redact(body or "")
+  if action == "huge_body" then -- the same answer, its first text padded to f.size bytes in all
+    local msg = json.decode(body)
+    local block = type(msg) == "table" and type(msg.content) == "table" and msg.content[1]
+    if type(block) == "table" and block.type == "text" then
+      block.text = block.text .. ("x"):rep(math.max(0, f.size - #body))
+      body = json.encode(msg)
+    else
+      body = body .. (" "):rep(math.max(0, f.size - #body)) -- trailing blanks keep the JSON valid
+    end
+  end
+  local headers = util.copy(res.headers or {})
+  headers["content-type"] = headers["content-type"] or "application/json"
+  headers["content-length"] = #body
+  if not emu:head(conn, req, res.status, headers, false) then return "canceled", false end
+  local ok
+  if action == "slow_drip" then ok = drip(conn, body, f, false) else ok = conn:write(body) end
+  if not ok then return "canceled", false end
+  return "faulted", false
+end
+
 -- Answers req with fault f (a fault with a status or a non-stream action).
 -- -> outcome ("faulted" | "canceled"), keep_alive
 function M.respond(emu, conn, req, f)
   local action = f.action
+  if action == "slow_drip" or action == "huge_body" or action == "oversize_header"
+      or (f.after and (action == "malformed_json" or (f.status and not action)) and streaming_request(emu, req)) then
+    return respond_shaped(emu, conn, req, f)
+  end
   if action == "reset_before_headers" then
     conn:abort()
     return "faulted", false

@@ -238,7 +238,8 @@ end
 -- Faults: a FIFO queue; the first fault whose path and method match (and, for stream_* actions,
 -- whose request streams) answers the request, count times. A path matches exactly
 -- ("/v1/messages" is not "/v1/messages/count_tokens"), or as a prefix when it ends with "*"
--- ("/v1/models*"); no path matches every API request, no method every method.
+-- ("/v1/models*"); no path matches every API request, no method every method. A fault with
+-- skip = N lets its first N matching requests by (the second page of a list: skip = 1).
 
 local function path_matches(p, path)
   if not p then return true end
@@ -253,9 +254,13 @@ end
 function State:take_fault(path, streaming, method)
   for i, f in ipairs(self.faults) do
     if path_matches(f.path, path) and (not f.method or f.method == method) and (not f.stream_only or streaming) then
-      f.remaining = f.remaining - 1
-      if f.remaining <= 0 then table.remove(self.faults, i) end
-      return f
+      if (f.skip or 0) > 0 then -- let this one by (a later fault may still take it)
+        f.skip = f.skip - 1
+      else
+        f.remaining = f.remaining - 1
+        if f.remaining <= 0 then table.remove(self.faults, i) end
+        return f
+      end
     end
   end
 end
