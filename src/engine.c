@@ -494,6 +494,9 @@ static int setup_easy(ae_xfer *x, const ae_request *req) {
   SET(CURLOPT_HTTPHEADER, x->headers);
   if (req->timeout > 0) SET(CURLOPT_TIMEOUT_MS, (long)(req->timeout * 1000.0));
   if (req->connect_timeout > 0) SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(req->connect_timeout * 1000.0));
+  /* libcurl silently sends a request again when its reused connection dies before an answer;
+   * the server may have acted on the first copy, so a non-idempotent request gets a new one */
+  if (!req->idempotent) SET(CURLOPT_FRESH_CONNECT, 1L);
   if (strcmp(req->method, "GET") == 0) {
     SET(CURLOPT_HTTPGET, 1L);
   } else {

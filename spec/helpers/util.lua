@@ -44,6 +44,15 @@ end
 function M.run_lua(code, env, dir)
   dir = dir or M.tmpdir()
   local script = M.write(dir .. "/child.lua", code, "600")
+  return M.run({ "lua5.4", script }, env, dir)
+end
+
+--- Run a command (argv, run from the project root with LUA_PATH/LUA_CPATH set to the checkout) with
+-- extra environment as run_lua does; -> stdout, stderr, exit status.
+function M.run(argv, env, dir)
+  dir = dir or M.tmpdir()
+  local words = {}
+  for i, a in ipairs(argv) do words[i] = sh_quote(a) end
   local envfile = {}
   for k, v in pairs(env or {}) do
     if v == false then
@@ -53,9 +62,9 @@ function M.run_lua(code, env, dir)
     end
   end
   M.write(dir .. "/env.sh", table.concat(envfile, "\n") .. "\n", "600")
-  local cmd = string.format(". %s/env.sh; cd %s && LUA_PATH=%s LUA_CPATH=%s lua5.4 %s >%s/out 2>%s/err; echo $?",
+  local cmd = string.format(". %s/env.sh; cd %s && LUA_PATH=%s LUA_CPATH=%s %s >%s/out 2>%s/err; echo $?",
     dir, sh_quote(M.root()), sh_quote("./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;"),
-    sh_quote("./build/?.so;;"), script, dir, dir)
+    sh_quote("./build/?.so;;"), table.concat(words, " "), dir, dir)
   local p = io.popen("sh -s", "w")
   local statusfile = dir .. "/status"
   p:write(cmd .. " >" .. statusfile .. "\n")
