@@ -63,7 +63,8 @@ local function metric(a, b)
 end
 
 local CLAUDE_CODE_COLUMNS = {
-  { "DATE", "date" }, { "ACTOR", actor }, { "CUSTOMER", "customer_type" }, { "TERMINAL", "terminal_type" },
+  { "DATE", function(r) return type(r.date) == "string" and r.date:sub(1, 10) or nil end },
+  { "ACTOR", actor }, { "CUSTOMER", "customer_type" }, { "TERMINAL", "terminal_type" },
   { "SESSIONS", metric("num_sessions"), right = true },
   { "LINES +", metric("lines_of_code", "added"), right = true },
   { "LINES -", metric("lines_of_code", "removed"), right = true },

@@ -1,0 +1,462 @@
+-- The Admin API commands (keys, workspaces, members, users, invites, limits, usage, cost) run as a
+-- child process against the emulator, with the admin key in the environment only: tables, --json,
+-- filters, what the API cannot do, usage errors and exit codes; no output ever holds the key.
+local anthropic = require "anthropic"
+local cjson = require "cjson"
+local emulator = require "helpers.emulator"
+local util = require "helpers.util"
+
+describe("anthropic admin commands", function()
+  local emu, admin_key, dir
+  setup(function()
+    admin_key = emulator.make_key("admin01")
+    emu = emulator.start { keys = { admin_key } }
+    dir = util.tmpdir()
+  end)
+  teardown(function()
+    emu:stop()
+    util.rmdir(dir)
+  end)
+  before_each(function() emu:reset() end)
+
+  -- run `anthropic ARGS...` -> stdout, stderr, exit code; the key travels in the environment
+  local function cli(args, env)
+    local e = { ANTHROPIC_ADMIN_KEY = admin_key, ANTHROPIC_BASE_URL = emu.url, ANTHROPIC_API_KEY = false }
+    for k, v in pairs(env or {}) do e[k] = v end
+    local argv = { "lua5.4", "bin/anthropic" }
+    for _, a in ipairs(args) do argv[#argv + 1] = a end
+    local out, err, code = util.run(argv, e, dir)
+    util.assert_no_leak(out .. err, admin_key, "the output of anthropic " .. table.concat(args, " "))
+    return out, err, code
+  end
+
+  local function json(out)
+    return cjson.decode(out)
+  end
+
+  -- A left-aligned table -> { header cells }, { row cells... }. Each column must start at the same
+  -- place on every line, after two spaces: that is what "aligned" means here.
+  local function table_of(out)
+    local lines = {}
+    for line in out:gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
+    local header, starts = {}, {}
+    local h = lines[1]
+    for i = 1, #h do
+      if h:sub(i, i) ~= " " and (i == 1 or h:sub(i - 2, i - 1) == "  ") then starts[#starts + 1] = i end
+    end
+    for k, a in ipairs(starts) do header[k] = (h:sub(a, (starts[k + 1] or 0) - 1):gsub("%s+$", "")) end
+    local rows = {}
+    for i = 2, #lines do
+      local row = {}
+      for k, a in ipairs(starts) do
+        if k > 1 then
+          assert.equal("  ", lines[i]:sub(a - 2, a - 1), "column " .. header[k] .. " of line " .. i .. ": " .. lines[i])
+          assert.is_not.equal(" ", lines[i]:sub(a, a), "column " .. header[k] .. " of line " .. i)
+        end
+        row[k] = (lines[i]:sub(a, (starts[k + 1] or 0) - 1):gsub("%s+$", ""))
+      end
+      rows[#rows + 1] = row
+    end
+    return header, rows
+  end
+
+  -- "NAME  value" lines -> map
+  local function fields_of(out)
+    local t = {}
+    for name, value in out:gmatch("([^\n]-)  +([^\n]*)\n") do t[name] = value end
+    return t
+  end
+
+  local admin
+  before_each(function() admin = anthropic.admin { api_key = admin_key, base_url = emu.url } end)
+  after_each(function() admin:close() end)
+
+  local function find(pager, field, value)
+    for x in pager:each() do
+      if x[field] == value then return x end
+    end
+  end
+
+  describe("usage and errors", function()
+    it("lists the admin commands in the top-level help", function()
+      local out, _, code = cli { "--help" }
+      assert.equal(0, code)
+      for _, cmd in ipairs { "keys", "workspaces", "members", "users", "invites", "limits", "usage", "cost" } do
+        assert.matches("\n  " .. cmd .. " ", out, 1, true)
+      end
+    end)
+
+    for _, cmd in ipairs { "keys", "workspaces", "members", "users", "invites", "limits", "usage", "cost" } do
+      it(cmd .. " --help prints its usage and exits 0", function()
+        local out, err, code = cli { cmd, "--help" }
+        assert.equal(0, code)
+        assert.equal("", err)
+        assert.matches("^usage: anthropic " .. cmd, out)
+        assert.matches("--json", out, 1, true)
+      end)
+    end
+
+    it("exits 2 with the usage when no subcommand is given", function()
+      local out, err, code = cli { "keys" }
+      assert.equal(2, code)
+      assert.equal("", out)
+      assert.matches("^usage: anthropic keys", err)
+    end)
+
+    it("exits 2 for an unknown subcommand, option, a missing argument or value", function()
+      for _, args in ipairs {
+        { "keys", "frobnicate" }, { "keys", "list", "--colour" }, { "keys", "get" },
+        { "keys", "get", "a", "b" }, { "members", "add", "wrkspc_1" }, { "keys", "list", "--status" },
+        { "users", "list", "--limit", "zero" }, { "keys", "list", "--json=yes" },
+        { "members", "add", "wrkspc_1", "user_1" }, { "usage", "--by", "colour" }, { "cost", "--by", "api_key" },
+      } do
+        local out, err, code = cli(args)
+        assert.equal(2, code, table.concat(args, " "))
+        assert.equal("", out)
+        assert.matches("^anthropic " .. args[1], err)
+      end
+      assert.equal(0, #emu:log().requests) -- nothing was sent
+    end)
+
+    it("exits 2 with the library's message for a value it refuses", function()
+      local _, err, code = cli { "keys", "list", "--status", "enabled" }
+      assert.equal(2, code)
+      assert.matches('status must be one of "active", "inactive", "archived", "expired" (got "enabled")', err, 1, true)
+      _, err, code = cli { "members", "add", "wrkspc_1", "user_1", "--role", "workspace_billing" }
+      assert.equal(2, code)
+      assert.matches("cannot be added as workspace_billing", err, 1, true)
+      _, err, code = cli { "usage", "--from", "last tuesday" }
+      assert.equal(2, code)
+      assert.matches("starting_at must be an RFC 3339 time", err, 1, true)
+      assert.equal(0, #emu:log().requests)
+    end)
+
+    it("refuses a key on the command line", function()
+      for _, flag in ipairs { "--api-key", "--admin-key", "--key" } do
+        local _, err, code = cli { "keys", "list", flag, "sk-ant-admin01-nope" }
+        assert.equal(2, code)
+        assert.matches("keys are never given on the command line; set ANTHROPIC_ADMIN_KEY", err, 1, true)
+      end
+    end)
+
+    it("explains what the API cannot do, with exit code 1", function()
+      local out, err, code = cli { "keys", "create" }
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.matches("cannot be created through the Admin API", err, 1, true)
+      assert.matches("Console, under Settings > API keys", err, 1, true)
+      for _, args in ipairs { { "keys", "delete" }, { "workspaces", "delete" }, { "users", "create" },
+                              { "limits", "update" }, { "invites", "update" } } do
+        out, err, code = cli(args)
+        assert.equal("", out)
+        assert.equal(1, code, table.concat(args, " "))
+        assert.matches("^anthropic " .. args[1] .. " " .. args[2] .. ": ", err)
+      end
+      assert.equal(0, #emu:log().requests)
+    end)
+
+    it("exits 1 with the error when there is no admin key, or the server refuses it", function()
+      local _, err, code = cli({ "keys", "list" }, { ANTHROPIC_ADMIN_KEY = false })
+      assert.equal(1, code)
+      assert.matches("set ANTHROPIC_ADMIN_KEY", err, 1, true)
+      local other = emulator.make_key("admin01")
+      _, err, code = cli({ "keys", "list" }, { ANTHROPIC_ADMIN_KEY = other })
+      util.assert_no_leak(err, other, "stderr")
+      assert.equal(1, code)
+      assert.matches("401 authentication_error", err, 1, true)
+    end)
+  end)
+
+  describe("keys", function()
+    it("list: an aligned table, or JSON; filters as flags", function()
+      local out, err, code = cli { "keys", "list" }
+      assert.equal(0, code, err)
+      local header, rows = table_of(out)
+      assert.same({ "ID", "NAME", "STATUS", "WORKSPACE", "CREATED", "CREATED BY", "EXPIRES", "HINT" }, header)
+      assert.equal(4, #rows)
+      local names = {}
+      for _, r in ipairs(rows) do names[r[2]] = r end
+      assert.equal("(default)", names["default-scripts"][4])
+      assert.equal("inactive", names["staging-ci"][3])
+      assert.matches("^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d$", names["prod-backend"][5])
+      assert.equal("-", names["prod-backend"][7])
+      out, err, code = cli { "keys", "list", "--json" }
+      assert.equal(0, code, err)
+      local list = json(out)
+      assert.equal(4, #list)
+      assert.equal("api_key", list[1].type)
+      assert.matches('^%[{"created_at":', out) -- sorted keys
+      out = cli { "keys", "list", "--status", "inactive", "--json" }
+      assert.equal(1, #json(out))
+      assert.equal("staging-ci", json(out)[1].name)
+      local prod = find(admin.workspaces:list(), "name", "Production")
+      out = cli { "keys", "list", "--workspace=" .. prod.id }
+      assert.equal(2, #select(2, table_of(out)))
+      local bob = find(admin.users:list(), "email", "bob@example.com")
+      out = cli { "keys", "list", "--created-by", bob.id, "--limit", "2", "--json" }
+      assert.equal(2, #json(out))
+      out = cli { "keys", "list", "--status", "archived" }
+      assert.equal("(no API keys)\n", out)
+      assert.equal("[]\n", (cli { "keys", "list", "--status", "archived", "--json" }))
+    end)
+
+    it("get, update, archive", function()
+      local key = find(admin.api_keys:list(), "name", "prod-backend")
+      local out, err, code = cli { "keys", "get", key.id }
+      assert.equal(0, code, err)
+      local f = fields_of(out)
+      assert.equal(key.id, f.ID)
+      assert.equal("prod-backend", f.NAME)
+      assert.equal(key.partial_key_hint, f.HINT)
+      out = cli { "keys", "get", key.id, "--json" }
+      assert.same(key, json(out))
+      out, err, code = cli { "keys", "update", key.id, "--name", "backend-2", "--status", "inactive" }
+      assert.equal(0, code, err)
+      assert.equal("backend-2", fields_of(out).NAME)
+      assert.equal("inactive", fields_of(out).STATUS)
+      out = cli { "keys", "archive", key.id, "--json" }
+      assert.equal("archived", json(out).status)
+      out, err, code = cli { "keys", "update", key.id, "--status", "active" }
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.matches("^anthropic keys update: anthropic: api error 400 invalid_request_error: ", err)
+      out, err, code = cli { "keys", "get", "apikey_nope" }
+      assert.equal("", out)
+      assert.equal(1, code)
+      assert.matches("404 not_found_error", err, 1, true)
+      out, err, code = cli { "keys", "update", key.id }
+      assert.equal("", out)
+      assert.equal(2, code)
+      assert.matches("give --name and/or --status", err, 1, true)
+    end)
+  end)
+
+  describe("workspaces", function()
+    it("list, create, get, update, archive in both formats", function()
+      local out, err, code = cli { "workspaces", "list" }
+      assert.equal(0, code, err)
+      local header, rows = table_of(out)
+      assert.same({ "ID", "NAME", "CREATED", "ARCHIVED", "GEO", "COLOR" }, header)
+      assert.equal(2, #rows)
+      out, err, code = cli { "workspaces", "create", "Research", "--json" }
+      assert.equal(0, code, err)
+      local ws = json(out)
+      assert.equal("Research", ws.name)
+      assert.matches("^wrkspc_", ws.id)
+      out = cli { "workspaces", "get", ws.id }
+      assert.equal("Research", fields_of(out).NAME)
+      assert.equal("us", fields_of(out).GEO)
+      out = cli { "workspaces", "update", ws.id, "--name", "Research EU" }
+      assert.equal("Research EU", fields_of(out).NAME)
+      out = cli { "workspaces", "archive", ws.id }
+      assert.matches("^%d%d%d%d%-", fields_of(out).ARCHIVED)
+      assert.equal(2, #json((cli { "workspaces", "list", "--json" })))
+      assert.equal(3, #json((cli { "workspaces", "list", "--include-archived", "--json" })))
+      out, err, code = cli { "workspaces", "update", ws.id }
+      assert.equal("", out)
+      assert.equal(2, code)
+      assert.matches("give --name", err, 1, true)
+    end)
+  end)
+
+  describe("members", function()
+    it("list, add, get, update, remove in both formats", function()
+      local staging = find(admin.workspaces:list(), "name", "Staging")
+      local carol = find(admin.users:list(), "email", "carol@example.com")
+      local out, err, code = cli { "members", "list", staging.id }
+      assert.equal(0, code, err)
+      local header, rows = table_of(out)
+      assert.same({ "USER", "WORKSPACE", "ROLE" }, header)
+      local before = #rows
+      out, err, code = cli { "members", "add", staging.id, carol.id, "--role", "workspace_user", "--json" }
+      assert.equal(0, code, err)
+      assert.same({ type = "workspace_member", user_id = carol.id, workspace_id = staging.id,
+        workspace_role = "workspace_user" }, json(out))
+      assert.equal(before + 1, #select(2, table_of((cli { "members", "list", staging.id }))))
+      out = cli { "members", "get", staging.id, carol.id }
+      assert.equal("workspace_user", fields_of(out).ROLE)
+      out = cli { "members", "update", staging.id, carol.id, "--role", "workspace_billing" }
+      assert.equal("workspace_billing", fields_of(out).ROLE)
+      out, err, code = cli { "members", "remove", staging.id, carol.id }
+      assert.equal(0, code, err)
+      assert.equal("removed " .. carol.id .. " from " .. staging.id .. "\n", out)
+      out = cli { "members", "list", staging.id, "--json" }
+      assert.equal(before, #json(out))
+    end)
+  end)
+
+  describe("users", function()
+    it("list with filters, get, update, remove", function()
+      local out, err, code = cli { "users", "list" }
+      assert.equal(0, code, err)
+      local header, rows = table_of(out)
+      assert.same({ "ID", "EMAIL", "NAME", "ROLE", "ADDED" }, header)
+      assert.equal(5, #rows)
+      local carol
+      for _, r in ipairs(rows) do
+        if r[2] == "carol@example.com" then carol = r end
+      end
+      assert.equal("Carol User", carol[3])
+      assert.equal(2, #json((cli { "users", "list", "--role", "developer,billing", "--json" })))
+      assert.equal(2, #json((cli { "users", "list", "--role", "developer", "--role", "billing", "--json" })))
+      local one = json((cli { "users", "list", "--email", "carol@example.com", "--json" }))
+      assert.equal(carol[1], one[1].id)
+      out = cli { "users", "get", carol[1] }
+      assert.equal("carol@example.com", fields_of(out).EMAIL)
+      out = cli { "users", "update", carol[1], "--role", "developer", "--json" }
+      assert.equal("developer", json(out).role)
+      out, err, code = cli { "users", "update", carol[1], "--role", "admin" }
+      assert.equal("", out)
+      assert.equal(2, code)
+      assert.matches("admin role cannot be given through the API", err, 1, true)
+      out, err, code = cli { "users", "remove", carol[1] }
+      assert.equal(0, code, err)
+      assert.equal("removed " .. carol[1] .. "\n", out)
+      out = cli { "users", "remove", carol[1], "--json" }
+      assert.equal("", out)
+    end)
+  end)
+
+  describe("invites", function()
+    it("create, list with filters, get, delete", function()
+      local out, err, code = cli { "invites", "create", "heidi@example.com", "--role", "developer", "--json" }
+      assert.equal(0, code, err)
+      local inv = json(out)
+      assert.equal("pending", inv.status)
+      out = cli { "invites", "list" }
+      local header, rows = table_of(out)
+      assert.same({ "ID", "EMAIL", "ROLE", "STATUS", "INVITED", "EXPIRES" }, header)
+      assert.equal(3, #rows)
+      assert.equal(2, #json((cli { "invites", "list", "--status", "pending", "--json" })))
+      assert.equal(1, #json((cli { "invites", "list", "--status", "expired", "--json" })))
+      assert.equal(1, #json((cli { "invites", "list", "--email", "heidi@example.com", "--json" })))
+      out = cli { "invites", "get", inv.id }
+      assert.equal("heidi@example.com", fields_of(out).EMAIL)
+      out, err, code = cli { "invites", "delete", inv.id }
+      assert.equal(0, code, err)
+      assert.equal("deleted " .. inv.id .. "\n", out)
+      assert.equal(1, #json((cli { "invites", "list", "--status", "pending", "--json" })))
+      out, err, code = cli { "invites", "create", "x@example.com" }
+      assert.equal("", out)
+      assert.equal(2, code)
+      assert.matches("give --role", err, 1, true)
+    end)
+  end)
+
+  describe("limits", function()
+    it("organization limits and workspace overrides, table and JSON", function()
+      local out, err, code = cli { "limits" }
+      assert.equal(0, code, err)
+      local lines = {}
+      for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
+      assert.matches("^GROUP%s+MODELS%s+LIMIT%s+VALUE$", lines[1])
+      assert.truthy(out:find("\nbatch%s+%-%s+enqueued_batch_requests%s+500000\n"))
+      out = cli { "limits", "list", "--group-type", "model_group", "--model", "claude-opus-4-6", "--json" }
+      local entries = json(out)
+      assert.equal(1, #entries)
+      assert.equal("model_group", entries[1].group_type)
+      local prod = find(admin.workspaces:list(), "name", "Production")
+      out = cli { "limits", "list", "--workspace", prod.id }
+      assert.equal("(no overrides: the workspace uses the organization's limits)\n", out)
+      emu:seed { merge = true, workspace_rate_limits = { { workspace_id = "Production", group_type = "model_group",
+        model = "claude-opus-4-6", limits = { { type = "requests_per_minute", value = 100 } } } } }
+      out = cli { "limits", "list", "--workspace", prod.id }
+      assert.matches("^GROUP%s+MODELS%s+LIMIT%s+VALUE%s+ORG LIMIT\n", out)
+      assert.matches("requests_per_minute%s+100%s+4000\n", out)
+      out = cli { "limits", "list", "--workspace", prod.id, "--json" }
+      assert.equal("workspace_rate_limit", json(out)[1].type)
+      local _, e2, c2 = cli { "limits", "list", "--workspace", prod.id, "--model", "x" }
+      assert.equal(2, c2)
+      assert.matches("--model applies to the organization's limits", e2, 1, true)
+    end)
+  end)
+
+  describe("usage and cost", function()
+    before_each(function()
+      emu:clock { set = "2026-03-10T12:00:00Z" }
+      local records = {}
+      for day = 1, 3 do
+        local date = string.format("2026-03-0%dT10:00:00Z", day)
+        records[#records + 1] = { time = date, api_key_id = "prod-backend", model = "claude-haiku-4-5",
+          input_tokens = 1000 * day, output_tokens = 333 }
+        records[#records + 1] = { time = date, api_key_id = "default-scripts", model = "claude-sonnet-4-6",
+          input_tokens = 7, output_tokens = 11 * day, cache_read_input_tokens = 5 }
+      end
+      emu:add_usage(records)
+    end)
+
+    local function lines_of(out)
+      local t = {}
+      for line in out:gmatch("[^\n]+") do t[#t + 1] = line end
+      return t
+    end
+
+    it("usage: sums by model / day as a table with a TOTAL row, and as JSON", function()
+      local out, err, code = cli { "usage", "--from", "2026-03-01", "--to", "2026-03-04", "--by", "model" }
+      assert.equal(0, code, err)
+      local lines = lines_of(out)
+      assert.equal(4, #lines)
+      assert.matches("^MODEL%s+INPUT%s+UNCACHED%s+CACHE READ%s+CACHE WRITE%s+OUTPUT%s+WEB SEARCH$", lines[1])
+      assert.matches("^claude%-haiku%-4%-5%-20251001%s+6000%s+6000%s+0%s+0%s+999%s+0$", lines[2])
+      assert.matches("^claude%-sonnet%-4%-6%s+36%s+21%s+15%s+0%s+66%s+0$", lines[3])
+      assert.matches("^TOTAL%s+6036%s+6021%s+15%s+0%s+1065%s+0$", lines[4])
+      for _, l in ipairs(lines) do assert.equal(#lines[1], #l) end -- numbers right-aligned
+      out = cli { "usage", "messages", "--from", "2026-03-01T00:00:00Z", "--to", "2026-03-04T00:00:00Z", "--json" }
+      local doc = json(out)
+      assert.equal("day", doc.by)
+      assert.equal("2026-03-01T00:00:00Z", doc.starting_at)
+      assert.equal(3, #doc.rows)
+      assert.equal("2026-03-02", doc.rows[2].key)
+      assert.equal(22, doc.rows[2].output_tokens - 333)
+      assert.equal(1065, doc.total.output_tokens)
+      out = cli { "usage", "--from", "2026-03-01", "--to", "2026-03-04", "--by", "total", "--model",
+        "claude-haiku-4-5", "--json" }
+      assert.equal(999, json(out).total.output_tokens)
+      out = cli { "usage", "--from", "2026-03-01", "--to", "2026-03-04", "--by", "workspace" }
+      assert.matches("\n%(default%)", out:gsub("\ndefault", "\n(default)"))
+      local prod = find(admin.workspaces:list(), "name", "Production")
+      assert.matches(prod.id, out, 1, true)
+    end)
+
+    it("usage claude-code: one row per actor", function()
+      emu:add_claude_code { { date = "2026-03-05", email_address = "erin@example.com",
+        core_metrics = { num_sessions = 4, lines_of_code = { added = 50, removed = 7 }, commits_by_claude_code = 2,
+          pull_requests_by_claude_code = 1 },
+        model_breakdown = { { model = "claude-sonnet-4-6", tokens = { input = 1, output = 2, cache_read = 0,
+          cache_creation = 0 }, estimated_cost = { amount = 1234, currency = "USD" } } } } }
+      local out, err, code = cli { "usage", "claude-code", "--date", "2026-03-05" }
+      assert.equal(0, code, err)
+      local lines = lines_of(out)
+      assert.equal(2, #lines)
+      assert.matches("^DATE%s+ACTOR%s+CUSTOMER%s+TERMINAL%s+SESSIONS%s+LINES %+%s+LINES %-%s+COMMITS%s+PRS%s+COST USD$",
+        lines[1])
+      assert.matches("erin@example%.com%s+api%s+vscode%s+4%s+50%s+7%s+2%s+1%s+12%.34$", lines[2])
+      out = cli { "usage", "claude-code", "--date", "2026-03-05", "--json" }
+      assert.equal("erin@example.com", json(out)[1].actor.email_address)
+      assert.equal("(no Claude Code usage that day)\n", (cli { "usage", "claude-code", "--date", "2026-03-06" }))
+    end)
+
+    it("cost: exact cents by day and workspace, dollars rounded only for display", function()
+      local out, err, code = cli { "cost", "--from", "2026-03-01", "--to", "2026-03-04", "--by", "total" }
+      assert.equal(0, code, err)
+      -- Haiku 4.5: 6000 in x $1 + 999 out x $5 per MTok; Sonnet 4.6: 21 in x $3 + 15 cache reads x $0.30
+      -- + 66 out x $15 -> 0.6 + 0.4995 + 0.0063 + 0.00045 + 0.099 = 1.20525 cents
+      local lines = lines_of(out)
+      assert.equal(2, #lines)
+      assert.matches("^TOTAL%s+USD%s+CENTS%s+ROWS$", lines[1])
+      assert.matches("^TOTAL%s+0%.01%s+1%.20525%s+%d+$", lines[2])
+      out = cli { "cost", "report", "--from", "2026-03-01", "--to", "2026-03-04", "--by", "workspace", "--json" }
+      local doc = json(out)
+      assert.equal("1.20525", doc.total.amount)
+      assert.equal("0.0120525", doc.total.dollars)
+      assert.equal("USD", doc.currency)
+      local sum = "0"
+      for _, r in ipairs(doc.rows) do sum = require("anthropic.decimal").add(sum, r.amount) end
+      assert.equal("1.20525", require("anthropic.decimal").tostring(sum))
+      out = cli { "cost", "--from", "2026-03-01", "--to", "2026-03-04", "--by", "model" }
+      assert.matches("\nclaude%-haiku%-4%-5%-20251001%s+0%.01%s+1%.0995%s+%d+\n", out)
+      out = cli { "cost", "--from", "2026-03-01", "--to", "2026-03-04" }
+      assert.equal(5, #lines_of(out)) -- header, three days, total
+    end)
+  end)
+end)
