@@ -56,7 +56,7 @@ local ok, err = pcall(function()
     local created = utc_seconds(key.created_at)
     if created and now - created > MAX_AGE_DAYS * DAY then
       old = old + 1
-      print(string.format("  %-30s %-28s %-22s %4d days  workspace %s", key.id, key.name or "", key.partial_key_hint
+      print(string.format("  %-32s %-24s %-24s %4d days  workspace %s", key.id, key.name or "", key.partial_key_hint
         or "", math.floor((now - created) / DAY), key.workspace_id or "(default)"))
     end
   end

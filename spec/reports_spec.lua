@@ -1,9 +1,11 @@
 -- Report helpers: exact decimal sums of cost reports, token sums of usage reports, grouping by
 -- model / workspace / key / day; then the same against reports the emulator computed from the
--- Messages traffic this spec sent.
+-- Messages traffic this spec sent, and examples/audit.lua.
 local anthropic = require "anthropic"
 local decimal = require "anthropic.decimal"
 local reports = anthropic.reports
+local emulator = require "helpers.emulator"
+local util = require "helpers.util"
 
 local function bucket(day, results)
   return { starting_at = day .. "T00:00:00Z", ending_at = day .. "T23:59:59Z", results = results }
@@ -141,5 +143,175 @@ describe("reports (offline)", function()
     assert.has_error(function() reports.cost("x") end)
     assert.has_error(function() reports.cost({ bucket("2026-08-01", { { amount = "1", currency = "USD" },
       { amount = "1", currency = "EUR" } }) }) end)
+  end)
+end)
+
+describe("reports against the emulator", function()
+  local emu, admin_key, api_key, admin
+  setup(function()
+    admin_key = emulator.make_key("admin01")
+    api_key = emulator.make_key("api03")
+    emu = emulator.start { keys = { admin_key, api_key } }
+  end)
+  teardown(function() emu:stop() end)
+  before_each(function()
+    emu:reset()
+    admin = anthropic.admin { api_key = admin_key, base_url = emu.url }
+  end)
+  after_each(function() admin:close() end)
+
+  local function requests()
+    return emu:log().requests
+  end
+
+  local function last_request()
+    local r = requests()
+    return r[#r]
+  end
+
+  local function by(list, field, value)
+    for _, x in ipairs(list) do
+      if x[field] == value then return x end
+    end
+  end
+
+    local MODEL_A, MODEL_B = "claude-opus-4-6", "claude-sonnet-4-6"
+
+    -- Sends Messages traffic: n requests with the env key (default workspace) on MODEL_A and with a
+    -- Production key made as the Console would, on MODEL_B. -> expected sums, Production key id
+    local function traffic(n)
+      local made = emu:create_api_keys { workspace_id = "Production", name = "traffic" }
+      local keys = { { key = api_key, model = MODEL_A }, { key = made.keys[1], model = MODEL_B } }
+      local want = { total = { input = 0, output = 0 } }
+      for _, k in ipairs(keys) do
+        local c = anthropic.new { api_key = k.key, base_url = emu.url }
+        want[k.model] = { input = 0, output = 0 }
+        for i = 1, n do
+          local msg = assert(c.messages:create { model = k.model, max_tokens = 64,
+            messages = { { role = "user", content = string.rep("token ", i * 7) } } })
+          for _, w in ipairs { want[k.model], want.total } do
+            w.input = w.input + msg.usage.input_tokens
+            w.output = w.output + msg.usage.output_tokens
+          end
+        end
+        c:close()
+      end
+      return want, made.data[1]
+    end
+
+    it("usage:messages sums match the Messages traffic sent, by model, workspace, key and day", function()
+      local want, prod_key = traffic(4)
+      local pager = admin.usage:messages { starting_at = os.time() - 3600, bucket_width = "1h",
+        group_by = { "model", "workspace_id", "api_key_id" } }
+      local total = assert(admin.reports.usage(pager))
+      assert.equal(want.total.input, total.input_tokens)
+      assert.equal(want.total.input, total.uncached_input_tokens)
+      assert.equal(want.total.output, total.output_tokens)
+      local by_model = assert(admin.reports.usage(pager, "model"))
+      for _, m in ipairs { MODEL_A, MODEL_B } do
+        assert.equal(want[m].input, by_model[m].input_tokens)
+        assert.equal(want[m].output, by_model[m].output_tokens)
+      end
+      local by_ws = assert(admin.reports.usage(pager, "workspace"))
+      assert.equal(want[MODEL_A].output, by_ws.default.output_tokens)
+      assert.equal(want[MODEL_B].output, by_ws[prod_key.workspace_id].output_tokens)
+      local by_key = assert(admin.reports.usage(pager, "api_key"))
+      assert.equal(want[MODEL_B].input, by_key[prod_key.id].input_tokens)
+      local by_day = assert(admin.reports.usage(pager, "day"))
+      local days = 0
+      for _, d in pairs(by_day) do days = days + d.output_tokens end
+      assert.equal(want.total.output, days)
+      -- a filter narrows the report
+      local only_b = assert(admin.reports.usage(admin.usage:messages { starting_at = os.time() - 3600,
+        bucket_width = "1h", models = { MODEL_B } }))
+      assert.equal(want[MODEL_B].output, only_b.output_tokens)
+      assert.matches("models[]=" .. MODEL_B, last_request().query, 1, true)
+    end)
+
+    it("cost:report sums match the price table exactly (cents), by workspace and model", function()
+      local want, prod_key = traffic(3)
+      -- cents = tokens x USD per MTok x 100 / 10^6: Opus 4.6 5/25, Sonnet 4.6 3/15 (docs/emulator.md)
+      local function cents(tokens, usd_per_mtok)
+        return decimal.shift(tokens * usd_per_mtok, 4)
+      end
+      local a = decimal.add(cents(want[MODEL_A].input, 5), cents(want[MODEL_A].output, 25))
+      local b = decimal.add(cents(want[MODEL_B].input, 3), cents(want[MODEL_B].output, 15))
+      local pager = admin.cost:report { starting_at = os.time() - 86400,
+        group_by = { "workspace_id", "description" } }
+      local total = assert(admin.reports.cost(pager))
+      assert.equal(decimal.tostring(decimal.add(a, b)), total.amount)
+      assert.equal("USD", total.currency)
+      local by_ws = assert(admin.reports.cost(pager, "workspace"))
+      assert.equal(decimal.tostring(a), by_ws.default.amount)
+      assert.equal(decimal.tostring(b), by_ws[prod_key.workspace_id].amount)
+      local by_model = assert(admin.reports.cost(pager, "model"))
+      assert.equal(decimal.tostring(b), by_model[MODEL_B].amount)
+      assert.equal(admin.reports.dollars(decimal.tostring(a)), by_model[MODEL_A].dollars)
+    end)
+
+    it("exact cent totals over 60 days of fractional cents, across report pages", function()
+      emu:clock { set = "2026-03-10T12:00:00Z" }
+      local records = {}
+      for day = 0, 59 do
+        local t = 1767225600 + day * 86400 + 3600 -- 2026-01-01T01:00:00Z + day
+        -- Haiku 4.5: 1000 input tokens = 0.1 cent, 333 output tokens = 0.1665 cent
+        records[#records + 1] = { time = os.date("!%Y-%m-%dT%H:%M:%SZ", t), model = "claude-haiku-4-5",
+          input_tokens = 1000, output_tokens = 333 }
+      end
+      emu:add_usage(records)
+      emu:clear_log()
+      local pager = admin.cost:report { starting_at = "2026-01-01T00:00:00Z", ending_at = "2026-03-02T00:00:00Z",
+        limit = 31, group_by = { "description" } }
+      local total = assert(admin.reports.cost(pager))
+      assert.equal("15.99", total.amount) -- 60 x 0.2665
+      assert.equal("0.1599", total.dollars)
+      assert.equal(120, total.results)
+      assert.equal(2, #requests()) -- 60 daily buckets over two pages of 31
+      local by_day = assert(admin.reports.cost(pager, "day"))
+      assert.equal("0.2665", by_day["2026-02-14"].amount)
+      local usage = assert(admin.reports.usage(admin.usage:messages { starting_at = "2026-01-01T00:00:00Z",
+        ending_at = "2026-03-02T00:00:00Z", limit = 31 }))
+      assert.equal(60000, usage.input_tokens)
+      assert.equal(60 * 333, usage.output_tokens)
+    end)
+
+    it("usage:claude_code for one UTC day, following next_page", function()
+      emu:clear_log()
+      local records = assert(admin.usage:claude_code({ starting_at = os.time() - 86400, limit = 1 }):all())
+      assert.equal(2, #records)
+      assert.equal(2, #requests())
+      assert.equal("starting_at=" .. os.date("!%Y-%m-%d", os.time() - 86400) .. "&limit=1",
+        requests()[1].query:gsub("^(limit=1)&(.*)$", "%2&%1"))
+      local erin = assert(by(records, "customer_type", "api"))
+      assert.is_table(erin.actor)
+      assert.is_table(erin.core_metrics)
+    end)
+
+  it("examples/audit.lua: old active keys and a month's cost per workspace", function()
+    emu:add_usage {
+      { time = "2026-01-15T10:00:00Z", api_key_id = "prod-backend", model = "claude-haiku-4-5",
+        input_tokens = 1000, output_tokens = 333 },
+      { time = "2026-01-20T10:00:00Z", api_key_id = "default-scripts", model = "claude-haiku-4-5",
+        input_tokens = 1000000, output_tokens = 0 },
+      { time = "2026-02-01T00:00:00Z", api_key_id = "default-scripts", model = "claude-haiku-4-5",
+        input_tokens = 5000000, output_tokens = 0 }, -- the next month: not counted
+    }
+    local dir = util.tmpdir()
+    local out, err, code = util.run({ "lua5.4", "examples/audit.lua", "2026-01" },
+      { ANTHROPIC_ADMIN_KEY = admin_key, ANTHROPIC_BASE_URL = emu.url, ANTHROPIC_API_KEY = false }, dir)
+    util.rmdir(dir)
+    assert.equal(0, code, err)
+    util.assert_no_leak(out .. err, admin_key, "audit output")
+    -- default-scripts (200 days) and prod-backend (120 days) are active and old; prod-batch is 20
+    -- days old and staging-ci is inactive
+    assert.matches("default%-scripts", out)
+    assert.matches("prod%-backend", out)
+    assert.is_nil(out:find("prod-batch", 1, true))
+    assert.is_nil(out:find("staging-ci", 1, true))
+    assert.matches("Cost per workspace, 2026%-01 %(UTC%):", out)
+    -- Haiku 4.5: 1M input tokens = 100 cents; 1000 in + 333 out = 0.2665 cents
+    assert.matches("\n  default%s+Default workspace%s+%$%s+1%.00\n", out)
+    assert.matches("\n  wrkspc_%w+%s+Production%s+%$%s+0%.00\n", out)
+    assert.matches("\n  total%s+%$%s+1%.00\n", out)
   end)
 end)
