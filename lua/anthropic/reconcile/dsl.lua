@@ -1,0 +1,355 @@
+--- Evaluates an organization file (org.lua) in a sandbox and returns the desired state it
+-- declares, checked against schema.lua. Every problem is reported as "FILE:LINE: what: message".
+--
+--   organization { id = "...", name = "..." }
+--   workspace "production" { tags = {...}, members = {...}, keys = {...}, budget = {...} }
+--   member "bob@example.com" { role = "developer" }
+--   prune { members = false, invites = true }
+--
+-- The file sees only these four functions and a few pure libraries (string, table, math and
+-- some base functions): no io, os, require, load, debug, dofile, loadfile, collectgarbage,
+-- getmetatable or package. A file that runs too long is stopped.
+local schema = require "anthropic.reconcile.schema"
+local validate = require "anthropic.reconcile.validate"
+
+local M = {}
+
+M.MAX_INSTRUCTIONS = 20000000
+
+-- (no pcall: a file must not be able to catch the "ran too long" error and carry on)
+local SAFE_BASE = { "assert", "error", "ipairs", "next", "pairs", "select", "tonumber", "tostring", "type",
+  "unpack" }
+
+local function copy_lib(lib)
+  local t = {}
+  for k, v in pairs(lib) do t[k] = v end
+  return t
+end
+
+local function label(entry)
+  if entry.name == nil then return entry.kind end
+  return string.format("%s %q", entry.kind, entry.name)
+end
+
+---------------------------------------------------------------------------------------------------
+-- Finding the line of a field inside a block (the runtime knows only where the block starts)
+
+local function escape(s)
+  return (s:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0"))
+end
+
+-- The line of the first of `patterns` at or after line `from` (up to `to`), or nil.
+local function find_line(lines, from, to, patterns)
+  for i = from, math.min(to, #lines) do
+    for _, p in ipairs(patterns) do
+      if lines[i]:find(p) then return i end
+    end
+  end
+end
+
+local function segment_patterns(seg)
+  if seg.field then
+    return { "%f[%w_]" .. escape(seg.field) .. "%s*=", "%[%s*[\"']" .. escape(seg.field) .. "[\"']%s*%]" }
+  end
+  if type(seg.key) == "string" then
+    local ps = { "[\"']" .. escape(seg.key) .. "[\"']" }
+    if seg.key:match("^[%a_][%w_]*$") then ps[#ps + 1] = "%f[%w_]" .. escape(seg.key) .. "%s*=" end
+    return ps
+  end
+end
+
+-- The line where a problem's path points inside the block starting at `line` and ending at `stop`.
+local function locate(lines, line, stop, path)
+  local at = line
+  for _, seg in ipairs(path or {}) do
+    local ps = segment_patterns(seg)
+    local found = ps and find_line(lines, at, stop, ps)
+    if not found then break end
+    at = found
+  end
+  return at
+end
+
+---------------------------------------------------------------------------------------------------
+-- Loading the chunk
+
+local function compile(text, chunkname, env)
+  if text:byte(1) == 27 then return nil, chunkname:sub(2) .. ": binary chunks are not accepted" end
+  local setfenv, loadstring = rawget(_G, "setfenv"), rawget(_G, "loadstring")
+  if setfenv then -- Lua 5.1
+    local chunk, err = loadstring(text, chunkname)
+    if chunk then setfenv(chunk, env) end
+    return chunk, err
+  end
+  return load(text, chunkname, "t", env)
+end
+
+-- Runs fn() with an instruction budget. -> ok, err
+local function run_limited(fn, limit)
+  local old = { debug.gethook() }
+  local count = 0
+  debug.sethook(function()
+    count = count + 1000
+    if count > limit then error("the file ran too long (more than " .. limit .. " instructions)", 2) end
+  end, "", 1000)
+  local ok, err = pcall(fn)
+  debug.sethook(old[1], old[2] or "", old[3] or 0)
+  return ok, err
+end
+
+---------------------------------------------------------------------------------------------------
+
+local function problem(path, line, text)
+  return { file = path, line = line, message = text }
+end
+
+local function format_problem(p)
+  return string.format("%s:%d: %s", p.file, p.line or 0, p.message)
+end
+
+local Error = { __tostring = function(self) return self.message end }
+
+--- Raise-free loading: -> config | nil, err (err.message is "FILE:LINE: ...", err.problems all of them)
+function M.load_string(text, path)
+  path = path or "org.lua"
+  local chunkname = "@" .. path
+  local entries = {}
+  local singles = {}
+  local env
+
+  -- The line in the file of the code calling a DSL function.
+  local function caller_line()
+    for level = 3, 30 do
+      local info = debug.getinfo(level, "Sl")
+      if not info then break end
+      if info.source == chunkname then return info.currentline end
+    end
+    return 0
+  end
+
+  local function raise(line, msg)
+    error(string.format("%s:%d: %s", path, line, msg), 0)
+  end
+
+  local function block(kind)
+    local def = schema.blocks[kind]
+    if not def.named then
+      return function(body)
+        local line = caller_line()
+        if type(body) ~= "table" then raise(line, kind .. " takes a table: " .. kind .. " { ... }") end
+        if singles[kind] then
+          raise(line, kind .. " is given twice (first at line " .. singles[kind].line .. ")")
+        end
+        local e = { kind = kind, line = line, body = body }
+        singles[kind] = e
+        entries[#entries + 1] = e
+      end
+    end
+    return function(name)
+      local line = caller_line()
+      if type(name) ~= "string" then
+        raise(line, string.format('%s needs a %s first: %s "NAME" { ... } (got %s)', kind, def.named, kind,
+          type(name)))
+      end
+      local e = { kind = kind, name = name, line = line }
+      entries[#entries + 1] = e
+      return function(body)
+        if e.body ~= nil then raise(caller_line(), label(e) .. ": the block is given twice") end
+        if type(body) ~= "table" then
+          raise(caller_line(), string.format('%s: expected a table after the name: %s "%s" { ... } (got %s)',
+            label(e), kind, name, type(body)))
+        end
+        e.body = body
+      end
+    end
+  end
+
+  local dsl = {}
+  for kind in pairs(schema.blocks) do dsl[kind] = block(kind) end
+  local base = {}
+  for _, name in ipairs(SAFE_BASE) do base[name] = rawget(_G, name) end
+  base.unpack = base.unpack or table.unpack
+  base.string, base.table, base.math = copy_lib(string), copy_lib(table), copy_lib(math)
+  base.math.random, base.math.randomseed = nil, nil -- a plan must not change from run to run
+  env = setmetatable({}, {
+    __index = function(_, k)
+      if dsl[k] then return dsl[k] end
+      if base[k] ~= nil then return base[k] end
+      local known = { "organization", "workspace", "member", "prune" }
+      error(string.format("%s:%d: unknown name '%s' (an organization file can use %s, and string, table, "
+        .. "math; no io, os, require or load)", path, caller_line(), tostring(k),
+        table.concat(known, ", ")), 0)
+    end,
+    __newindex = function(t, k, v)
+      if dsl[k] or base[k] ~= nil then
+        error(string.format("%s:%d: '%s' is a reserved name", path, caller_line(), tostring(k)), 0)
+      end
+      rawset(t, k, v)
+    end,
+    __metatable = false,
+  })
+
+  local chunk, cerr = compile(text, chunkname, env)
+  if not chunk then
+    return nil, setmetatable({ message = tostring(cerr), problems = {} }, Error)
+  end
+  local ok, rerr = run_limited(chunk, M.MAX_INSTRUCTIONS)
+  if not ok then
+    local msg = type(rerr) == "table" and tostring(rerr.message or rerr) or tostring(rerr)
+    if not msg:find(path, 1, true) then msg = path .. ": " .. msg end
+    return nil, setmetatable({ message = msg, problems = {} }, Error)
+  end
+  return M.build(entries, text, path)
+end
+
+---------------------------------------------------------------------------------------------------
+-- Checking the entries and building the configuration
+
+local function entry_stops(entries, nlines)
+  local starts = {}
+  for _, e in ipairs(entries) do starts[#starts + 1] = e.line end
+  table.sort(starts)
+  return function(line)
+    for _, s in ipairs(starts) do
+      if s > line then return s - 1 end
+    end
+    return nlines
+  end
+end
+
+--- Checks entries (from load_string) -> config | nil, err
+function M.build(entries, text, path)
+  local lines = {}
+  for l in (text .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = l end
+  local stop_of = entry_stops(entries, #lines)
+  local problems = {}
+
+  local function report(e, p_path, message)
+    local line = e and locate(lines, e.line, stop_of(e.line), p_path) or 0
+    local where = e and label(e) or "file"
+    local field = p_path and #p_path > 0 and (validate.path_text(p_path) .. ": ") or ""
+    problems[#problems + 1] = problem(path, line, where .. ": " .. field .. message)
+  end
+
+  local config = {
+    source = path, workspaces = {}, members = {}, prune = {}, organization = nil,
+  }
+  local ws_by_name, ws_by_id, members_by_email, key_ids = {}, {}, {}, {}
+
+  for _, e in ipairs(entries) do
+    local def = schema.blocks[e.kind]
+    local ok, res = pcall(function()
+      local name = e.name
+      if def.named then name = validate.check(def.name_rule, e.name, {}) end
+      return { name = name, body = validate.check({ type = "record", fields = def.fields }, e.body or {}, {}) }
+    end)
+    if not ok then
+      if type(res) ~= "table" then error(res, 0) end
+      report(e, res.path, res.message)
+      -- still known by name, so that a later duplicate is reported too
+      if e.kind == "workspace" and type(e.name) == "string" then
+        ws_by_name[e.name] = ws_by_name[e.name] or { line = e.line }
+      elseif e.kind == "member" and validate.is_email(e.name) then
+        members_by_email[e.name:lower()] = members_by_email[e.name:lower()] or { line = e.line }
+      end
+    else
+      local body, name = res.body, res.name
+      if e.kind == "organization" then
+        config.organization = { id = body.id, name = body.name, line = e.line }
+      elseif e.kind == "prune" then
+        for k, v in pairs(body) do config.prune[k] = v end
+        config.prune_line = e.line
+      elseif e.kind == "member" then
+        if members_by_email[name] then
+          report(e, nil, "duplicate member (also at line " .. members_by_email[name].line .. ")")
+        else
+          local m = { email = name, role = body.role, line = e.line }
+          members_by_email[name] = m
+          config.members[#config.members + 1] = m
+        end
+      elseif e.kind == "workspace" then
+        local reserved = schema.RESERVED_WORKSPACES[name:lower()]
+        if reserved then
+          report(e, nil, reserved)
+        elseif ws_by_name[name] then
+          report(e, nil, "duplicate workspace name (also at line " .. ws_by_name[name].line .. ")")
+        elseif body.id and ws_by_id[body.id] then
+          report(e, { { field = "id" } }, "the same id is pinned by the workspace at line " .. ws_by_id[body.id].line)
+        else
+          local w = { name = name, line = e.line, id = body.id, tags = body.tags, members = body.members,
+                      budget = body.budget, archived = body.archived, allow_recreate = body.allow_recreate }
+          if body.archived and (body.members or body.keys or body.budget) then
+            report(e, { { field = "archived" } }, "an archived workspace has no members, keys or budget")
+          end
+          if w.budget then
+            local warn = w.budget.warn_at or { 0.8, 1.0 }
+            table.sort(warn)
+            w.budget.warn_at = warn
+            w.budget.on_exceed = w.budget.on_exceed or "warn"
+          end
+          if body.keys then
+            w.keys = {}
+            local names = {}
+            local function add_key(k, kpath)
+              if k.rotate and not k.max_age_days then
+                report(e, kpath, 'rotate = "deactivate" needs max_age_days')
+              elseif k.on_idle and not k.idle_days then
+                report(e, kpath, 'on_idle = "deactivate" needs idle_days')
+              elseif k.id and key_ids[k.id] then
+                report(e, kpath, "key " .. k.id .. " is declared twice")
+              elseif not k.id and names[k.name] then
+                report(e, kpath, "duplicate key name " .. string.format("%q", k.name))
+              else
+                if k.id then key_ids[k.id] = true else names[k.name] = true end
+                k.label = k.name or k.id
+                w.keys[#w.keys + 1] = k
+              end
+            end
+            local knames = {}
+            for kname in pairs(body.keys.map) do knames[#knames + 1] = kname end
+            table.sort(knames)
+            for _, kname in ipairs(knames) do
+              local k = body.keys.map[kname]
+              local kpath = { { field = "keys" }, { key = kname } }
+              if k.name and k.name ~= kname then
+                report(e, kpath, "the key is named by its entry; leave out name (or use a list entry with id)")
+              else
+                k.name = kname
+                add_key(k, kpath)
+              end
+            end
+            for i, k in ipairs(body.keys.list) do
+              local kpath = { { field = "keys" }, { key = i } }
+              if not k.id and not k.name then
+                report(e, kpath, "a list entry needs id or name")
+              else
+                add_key(k, kpath)
+              end
+            end
+          end
+          ws_by_name[name] = w
+          if body.id then ws_by_id[body.id] = w end
+          config.workspaces[#config.workspaces + 1] = w
+        end
+      end
+    end
+  end
+  if #problems > 0 then
+    table.sort(problems, function(a, b) return a.line < b.line end)
+    local msgs = {}
+    for i, p in ipairs(problems) do msgs[i] = format_problem(p) end
+    return nil, setmetatable({ message = table.concat(msgs, "\n"), problems = problems }, Error)
+  end
+  return config
+end
+
+--- Load an organization file. -> config | nil, err
+function M.load_file(path)
+  local f, ferr = io.open(path, "rb")
+  if not f then return nil, setmetatable({ message = "cannot read " .. tostring(ferr), problems = {} }, Error) end
+  local text = f:read("*a")
+  f:close()
+  return M.load_string(text, path)
+end
+
+return M
