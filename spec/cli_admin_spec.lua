@@ -434,6 +434,11 @@ describe("anthropic admin commands", function()
       out = cli { "usage", "claude-code", "--date", "2026-03-05", "--json" }
       assert.equal("erin@example.com", json(out)[1].actor.email_address)
       assert.equal("(no Claude Code usage that day)\n", (cli { "usage", "claude-code", "--date", "2026-03-06" }))
+      -- empty arrays stay arrays in JSON, empty objects objects (the seed's record of yesterday)
+      emu:clock { reset = true }
+      out = cli { "usage", "claude-code", "--date", os.date("!%Y-%m-%d", os.time() - 86400), "--json" }
+      assert.matches('"model_breakdown":[]', out, 1, true)
+      assert.matches('"tool_actions":{}', out, 1, true)
     end)
 
     it("cost: exact cents by day and workspace, dollars rounded only for display", function()

@@ -123,11 +123,16 @@ function M.fields(obj, columns)
   return (out:gsub("^[^\n]*\n", "")) -- no header line
 end
 
+-- Fields the Admin API gives as arrays: decoded, an empty one is an empty table like an empty
+-- object, so these names say which to print as [].
+local ARRAY_FIELDS = { data = true, results = true, rows = true, limits = true, models = true,
+  model_breakdown = true, allowed_inference_geos = true, rbac_group_ids = true }
+
 -- JSON with sorted keys (stable output for scripts and diffs); `array` forces [] for an empty list.
 local function encode(v, array)
   local t = type(v)
   if t == "table" then
-    if array or #v > 0 then
+    if #v > 0 or (array and next(v) == nil) then
       local parts = {}
       for i, x in ipairs(v) do parts[i] = encode(x) end
       return "[" .. table.concat(parts, ",") .. "]"
@@ -139,7 +144,7 @@ local function encode(v, array)
     for i, k in ipairs(keys) do
       local x = v[k]
       if x == nil then x = v[tonumber(k)] end
-      parts[i] = json.encode(k) .. ":" .. encode(x)
+      parts[i] = json.encode(k) .. ":" .. encode(x, ARRAY_FIELDS[k])
     end
     return "{" .. table.concat(parts, ",") .. "}"
   end
