@@ -1,5 +1,6 @@
-/* engine.c - libcurl multi engine: transfers, attempts, retries, connection reuse.
- * Never calls Lua. libcurl callbacks only copy bytes into the transfer's buffers. */
+/* engine.c - libcurl multi engine: transfers, attempts, retries, connection reuse, streams.
+ * Never calls Lua. libcurl callbacks only copy bytes into the transfer's buffers (for a
+ * stream: through the SSE parser into the transfer's event queue). */
 #include "engine.h"
 
 #include <curl/curl.h>
@@ -13,11 +14,27 @@
 #include <time.h>
 
 #include "retry.h"
+#include "sse.h"
 
 #define DEFAULT_MAX_BODY (64u * 1024u * 1024u)
 #define SPEND_CAP_CODE "enforced_spend_limit_reached"
 
 typedef enum { XS_WAITING, XS_RUNNING, XS_DONE } xstate;
+
+/* Why a stream is paused: its queue is full (resumed when the caller drains it), or the
+ * step's budget is spent (resumed by the next step). */
+typedef enum { PAUSE_NONE, PAUSE_QUEUE, PAUSE_BUDGET } pausing;
+
+#define QUEUE_LOW_EVENTS (AE_QUEUE_HIGH_EVENTS / 2)
+#define QUEUE_LOW_BYTES (AE_QUEUE_HIGH_BYTES / 2)
+
+/* One queued event: the node, then name and data, each NUL-terminated. */
+typedef struct qnode {
+  struct qnode *next;
+  size_t size;             /* bytes counted against the queue */
+  ae_event ev;
+  char buf[];
+} qnode;
 
 typedef struct hdr {
   char *name;  /* lower-cased */
@@ -55,6 +72,19 @@ struct ae_xfer {
   double retry_after;
   ae_history *hist;
   size_t nhist;
+  /* streams */
+  int stream;              /* the request asked for a stream */
+  int started;             /* this attempt got 2xx headers: the body is an event stream */
+  double idle;             /* seconds without a byte before a stream attempt fails, 0 = none */
+  double last_io;          /* monotonic time of the last byte (or of the attempt's start) */
+  pausing paused;
+  ae_sse *sse;
+  size_t max_event;
+  int sse_err;             /* AE_SSE_* error that stopped this attempt, 0 if none */
+  int clean;               /* done: the stream ended on an event boundary */
+  long nevents;
+  qnode *qhead, *qtail;
+  size_t qcount, qbytes;
 };
 
 struct ae_engine {
@@ -63,6 +93,8 @@ struct ae_engine {
   int running;
   uint64_t rng;
   long connections;
+  size_t budget_bytes, budget_events; /* per step, 0 = unlimited */
+  size_t step_bytes, step_events;     /* spent in the current step */
 };
 
 /* ---- small helpers ---- */
@@ -100,9 +132,64 @@ static int is_loopback(const char *host) {
 
 /* ---- libcurl callbacks: copy bytes, nothing else ---- */
 
+/* ae_sse_cb: copy one parsed event into the queue. */
+static int queue_event(void *ud, const ae_sse_event *ev) {
+  ae_xfer *x = ud;
+  size_t size = ev->event_len + ev->data_len + 2;
+  qnode *q = malloc(sizeof *q + size);
+  if (!q) return 1; /* stop: on_stream reports it as out of memory */
+  q->next = NULL;
+  q->size = sizeof *q + size;
+  memcpy(q->buf, ev->event, ev->event_len);
+  q->buf[ev->event_len] = '\0';
+  char *d = q->buf + ev->event_len + 1;
+  memcpy(d, ev->data, ev->data_len);
+  d[ev->data_len] = '\0';
+  q->ev.name = q->buf;
+  q->ev.name_len = ev->event_len;
+  q->ev.data = d;
+  q->ev.data_len = ev->data_len;
+  if (x->qtail) x->qtail->next = q;
+  else x->qhead = q;
+  x->qtail = q;
+  x->qcount++;
+  x->qbytes += q->size;
+  x->nevents++;
+  if (x->eng) x->eng->step_events++;
+  return 0;
+}
+
+static int budget_spent(const ae_engine *e) {
+  return e && ((e->budget_bytes && e->step_bytes >= e->budget_bytes) ||
+               (e->budget_events && e->step_events >= e->budget_events));
+}
+
+/* The body of a started stream. Pausing happens before any byte is taken, since libcurl
+ * delivers the same bytes again after the pause; so the queue may pass its high-water mark by
+ * at most the events of one delivery (at most CURL_MAX_WRITE_SIZE bytes, or one event). */
+static size_t on_stream(ae_xfer *x, const char *data, size_t len) {
+  if (x->qcount >= AE_QUEUE_HIGH_EVENTS || x->qbytes >= AE_QUEUE_HIGH_BYTES) {
+    x->paused = PAUSE_QUEUE;
+    return CURL_WRITEFUNC_PAUSE;
+  }
+  if (budget_spent(x->eng)) {
+    x->paused = PAUSE_BUDGET;
+    return CURL_WRITEFUNC_PAUSE;
+  }
+  if (x->eng) x->eng->step_bytes += len;
+  int rc = ae_sse_feed(x->sse, data, len, queue_event, x);
+  if (rc != 0) {
+    x->sse_err = rc < 0 ? rc : AE_SSE_NOMEM; /* a stop from queue_event is out of memory */
+    return 0; /* abort: CURLE_WRITE_ERROR */
+  }
+  return len;
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *ud) {
   ae_xfer *x = ud;
   size_t len = size * n;
+  x->last_io = mono_now();
+  if (x->started) return on_stream(x, data, len);
   if (x->resp_len + len > x->max_body) {
     x->too_big = 1;
     return 0; /* abort: CURLE_WRITE_ERROR */
@@ -141,8 +228,15 @@ static char *dup_range(const char *s, size_t n) {
 static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   ae_xfer *x = ud;
   size_t len = size * n;
+  x->last_io = mono_now();
   if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) { /* a new response (after 1xx): start over */
     clear_headers(x);
+    return len;
+  }
+  if (len <= 2 && (len == 0 || data[0] == '\r' || data[0] == '\n')) { /* end of the headers */
+    long code = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (x->stream && code >= 200 && code <= 299) x->started = 1;
     return len;
   }
   const char *colon = memchr(data, ':', len);
@@ -187,6 +281,11 @@ static int start_attempt(ae_xfer *x) {
   x->errbuf[0] = '\0';
   clear_headers(x);
   x->attempts++;
+  x->started = 0; /* an attempt that never started queued no event */
+  x->paused = PAUSE_NONE;
+  x->sse_err = 0;
+  x->last_io = mono_now();
+  if (x->sse) ae_sse_reset(x->sse);
   if (curl_multi_add_handle(x->eng->multi, x->easy) != CURLM_OK) {
     x->state = XS_DONE;
     x->error = AE_ERR_CONNECTION;
@@ -244,6 +343,10 @@ static void describe_failure(ae_xfer *x, CURLcode rc, int tr) {
   const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
   if (x->too_big)
     snprintf(raw, sizeof raw, "the response is larger than the limit of %zu bytes", x->max_body);
+  else if (x->sse_err == AE_SSE_TOO_BIG)
+    snprintf(raw, sizeof raw, "a stream event is larger than the limit of %zu bytes", x->max_event);
+  else if (x->sse_err)
+    snprintf(raw, sizeof raw, "out of memory while reading the stream");
   else if (tr == AE_TR_TIMEOUT)
     snprintf(raw, sizeof raw, "request timed out: %s", detail);
   else if (tr == AE_TR_CONNECT)
@@ -283,7 +386,7 @@ static void finish_attempt(ae_xfer *x, CURLcode rc) {
     /* Once request bytes went out (on a new or a reused connection), the server may have
      * read the request and acted on it. */
     a.request_sent = a.transport != AE_TR_CONNECT && sent > 0;
-    permanent = permanent_failure(rc) || x->too_big;
+    permanent = permanent_failure(rc) || x->too_big || x->sse_err;
     x->status = (int)connect_code;
     x->error = a.transport == AE_TR_TIMEOUT ? AE_ERR_TIMEOUT : AE_ERR_CONNECTION;
     describe_failure(x, rc, a.transport);
@@ -291,6 +394,13 @@ static void finish_attempt(ae_xfer *x, CURLcode rc) {
   x->ambiguous = ae_retry_ambiguous(&a);
   x->retry_after = ae_retry_after_parse(a.retry_after_ms, a.retry_after, time(NULL));
   x->retryable = !permanent && ae_retry_should(&a);
+  if (x->started) {
+    /* events may have reached the caller: never retried, and the server has acted */
+    x->clean = !ae_sse_finish(x->sse, NULL) && !x->sse_err;
+    x->paused = PAUSE_NONE;
+    x->retryable = 0;
+    if (rc != CURLE_OK) x->ambiguous = 1;
+  }
   int retries_taken = x->attempts - 1;
   if (x->retryable && retries_taken < x->max_retries) {
     double delay = ae_retry_delay(retries_taken, a.retry_after_ms, a.retry_after,
@@ -343,6 +453,8 @@ ae_engine *ae_engine_new(char *err, size_t errlen) {
   if (getrandom(&e->rng, sizeof e->rng, GRND_NONBLOCK) != (ssize_t)sizeof e->rng)
     e->rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)e;
   if (!e->rng) e->rng = 0x9e3779b97f4a7c15ULL;
+  e->budget_bytes = AE_STEP_BYTES;
+  e->budget_events = AE_STEP_EVENTS;
   return e;
 }
 
@@ -368,6 +480,7 @@ void ae_xfer_cancel(ae_xfer *x) {
     e->running--;
   }
   x->state = XS_DONE;
+  x->paused = PAUSE_NONE;
   x->error = AE_ERR_CANCELED;
   x->retryable = 0;
   snprintf(x->message, sizeof x->message, "the request was canceled");
@@ -440,6 +553,12 @@ void ae_xfer_free(ae_xfer *x) {
   free(x->hdrs);
   free(x->resp);
   free(x->hist);
+  while (x->qhead) {
+    qnode *q = x->qhead;
+    x->qhead = q->next;
+    free(q);
+  }
+  ae_sse_free(x->sse);
   free(x);
 }
 
@@ -492,7 +611,8 @@ static int setup_easy(ae_xfer *x, const ae_request *req) {
   SET(CURLOPT_SOCKOPTFUNCTION, sockopt_count);
   SET(CURLOPT_SOCKOPTDATA, x->eng);
   SET(CURLOPT_HTTPHEADER, x->headers);
-  if (req->timeout > 0) SET(CURLOPT_TIMEOUT_MS, (long)(req->timeout * 1000.0));
+  /* a stream has no total limit (a healthy one may run for long): x->idle instead */
+  if (req->timeout > 0 && !req->stream) SET(CURLOPT_TIMEOUT_MS, (long)(req->timeout * 1000.0));
   if (req->connect_timeout > 0) SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(req->connect_timeout * 1000.0));
   /* libcurl silently sends a request again when its reused connection dies before an answer;
    * the server may have acted on the first copy, so a non-idempotent request gets a new one */
@@ -522,6 +642,13 @@ ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen
   x->retry_after = -1;
   x->easy = curl_easy_init();
   if (!x->easy) goto oom_x;
+  if (req->stream) {
+    x->stream = 1;
+    x->idle = req->timeout > 0 ? req->timeout : 0;
+    x->max_event = req->max_event ? req->max_event : AE_SSE_DEFAULT_MAX;
+    x->sse = ae_sse_new(x->max_event);
+    if (!x->sse) goto oom_x;
+  }
   for (size_t i = 0; i < req->nheaders; i++)
     if (add_header(x, req->headers[i])) goto oom_x;
   /* libcurl would add "Expect: 100-continue" to large bodies: one more round trip for nothing */
@@ -561,8 +688,45 @@ static int count_live(const ae_engine *e) {
   return n;
 }
 
+/* Unpause a paused stream. libcurl may deliver the bytes it kept (and so queue events, or
+ * pause again) before curl_easy_pause returns; a parser error then ends the attempt here. */
+static void resume(ae_xfer *x) {
+  if (x->paused == PAUSE_NONE) return;
+  x->paused = PAUSE_NONE;
+  x->last_io = mono_now(); /* time paused for the caller is not idle time */
+  if (x->state != XS_RUNNING || !x->eng) return;
+  CURLcode rc = curl_easy_pause(x->easy, CURLPAUSE_CONT);
+  if (rc != CURLE_OK && x->state == XS_RUNNING) finish_attempt(x, rc);
+}
+
+static int over_high_water(const ae_xfer *x) {
+  return x->qcount >= AE_QUEUE_HIGH_EVENTS || x->qbytes >= AE_QUEUE_HIGH_BYTES;
+}
+
+/* A new step, a new budget: streams paused for the last one go on (unless their queue is full). */
+static void resume_budget(ae_engine *e) {
+  e->step_bytes = e->step_events = 0;
+  for (ae_xfer *x = e->xfers; x; x = x->next) {
+    if (x->paused != PAUSE_BUDGET) continue;
+    if (over_high_water(x)) x->paused = PAUSE_QUEUE;
+    else resume(x);
+  }
+}
+
+/* Stream attempts with no byte for x->idle seconds (and not paused by us) time out. */
+static void check_idle(ae_engine *e, double now) {
+  for (ae_xfer *x = e->xfers; x; x = x->next) {
+    if (x->state != XS_RUNNING || x->idle <= 0 || x->paused != PAUSE_NONE) continue;
+    if (now - x->last_io >= x->idle) {
+      snprintf(x->errbuf, sizeof x->errbuf, "no data received for %g seconds", x->idle);
+      finish_attempt(x, CURLE_OPERATION_TIMEDOUT);
+    }
+  }
+}
+
 int ae_engine_step(ae_engine *e) {
   int still;
+  resume_budget(e);
   start_due(e, mono_now());
   curl_multi_perform(e->multi, &still);
   CURLMsg *m;
@@ -573,6 +737,7 @@ int ae_engine_step(ae_engine *e) {
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
     if (x) finish_attempt(x, m->data.result);
   }
+  check_idle(e, mono_now());
   /* a retry with no delay starts now rather than one step later */
   start_due(e, mono_now());
   if (e->running) curl_multi_perform(e->multi, &still);
@@ -589,8 +754,16 @@ double ae_engine_timeout(const ae_engine *e) {
   }
   double now = mono_now();
   for (const ae_xfer *x = e->xfers; x; x = x->next) {
-    if (x->state != XS_WAITING) continue;
-    double d = x->due - now;
+    double d;
+    if (x->state == XS_WAITING) {
+      d = x->due - now;
+    } else if (x->state == XS_RUNNING && x->paused == PAUSE_BUDGET) {
+      d = 0; /* the next step resumes it */
+    } else if (x->state == XS_RUNNING && x->idle > 0 && x->paused == PAUSE_NONE) {
+      d = x->last_io + x->idle - now;
+    } else {
+      continue;
+    }
     if (d < 0) d = 0;
     if (best < 0 || d < best) best = d;
   }
@@ -614,6 +787,11 @@ int ae_engine_wait(ae_engine *e, double max_wait) {
 }
 
 long ae_engine_connections(const ae_engine *e) { return e->connections; }
+
+void ae_engine_set_budget(ae_engine *e, size_t bytes, size_t events) {
+  e->budget_bytes = bytes;
+  e->budget_events = events;
+}
 
 /* ---- results ---- */
 
@@ -643,4 +821,24 @@ int ae_xfer_error(const ae_xfer *x, const char **msg) {
 
 const ae_history *ae_xfer_history(const ae_xfer *x, size_t i) {
   return i < x->nhist ? &x->hist[i] : NULL;
+}
+
+/* ---- streams ---- */
+
+int ae_xfer_started(const ae_xfer *x) { return x->started; }
+size_t ae_xfer_queued(const ae_xfer *x) { return x->qcount; }
+long ae_xfer_events(const ae_xfer *x) { return x->nevents; }
+int ae_xfer_stream_clean(const ae_xfer *x) { return x->clean; }
+
+const ae_event *ae_xfer_peek_event(const ae_xfer *x) { return x->qhead ? &x->qhead->ev : NULL; }
+
+void ae_xfer_drop_event(ae_xfer *x) {
+  qnode *q = x->qhead;
+  if (!q) return;
+  x->qhead = q->next;
+  if (!x->qhead) x->qtail = NULL;
+  x->qcount--;
+  x->qbytes -= q->size;
+  free(q);
+  if (x->paused == PAUSE_QUEUE && x->qcount <= QUEUE_LOW_EVENTS && x->qbytes <= QUEUE_LOW_BYTES) resume(x);
 }

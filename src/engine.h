@@ -8,7 +8,20 @@
  *   ae_xfer_free(x); ae_engine_free(e);
  *
  * Retries happen inside the engine (retry.h): a failed attempt that may be retried waits for
- * its delay while other transfers keep going, then is added again. */
+ * its delay while other transfers keep going, then is added again.
+ *
+ * Streams (req.stream): once an attempt gets 2xx response headers the transfer has "started";
+ * its body then goes through the SSE parser (sse.h) inside the write callback, and each event
+ * is copied into the transfer's queue, which the caller drains with ae_xfer_peek_event and
+ * ae_xfer_drop_event. The queue is bounded: above AE_QUEUE_HIGH_EVENTS events or
+ * AE_QUEUE_HIGH_BYTES bytes the transfer is paused (CURL_WRITEFUNC_PAUSE, nothing lost), and it
+ * resumes when the caller has drained it to half of that. A non-2xx answer is buffered as usual
+ * and retried by the usual rules; a started stream is never retried. A stream has no total
+ * time limit: req.timeout is an idle limit instead (no byte for that long fails the attempt
+ * with AE_ERR_TIMEOUT; time spent paused because the caller is not draining does not count).
+ *
+ * Every ae_engine_step has a budget of stream bytes and events (ae_engine_set_budget): when
+ * it is spent, streams are paused until the next step, so one fast stream cannot eat a frame. */
 #ifndef AE_ENGINE_H
 #define AE_ENGINE_H
 
@@ -33,7 +46,21 @@ typedef struct ae_request {
   double retry_after_cap;       /* seconds; server-given delays above it fall back to backoff */
   int idempotent;               /* 0: never retried after an ambiguous failure */
   size_t max_body;              /* larger answers fail (0 = 64 MiB) */
+  int stream;                   /* a 2xx answer is an event stream (see above) */
+  size_t max_event;             /* streams: larger events fail the stream (0 = 16 MiB) */
 } ae_request;
+
+/* One queued stream event (SSE "event:" name and "data:" lines joined with "\n"). Both
+ * strings are also NUL-terminated; data may contain NUL bytes, so use the lengths. */
+typedef struct ae_event {
+  const char *name; size_t name_len; /* "" when the event had no "event:" line */
+  const char *data; size_t data_len;
+} ae_event;
+
+#define AE_QUEUE_HIGH_EVENTS 256
+#define AE_QUEUE_HIGH_BYTES ((size_t)1 << 20)
+#define AE_STEP_BYTES ((size_t)1 << 20)  /* default per-step budget of stream bytes */
+#define AE_STEP_EVENTS 1024              /* default per-step budget of stream events */
 
 /* What went wrong with a transfer, when no HTTP answer settles it. */
 enum { AE_ERR_NONE = 0, AE_ERR_CONNECTION, AE_ERR_TIMEOUT, AE_ERR_CANCELED };
@@ -56,6 +83,8 @@ int ae_engine_step(ae_engine *e);                  /* never blocks; returns live
 double ae_engine_timeout(const ae_engine *e);      /* seconds until step is due; -1 if idle */
 int ae_engine_wait(ae_engine *e, double max_wait); /* poll sockets <= max_wait, then step */
 long ae_engine_connections(const ae_engine *e);    /* connections opened so far */
+/* Stream bytes and events one step may take in (0 = no limit on that count). */
+void ae_engine_set_budget(ae_engine *e, size_t bytes, size_t events);
 
 int ae_xfer_done(const ae_xfer *x);
 void ae_xfer_cancel(ae_xfer *x);                   /* idempotent; a done transfer stays as is */
@@ -72,5 +101,17 @@ int ae_xfer_retryable(const ae_xfer *x);           /* the last failure was of a 
 double ae_xfer_retry_after(const ae_xfer *x);      /* server-given delay of the last answer, -1 */
 size_t ae_xfer_nhistory(const ae_xfer *x);
 const ae_history *ae_xfer_history(const ae_xfer *x, size_t i);
+
+/* Streams. started: the current attempt got 2xx headers (stays set once done). */
+int ae_xfer_started(const ae_xfer *x);
+size_t ae_xfer_queued(const ae_xfer *x);            /* events waiting in the queue */
+/* The oldest queued event, or NULL; it stays owned by the transfer until dropped. */
+const ae_event *ae_xfer_peek_event(const ae_xfer *x);
+/* Frees the oldest queued event; resumes a paused transfer once the queue is low enough
+ * (libcurl may then deliver bytes, and queue events, before this returns). */
+void ae_xfer_drop_event(ae_xfer *x);
+long ae_xfer_events(const ae_xfer *x);              /* events parsed so far (queued or not) */
+/* Once done: 1 if the stream ended on an event boundary (no partial event dropped). */
+int ae_xfer_stream_clean(const ae_xfer *x);
 
 #endif

@@ -72,6 +72,16 @@ static int engine_connections(lua_State *L) {
   return 1;
 }
 
+/* eng:budget(bytes, events): stream bytes and events one step may take in (0 = no limit) */
+static int engine_budget(lua_State *L) {
+  ae_engine *e = checkengine(L, 1);
+  lua_Number bytes = luaL_checknumber(L, 2), events = luaL_checknumber(L, 3);
+  luaL_argcheck(L, bytes >= 0, 2, "must be >= 0");
+  luaL_argcheck(L, events >= 0, 3, "must be >= 0");
+  ae_engine_set_budget(e, (size_t)bytes, (size_t)events);
+  return 0;
+}
+
 /* ---- submit ---- */
 
 static double optfield_number(lua_State *L, int t, const char *k, double def) {
@@ -111,8 +121,12 @@ static int engine_submit(lua_State *L) {
   req.max_retries = (int)optfield_number(L, 2, "max_retries", 2);
   req.retry_after_cap = optfield_number(L, 2, "retry_after_cap", 60);
   req.max_body = (size_t)optfield_number(L, 2, "max_body", 0);
+  req.max_event = (size_t)optfield_number(L, 2, "max_event", 0);
   lua_getfield(L, 2, "idempotent");
   req.idempotent = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, 2, "stream");
+  req.stream = lua_toboolean(L, -1);
   lua_pop(L, 1);
   if (req.max_retries < 0) luaL_error(L, "request field 'max_retries' must be >= 0");
 
@@ -263,6 +277,53 @@ static int xfer_result(lua_State *L) {
   }
   push_history(L, x);
   lua_setfield(L, -2, "history");
+  if (ae_xfer_started(x)) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "started");
+    lua_pushinteger(L, (lua_Integer)ae_xfer_events(x));
+    lua_setfield(L, -2, "events");
+    lua_pushboolean(L, ae_xfer_stream_clean(x));
+    lua_setfield(L, -2, "clean");
+  }
+  return 1;
+}
+
+/* ---- streams ---- */
+
+/* t:started() -> true once the current attempt of a stream got 2xx headers */
+static int xfer_started(lua_State *L) {
+  lua_pushboolean(L, ae_xfer_started(checkxfer(L)));
+  return 1;
+}
+
+/* t:queued() -> number of events waiting */
+static int xfer_queued(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)ae_xfer_queued(checkxfer(L)));
+  return 1;
+}
+
+/* t:next_event() -> name, data | nil when none is queued (t:done() tells the end).
+ * The strings are pushed while the event still belongs to the queue, so a memory error
+ * raised by Lua leaks nothing; only then is it dropped. */
+static int xfer_next_event(lua_State *L) {
+  ae_xfer *x = checkxfer(L);
+  const ae_event *ev = ae_xfer_peek_event(x);
+  if (!ev) return 0;
+  lua_pushlstring(L, ev->name, ev->name_len);
+  lua_pushlstring(L, ev->data, ev->data_len);
+  ae_xfer_drop_event(x);
+  return 2;
+}
+
+/* t:headers() -> the current attempt's headers so far (names lower-cased) */
+static int xfer_headers(lua_State *L) {
+  push_headers(L, checkxfer(L));
+  return 1;
+}
+
+/* t:history() -> one row per retried attempt so far, as in t:result().history */
+static int xfer_history(lua_State *L) {
+  push_history(L, checkxfer(L));
   return 1;
 }
 
@@ -274,14 +335,16 @@ static const luaL_Reg engine_meta[] = {{"__gc", engine_close},
 static const luaL_Reg engine_methods[] = {
     {"submit", engine_submit}, {"step", engine_step},   {"timeout", engine_timeout},
     {"wait", engine_wait},     {"close", engine_close}, {"connections", engine_connections},
-    {NULL, NULL}};
+    {"budget", engine_budget}, {NULL, NULL}};
 
 static const luaL_Reg xfer_meta[] = {
     {"__gc", xfer_close}, {"__close", xfer_close}, {"__tostring", xfer_tostring}, {NULL, NULL}};
 
-static const luaL_Reg xfer_methods[] = {{"done", xfer_done},     {"result", xfer_result},
-                                        {"cancel", xfer_cancel}, {"close", xfer_close},
-                                        {NULL, NULL}};
+static const luaL_Reg xfer_methods[] = {
+    {"done", xfer_done},       {"result", xfer_result},       {"cancel", xfer_cancel},
+    {"close", xfer_close},     {"started", xfer_started},     {"queued", xfer_queued},
+    {"next_event", xfer_next_event}, {"headers", xfer_headers}, {"history", xfer_history},
+    {NULL, NULL}};
 
 void ae_open_engine(lua_State *L) {
   compat_newclass(L, AE_ENGINE_MT, engine_meta, engine_methods);
