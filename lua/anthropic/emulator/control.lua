@@ -111,7 +111,8 @@ handlers["GET /_emulator/stream"] = function(emu)
   return ok(util.copy(emu.state.stream))
 end
 
--- body: { chunk_size = bytes per write (0: one write per event), event_delay = seconds }
+-- body: { chunk_size = bytes per write (0: one write per event), event_delay = seconds,
+--         text_repeat = times each text_delta event is sent (load tests; default 1) }
 handlers["POST /_emulator/stream"] = function(emu, _, body)
   local s = emu.state.stream
   if body.chunk_size ~= nil then
@@ -123,6 +124,11 @@ handlers["POST /_emulator/stream"] = function(emu, _, body)
     local d = body.event_delay
     if type(d) ~= "number" or d < 0 then return bad("event_delay: must be a number of seconds >= 0") end
     s.event_delay = d
+  end
+  if body.text_repeat ~= nil then
+    local n = body.text_repeat
+    if type(n) ~= "number" or n < 1 or math.floor(n) ~= n then return bad("text_repeat: must be an integer >= 1") end
+    s.text_repeat = n
   end
   return ok(util.copy(s))
 end

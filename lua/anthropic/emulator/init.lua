@@ -231,6 +231,7 @@ function Emulator:send_stream(conn, req, res, fault)
   if not self:head(conn, req, res.status, headers, keep) then return "canceled", false end
   local s = self.state.stream
   local outcome, ok = sse.write(conn, res.stream, { chunk_size = s.chunk_size, event_delay = s.event_delay,
+                                                      text_repeat = s.text_repeat,
                                                       fault = fault, filter = self.state:redactor() })
   return outcome, ok and keep
 end

@@ -95,6 +95,7 @@ end
 
 -- Writes events as a chunked body (the head is already sent).
 -- opts: chunk_size (bytes per write, 0 = one write per event), event_delay (seconds between events),
+-- text_repeat (each text_delta event is sent that many times: a long stream for load tests),
 -- fault ({ action = "stream_error_after" | "stream_truncate_after" | "stream_reset_after" |
 -- "stream_stall_after", after = K }: K events, then the fault), filter (function(frame) -> frame).
 -- -> outcome, keep_alive: outcome is "complete", "canceled" (the client went away) or the action.
@@ -125,7 +126,10 @@ function M.write(conn, events, opts)
     local ev = events[i]
     local data = M.frame(ev.name, ev.data)
     if opts.filter then data = opts.filter(data) end
-    if not write_data(conn, data, opts.chunk_size) then return "canceled", false end
+    local times = ev.data.delta and ev.data.delta.type == "text_delta" and opts.text_repeat or 1
+    for _ = 1, times do
+      if not write_data(conn, data, opts.chunk_size) then return "canceled", false end
+    end
   end
   if not conn:end_chunks() then return "canceled", false end
   return "complete", true
