@@ -4,6 +4,7 @@
 --   idempotent = false          not retried after an ambiguous failure (err.ambiguous)
 --   check = function(params)    extra validation; returns nil or a "config" error message
 --   params = { name = rule }    checked and converted before sending; a bad one raises (params.lua)
+--   stream = true               sent with "stream": true; returns a stream (stream.lua)
 -- A resource table with scope = "arg" is called with that path argument first (endpoints_admin.lua).
 local M = {}
 
@@ -19,6 +20,7 @@ end
 M.messages = {
   create = { method = "POST", path = "/v1/messages", check = nonstreaming_timeout },
   count_tokens = { method = "POST", path = "/v1/messages/count_tokens" },
+  stream = { method = "POST", path = "/v1/messages", stream = true },
 }
 
 M.models = {

@@ -3,6 +3,7 @@ local errors = require "anthropic.error"
 local pager = require "anthropic.pager"
 local checks = require "anthropic.params"
 local query = require "anthropic.query"
+local stream = require "anthropic.stream"
 
 local M = {}
 
@@ -42,6 +43,13 @@ local function method(transport, owner, resource_name, name, desc)
       if msg then return nil, errors.new { kind = "config", message = label .. ": " .. msg } end
     end
     local spec = { method = desc.method, path = path, idempotent = desc.idempotent, timeout = desc.timeout }
+    if desc.stream then -- the body is params with stream = true (the caller's table is not changed)
+      local body = {}
+      for k, v in pairs(params or {}) do body[k] = v end
+      body.stream = true
+      spec.body = body
+      return stream.open(transport, spec)
+    end
     if desc.method == "GET" then
       if desc.pager then
         return pager.new(desc.pager, params, function(q)

@@ -5,6 +5,7 @@ local M = {}
 -- One line per command for the usage text; a command is listed only when its module exists.
 M.SUMMARIES = {
   { "emulator", "serve a local Anthropic-compatible API (for tests, the demo and examples)" },
+  { "messages", "send a prompt and stream the reply to standard output" },
   { "keys", "list, inspect, rename and archive the organization's API keys" },
   { "workspaces", "list, create, rename and archive workspaces" },
   { "members", "manage the members of a workspace and their roles" },

@@ -1,0 +1,286 @@
+--- A streamed Message: what client.messages:stream(params) returns. See docs/streaming.md.
+--   local s = assert(client.messages:stream { model = ..., max_tokens = ..., messages = ... })
+--   for text in s:text() do io.write(text) end   -- or s:events(), or s:next()
+--   local msg = assert(s:final())                 -- the message, as messages:create returns it
+--   s:close()                                     -- cancels the transfer; idempotent
+-- The C engine parses the event stream into a bounded queue; this file pulls events from it,
+-- decodes them, and accumulates the message. Iterators raise the error object; next() and
+-- final() return nil, err. Nothing is retried once an event has reached the caller.
+local core = require "anthropic.core"
+local errors = require "anthropic.error"
+local json = require "anthropic.json"
+local transport = require "anthropic.transport"
+
+local M = {}
+
+local Stream = {}
+Stream.__index = Stream
+Stream.__name = "anthropic.stream"
+
+-- Event types this file understands; a non-JSON payload in one of them is a decode error.
+local KNOWN = {
+  message_start = true, content_block_start = true, content_block_delta = true,
+  content_block_stop = true, message_delta = true, message_stop = true, ping = true, error = true,
+}
+
+local function copy(v)
+  if type(v) ~= "table" then return v end
+  local t = {}
+  for k, x in pairs(v) do t[k] = copy(x) end
+  return t
+end
+
+local function plural(n, word)
+  return n .. " " .. word .. (n == 1 and "" or "s")
+end
+
+--- Open a stream: submit the request (spec.body has stream = true) and wait for the response
+-- headers, so that a refused or failed request returns nil, err after the usual retries.
+function M.open(tr, spec)
+  spec.stream = true
+  local t, err = tr:request(spec)
+  if not t then return nil, err end
+  transport.await(function() return t:started() or t:done() end)
+  if not t:started() then -- an error answer, or no answer at all: the ordinary outcome
+    local res = t:result()
+    t:close()
+    local value
+    value, err = tr:outcome(res, spec)
+    if value == nil then return nil, err end
+    return nil, errors.new { kind = "decode", status = res.status, message = "the answer is not an event stream" }
+  end
+  for i, h in ipairs(t:history()) do
+    tr:emit("warn", string.format("%s %s: attempt %d failed (%s); retrying in %.2fs", spec.method, spec.path,
+      i, h.status and ("HTTP " .. h.status) or h.kind, h.delay))
+  end
+  local s = M.wrap(tr, t, spec)
+  tr:emit("debug", string.format("%s %s -> stream (%s)", spec.method, spec.path, s.request_id or "no request-id"))
+  return s
+end
+
+--- The stream object over a started transfer t (anything with next_event, queued, done,
+-- result, headers and close, as the engine's transfers have).
+function M.wrap(tr, t, spec)
+  local headers = t:headers()
+  return setmetatable({
+    _t = t, _tr = tr, _spec = spec, _open = {},
+    headers = headers, request_id = headers["request-id"], count = 0,
+  }, Stream)
+end
+
+function Stream:__tostring()
+  local state = self.closed and "closed" or self.finished and "done" or "open"
+  return string.format("anthropic.stream (%s, %s)", plural(self.count, "event"), state)
+end
+
+--- Cancel the transfer (the server sees the connection close). Idempotent; also __close and
+-- __gc, and a for loop over events() or text() does it when the loop ends (Lua 5.4).
+function Stream:close()
+  if self.closed then return end
+  self.closed = true
+  self._t:close()
+end
+Stream.__close = Stream.close
+Stream.__gc = Stream.close
+
+-- The error object for what ended the stream before message_stop (nil when it completed).
+function Stream:_end_error()
+  if self.stopped then return nil end
+  local res = self._t:result() or {}
+  local n = self.count
+  local kind, msg
+  if res.error then
+    kind = res.error.kind
+    msg = string.format("the stream %s after %s, before message_stop: %s",
+      kind == "timeout" and "stalled" or kind == "canceled" and "was canceled" or "broke",
+      plural(n, "event"), res.error.message)
+  else
+    kind = "connection"
+    msg = string.format("the stream ended after %s, before message_stop%s", plural(n, "event"),
+      res.clean == false and " (in the middle of an event)" or "")
+  end
+  return self:_error { kind = kind, message = msg }
+end
+
+function Stream:_error(fields)
+  fields.request_id = fields.request_id or self.request_id
+  fields.method, fields.path = self._spec.method, self._spec.path
+  fields.events = self.count
+  fields.retryable = false -- events reached the caller: retrying is the caller's decision
+  fields.ambiguous = true
+  fields.message = core.scrub(tostring(fields.message), self._tr._key)
+  self._tr:emit("error", string.format("%s %s: %s", self._spec.method, self._spec.path, fields.message))
+  return errors.new(fields)
+end
+
+-- The next raw event from the engine's queue, running the engine until one is there.
+-- -> name, data | nil at the end of the transfer
+function Stream:_pull()
+  local t = self._t
+  local name, data = t:next_event()
+  if name or t:done() then return name, data end
+  transport.await(function() return t:queued() > 0 or t:done() end)
+  return t:next_event()
+end
+
+-- Finish a content block: join its fragments, decode a tool's input. -> nil | err
+function Stream:_close_block(i)
+  local st = self._open[i]
+  if not st then return nil end
+  self._open[i] = nil
+  local block = st.block
+  if #st.text > 0 then block.text = (block.text or "") .. table.concat(st.text) end
+  if #st.thinking > 0 then block.thinking = (block.thinking or "") .. table.concat(st.thinking) end
+  if #st.signature > 0 then block.signature = (block.signature or "") .. table.concat(st.signature) end
+  local input = table.concat(st.json)
+  if input ~= "" then
+    local value, msg = json.decode(input)
+    if type(value) ~= "table" then
+      return self:_error { kind = "decode", message = string.format(
+        "the input of content block %d (%s) is not a JSON object: %s", i - 1, tostring(block.name),
+        msg or "got " .. type(value)) }
+    end
+    block.input = value
+  end
+  return nil
+end
+
+--- Whether final() gets the content (default true). keep_content(false) stops keeping content
+-- blocks from then on, so memory stays flat however long the stream is; final() then returns
+-- the message with content = {} (id, model, stop_reason, stop_sequence and usage as usual).
+function Stream:keep_content(keep)
+  self._drop = not keep
+  if self._drop then
+    self._open = {}
+    if self.message then self.message.content = {} end
+  end
+  return self
+end
+
+-- Fold one decoded event into the message. -> nil | err
+function Stream:_accumulate(ev)
+  local typ = ev.type
+  if typ == "message_start" then
+    local m = copy(type(ev.message) == "table" and ev.message or {})
+    m.content = {}
+    if type(m.usage) ~= "table" then m.usage = {} end
+    self.message = m
+    return nil
+  end
+  local m = self.message
+  if not m then return nil end -- nothing to add to before message_start
+  if self._drop and typ:find("^content_block_") then return nil end
+  if typ == "content_block_start" and type(ev.index) == "number" then
+    local i = ev.index + 1
+    local block = copy(type(ev.content_block) == "table" and ev.content_block or {})
+    m.content[i] = block
+    self._open[i] = { block = block, text = {}, thinking = {}, signature = {}, json = {} }
+  elseif typ == "content_block_delta" and type(ev.index) == "number" then
+    local st, d = self._open[ev.index + 1], ev.delta
+    if not st or type(d) ~= "table" then return nil end
+    if d.type == "text_delta" then st.text[#st.text + 1] = d.text
+    elseif d.type == "input_json_delta" then st.json[#st.json + 1] = d.partial_json
+    elseif d.type == "thinking_delta" then st.thinking[#st.thinking + 1] = d.thinking
+    elseif d.type == "signature_delta" then st.signature[#st.signature + 1] = d.signature
+    elseif d.type == "citations_delta" then
+      st.block.citations = st.block.citations or {}
+      st.block.citations[#st.block.citations + 1] = copy(d.citation)
+    end
+  elseif typ == "content_block_stop" and type(ev.index) == "number" then
+    return self:_close_block(ev.index + 1)
+  elseif typ == "message_delta" then
+    for k, v in pairs(type(ev.delta) == "table" and ev.delta or {}) do m[k] = copy(v) end
+    for k, v in pairs(type(ev.usage) == "table" and ev.usage or {}) do m.usage[k] = copy(v) end -- cumulative
+  elseif typ == "message_stop" then
+    self.stopped = true
+    for i in pairs(self._open) do
+      local err = self:_close_block(i)
+      if err then return err end
+    end
+  end
+  return nil
+end
+
+--- The next event (a decoded table), skipping pings unless opts.ping.
+-- -> event | nil at the end | nil, err
+function Stream:next(opts)
+  local want_ping = type(opts) == "table" and opts.ping
+  while true do
+    if self.err then return nil, self.err end
+    if self.finished then return nil end
+    if self.closed then
+      self.err = self:_error { kind = "canceled", message = "the stream was closed before its end" }
+      return nil, self.err
+    end
+    local name, data = self:_pull()
+    if not name then
+      self.finished = true
+      self.err = self:_end_error()
+      if self.err then return nil, self.err end
+      return nil
+    end
+    self.count = self.count + 1
+    local ev, msg = json.decode(data)
+    if type(ev) ~= "table" then
+      if KNOWN[name] then
+        self.err = self:_error { kind = "decode", message = string.format(
+          "event %d (%s) is not a JSON object: %s", self.count, name, msg or "got " .. type(ev)) }
+        return nil, self.err
+      end
+      ev = { type = name, data = data } -- a new kind of event: passed through undecoded
+    end
+    if ev.type == nil and name ~= "" then ev.type = name end
+    if ev.type == "error" then
+      local e = type(ev.error) == "table" and ev.error or {}
+      self.err = self:_error { kind = "api", type = type(e.type) == "string" and e.type or "api_error",
+        message = type(e.message) == "string" and e.message or "the stream reported an error",
+        request_id = ev.request_id }
+      return nil, self.err
+    end
+    self.err = self:_accumulate(ev)
+    if self.err then return nil, self.err end
+    if ev.type ~= "ping" or want_ping then return ev end
+  end
+end
+
+--- Iterator of decoded events (unknown types included; pings only with opts.ping = true).
+-- Raises the error object. The stream is the loop's closing value (Lua 5.4): leaving the loop,
+-- by break or error, closes it.
+function Stream:events(opts)
+  return function()
+    local ev, err = self:next(opts)
+    if err then errors.raise(err) end
+    return ev
+  end, nil, nil, self
+end
+
+--- Iterator of the text deltas, in order. Raises the error object; closes like events().
+function Stream:text()
+  return function()
+    while true do
+      local ev, err = self:next()
+      if err then errors.raise(err) end
+      if ev == nil then return nil end
+      local d = ev.delta
+      if ev.type == "content_block_delta" and type(d) == "table" and d.type == "text_delta" then return d.text end
+    end
+  end, nil, nil, self
+end
+
+--- Read the stream to its end and return the message, as messages:create would have returned
+-- it (content blocks with text, tool input, thinking and signature, citations; stop_reason,
+-- stop_sequence; usage). -> message | nil, err. May be called again; works after the
+-- iterators too (they feed the same message).
+function Stream:final()
+  while true do
+    local ev, err = self:next()
+    if err then return nil, err end
+    if ev == nil then break end
+  end
+  if not self.message then
+    return nil, self:_error { kind = "decode", message = "the stream had no message_start event" }
+  end
+  return self.message
+end
+
+return M

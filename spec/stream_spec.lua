@@ -1,0 +1,708 @@
+-- Streaming Messages against the emulator: event order, text(), final() equal to create(), every
+-- stream fault as a typed error, retries before the stream starts, cancel on break, close, the
+-- engine's bounded queue and step budget, the CLI and the example; then the accumulator alone
+-- over scripted events; and (tag "huge") a 100 MB stream with flat memory.
+local anthropic = require "anthropic"
+local core = require "anthropic.core"
+local emulator = require "helpers.emulator"
+local json = require "anthropic.json"
+local socket = require "socket"
+local stream = require "anthropic.stream"
+local util = require "helpers.util"
+
+local MODEL = "claude-opus-4-6"
+local WORDS = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+
+local function params(extra)
+  local p = { model = MODEL, max_tokens = 256, messages = { { role = "user", content = "Hello, Claude" } } }
+  for k, v in pairs(extra or {}) do p[k] = v end
+  return p
+end
+
+local WEATHER = {
+  name = "get_weather", description = "The weather in a city",
+  input_schema = { type = "object", required = { "city", "unit", "days" }, properties = {
+    city = { type = "string" }, unit = { enum = { "celsius", "fahrenheit" } },
+    days = { type = "array", items = { type = "integer", minimum = 3 } } } },
+}
+
+local function without_id(msg)
+  local m = {}
+  for k, v in pairs(msg) do m[k] = v end
+  m.id = nil
+  return m
+end
+
+local function types(events)
+  local out = {}
+  for i, ev in ipairs(events) do out[i] = ev.type end
+  return out
+end
+
+-- Runs f until it returns a true value, at most 5 s; no sleeping: each try is a round trip.
+local function eventually(f, what)
+  local deadline = socket.gettime() + 5
+  repeat
+    local v = f()
+    if v then return v end
+  until socket.gettime() > deadline
+  error("timed out waiting for " .. what, 2)
+end
+
+describe("streaming messages", function()
+  local emu, key, client, eng
+  setup(function()
+    key = emulator.make_key("api03")
+    emu = emulator.start { keys = { key } }
+  end)
+  teardown(function() emu:stop() end)
+  before_each(function()
+    emu:reset()
+    client = anthropic.new { api_key = key, base_url = emu.url }
+    eng = client._transport.engine
+  end)
+  after_each(function() client:close() end)
+
+  local function messages_log()
+    local out = {}
+    for _, r in ipairs(emu:log().requests) do
+      if r.path == "/v1/messages" then out[#out + 1] = r end
+    end
+    return out
+  end
+
+  it("yields the events in the documented order, pings only when asked", function()
+    local s = assert(client.messages:stream(params { messages = { { role = "user", content = "Hi" } } }))
+    local events = {}
+    for ev in s:events { ping = true } do events[#events + 1] = ev end
+    assert.same({ "message_start", "content_block_start", "ping", "content_block_delta", "content_block_stop",
+      "message_delta", "message_stop" }, types(events))
+    assert.equal("You said: Hi", events[4].delta.text)
+    assert.matches("^req_", s.request_id)
+    assert.equal("text/event-stream; charset=utf-8", s.headers["content-type"])
+    local log = messages_log()
+    assert.equal(1, #log)
+    assert.is_true(json.decode(log[1].body).stream)
+
+    local s2 = assert(client.messages:stream(params { messages = { { role = "user", content = "Hi" } } }))
+    local names = {}
+    for ev in s2:events() do names[#names + 1] = ev.type end
+    assert.same({ "message_start", "content_block_start", "content_block_delta", "content_block_stop",
+      "message_delta", "message_stop" }, names)
+  end)
+
+  it("does not change the caller's params", function()
+    local p = params()
+    assert(client.messages:stream(p)):close()
+    assert.is_nil(p.stream)
+  end)
+
+  it("iterates the text deltas", function()
+    local p = params { messages = { { role = "user", content = WORDS } } }
+    local s = assert(client.messages:stream(p))
+    local pieces = {}
+    for text in s:text() do pieces[#pieces + 1] = text end
+    assert.is_true(#pieces > 3)
+    assert.equal("You said: " .. WORDS, table.concat(pieces))
+    local msg = assert(s:final()) -- after the iterator: the same message, already complete
+    assert.equal(table.concat(pieces), msg.content[1].text)
+  end)
+
+  describe("final() equals create() for the same request", function()
+    local cases = {
+      text = params { messages = { { role = "user", content = WORDS } } },
+      ["tool use"] = params { tools = { WEATHER },
+        messages = { { role = "user", content = "Call get_weather for Paris" } } },
+      ["forced tool"] = params { tools = { WEATHER }, tool_choice = { type = "tool", name = "get_weather" } },
+      ["stop sequence"] = params { stop_sequences = { "seven" }, messages = { { role = "user", content = WORDS } } },
+      ["max tokens"] = params { max_tokens = 3, system = "Be brief.",
+        messages = { { role = "user", content = WORDS } } },
+    }
+    for name, p in pairs(cases) do
+      it(name, function()
+        local created = assert(client.messages:create(p))
+        local s = assert(client.messages:stream(p))
+        local start
+        for ev in s:events() do
+          if ev.type == "message_start" then start = ev end
+        end
+        local final = assert(s:final())
+        assert.same(without_id(created), without_id(final))
+        assert.matches("^msg_", final.id)
+        assert.equal(start.message.id, final.id)
+        assert.same({}, start.message.content) -- the events handed out are not changed afterwards
+        if name:find("tool") then
+          assert.equal("tool_use", final.stop_reason)
+          assert.same({ city = "example city", unit = "celsius", days = { 3 } }, final.content[2].input)
+        end
+      end)
+    end
+
+    it("with one byte per HTTP chunk", function()
+      emu:stream_options { chunk_size = 1 }
+      local p = cases["tool use"]
+      local final = assert(assert(client.messages:stream(p)):final())
+      assert.same(without_id(assert(client.messages:create(p))), without_id(final))
+    end)
+  end)
+
+  describe("stream faults give typed errors", function()
+    local function fault(action, after, client_opts)
+      emu:faults { { path = "/v1/messages", action = action, after = after } }
+      local c = client
+      if client_opts then
+        client_opts.api_key, client_opts.base_url = key, emu.url
+        c = anthropic.new(client_opts)
+      end
+      local s = assert(c.messages:stream(params { messages = { { role = "user", content = WORDS } } }))
+      local seen = 0
+      local ok, err = pcall(function()
+        for _ in s:events { ping = true } do seen = seen + 1 end
+      end)
+      assert.is_false(ok)
+      assert.is_true(anthropic.is_error(err))
+      local again, err2 = s:final()
+      assert.is_nil(again)
+      assert.equal(err, err2)
+      return err, seen
+    end
+
+    it("an error event is an api error with the event's type", function()
+      local err, seen = fault("stream_error_after", 3)
+      assert.equal(3, seen)
+      assert.equal("api", err.kind)
+      assert.equal("overloaded_error", err.type)
+      assert.equal("Overloaded", err.message)
+      assert.matches("^req_", err.request_id)
+      assert.is_false(err.retryable)
+      assert.matches("overloaded_error", tostring(err))
+      assert.equal(1, #messages_log()) -- not retried
+    end)
+
+    it("an error event as the very first event", function()
+      local err, seen = fault("stream_error_after", 0)
+      assert.equal(0, seen)
+      assert.equal("overloaded_error", err.type)
+    end)
+
+    it("a stream that ends before message_stop is a connection error counting the events", function()
+      local err, seen = fault("stream_truncate_after", 4)
+      assert.equal(4, seen)
+      assert.equal("connection", err.kind)
+      assert.equal(4, err.events)
+      assert.matches("after 4 events, before message_stop", err.message)
+      assert.equal(1, #messages_log())
+    end)
+
+    it("a reset mid-stream is a connection error", function()
+      local err, seen = fault("stream_reset_after", 2)
+      assert.equal(2, seen)
+      assert.equal("connection", err.kind)
+      assert.matches("broke after 2 events", err.message)
+      assert.is_true(err.ambiguous)
+      assert.equal(1, #messages_log())
+    end)
+
+    it("a stall is a timeout after the idle limit, not retried", function()
+      local t0 = socket.gettime()
+      local err, seen = fault("stream_stall_after", 3, { timeout = 0.3 })
+      local took = socket.gettime() - t0
+      assert.equal(3, seen)
+      assert.equal("timeout", err.kind)
+      assert.matches("stalled after 3 events", err.message)
+      assert.matches("no data received for 0.3 seconds", err.message)
+      assert.is_true(took >= 0.3 and took < 3, "took " .. took)
+      assert.equal(1, #messages_log())
+      eventually(function() return messages_log()[1].canceled end, "the stalled request to be canceled")
+    end)
+  end)
+
+  it("keeps a long healthy stream going past the timeout (the timeout is an idle limit)", function()
+    emu:stream_options { event_delay = 0.1 }
+    local c = anthropic.new { api_key = key, base_url = emu.url, timeout = 0.5 }
+    local t0 = socket.gettime()
+    local msg = assert(assert(c.messages:stream(params { messages = { { role = "user", content = WORDS } } })):final())
+    assert.is_true(socket.gettime() - t0 > 0.5)
+    assert.equal("You said: " .. WORDS, msg.content[1].text)
+  end)
+
+  describe("before the stream starts", function()
+    it("retries a 529 like any request", function()
+      emu:faults { { path = "/v1/messages", status = 529, headers = { ["retry-after-ms"] = "10" } } }
+      local logged = {}
+      local c = anthropic.new { api_key = key, base_url = emu.url,
+        log = function(level, msg) logged[#logged + 1] = level .. " " .. msg end }
+      local s = assert(c.messages:stream(params()))
+      assert.equal("You said: Hello, Claude", assert(s:final()).content[1].text)
+      local log = messages_log()
+      assert.equal(2, #log)
+      assert.equal(529, log[1].status)
+      assert.equal(200, log[2].status)
+      assert.matches("attempt 1 failed %(HTTP 529%)", table.concat(logged, "\n"))
+    end)
+
+    it("returns an API error that is not retried", function()
+      local s, err = client.messages:stream { model = MODEL, messages = { { role = "user", content = "x" } } }
+      assert.is_nil(s)
+      assert.equal("api", err.kind)
+      assert.equal(400, err.status)
+      assert.equal("invalid_request_error", err.type)
+      assert.matches("max_tokens", err.message)
+      assert.equal(1, #messages_log())
+    end)
+
+    it("returns a 529 after the retries run out", function()
+      emu:faults { { path = "/v1/messages", status = 529, count = 2, headers = { ["retry-after-ms"] = "1" } } }
+      local c = anthropic.new { api_key = key, base_url = emu.url, max_retries = 1 }
+      local s, err = c.messages:stream(params())
+      assert.is_nil(s)
+      assert.equal(529, err.status)
+      assert.equal(2, err.attempts)
+    end)
+
+    it("returns connection and timeout errors", function()
+      local c = anthropic.new { api_key = key, base_url = "http://127.0.0.1:9", max_retries = 0 }
+      local s, err = c.messages:stream(params())
+      assert.is_nil(s)
+      assert.equal("connection", err.kind)
+      emu:faults { { path = "/v1/messages", action = "stall" } }
+      c = anthropic.new { api_key = key, base_url = emu.url, max_retries = 0, timeout = 0.2 }
+      s, err = c.messages:stream(params())
+      assert.is_nil(s)
+      assert.equal("timeout", err.kind)
+    end)
+  end)
+
+  describe("cancel", function()
+    local long = params { messages = { { role = "user", content = WORDS .. " " .. WORDS .. " " .. WORDS } } }
+
+    it("breaking out of the loop cancels the transfer", function()
+      emu:stream_options { event_delay = 0.05 }
+      local live = eng:step()
+      local s = assert(client.messages:stream(long))
+      assert.equal(live + 1, eng:step())
+      local n = 0
+      for _ in s:text() do
+        n = n + 1
+        if n == 2 then break end
+      end
+      assert.equal(live, eng:step()) -- the loop closed the stream: no live transfer left
+      assert.matches("closed", tostring(s))
+      eventually(function() return messages_log()[1].canceled end, "the emulator to log the cancel")
+      local msg, err = s:final()
+      assert.is_nil(msg)
+      assert.equal("canceled", err.kind)
+    end)
+
+    it("dropping the stream cancels the transfer", function()
+      emu:stream_options { event_delay = 0.05 }
+      local live = eng:step()
+      local function open_and_drop() -- in a call of its own: no stale register keeps the stream
+        local s = assert(client.messages:stream(long))
+        assert(s:next())
+      end
+      open_and_drop()
+      collectgarbage()
+      collectgarbage()
+      assert.equal(live, eng:step())
+      eventually(function() return messages_log()[1].canceled end, "the emulator to log the cancel")
+    end)
+
+    it("close is idempotent, and <close> closes", function()
+      emu:stream_options { event_delay = 0.05 }
+      local live = eng:step()
+      local s = assert(client.messages:stream(long))
+      assert.matches("^anthropic.stream %(0 events, open%)$", tostring(s))
+      s:close()
+      s:close()
+      assert.equal(live, eng:step())
+      local ev, err = s:next()
+      assert.is_nil(ev)
+      assert.equal("canceled", err.kind)
+      assert.has_error(function() for _ in s:events() do end end)
+      do
+        local s2 <close> = assert(client.messages:stream(long))
+        assert(s2:next())
+        assert.equal(live + 1, eng:step())
+      end
+      assert.equal(live, eng:step())
+    end)
+
+    it("a completed stream closes without a cancel", function()
+      local s = assert(client.messages:stream(params()))
+      assert(s:final())
+      s:close()
+      assert(s:final()) -- still the message
+      assert.is_nil(messages_log()[1].canceled)
+    end)
+  end)
+
+  it("runs two streams of one client side by side", function()
+    local a = assert(client.messages:stream(params { messages = { { role = "user", content = "first " .. WORDS } } }))
+    local b = assert(client.messages:stream(params { messages = { { role = "user", content = "second " .. WORDS } } }))
+    local ta, tb = {}, {}
+    local ia, ib = a:text(), b:text()
+    local x, y
+    repeat
+      x, y = ia(), ib()
+      ta[#ta + 1], tb[#tb + 1] = x, y
+    until x == nil and y == nil
+    assert.equal("You said: first " .. WORDS, table.concat(ta))
+    assert.equal("You said: second " .. WORDS, table.concat(tb))
+  end)
+
+  it("streams inside tasks, side by side, without blocking", function()
+    emu:stream_options { event_delay = 0.02 }
+    local got = {}
+    local function job(word)
+      return anthropic.spawn(function()
+        local p = params { messages = { { role = "user", content = word .. " " .. WORDS } } }
+        local s = assert(client.messages:stream(p))
+        local parts = {}
+        for text in s:text() do
+          parts[#parts + 1] = text
+          got[#got + 1] = word
+        end
+        return table.concat(parts), assert(s:final()).stop_reason
+      end)
+    end
+    local a, b = job("alpha"), job("beta")
+    anthropic.run()
+    assert.same({ "You said: alpha " .. WORDS, "end_turn" }, { a:wait() })
+    assert.same({ "You said: beta " .. WORDS, "end_turn" }, { b:wait() })
+    local switches = 0 -- the two streams' deltas arrived interleaved
+    for i = 2, #got do
+      if got[i] ~= got[i - 1] then switches = switches + 1 end
+    end
+    assert.is_true(switches >= 2, "switches " .. switches)
+  end)
+
+  describe("the engine", function()
+    local k
+    before_each(function() k = assert(core.load_key { api_key = key, env = {} }) end)
+    after_each(function() k:close() end)
+
+    local function submit(e, extra)
+      local r = {
+        method = "POST", url = emu.url .. "/v1/messages", key = k, stream = true,
+        headers = { "anthropic-version: 2023-06-01", "content-type: application/json" },
+        body = json.encode(params { stream = true, messages = { { role = "user", content = WORDS } } }),
+      }
+      for name, v in pairs(extra or {}) do r[name] = v end
+      return assert(e:submit(r))
+    end
+
+    local function drain(e, t)
+      local n = 0
+      while true do
+        local name = t:next_event()
+        if name then n = n + 1
+        elseif t:done() then return n
+        else e:wait(1) end
+      end
+    end
+
+    it("bounds the queue when nobody reads it, and loses nothing", function()
+      emu:stream_options { text_repeat = 4000 } -- 4000 deltas of about 120 bytes
+      local e = core.engine()
+      local t = submit(e)
+      local most = 0
+      for _ = 1, 300 do -- until the queue is full, then 20 more steps
+        e:wait(0.01)
+        most = math.max(most, t:queued())
+        if most >= 256 then break end
+      end
+      for _ = 1, 20 do
+        e:wait(0.01)
+        most = math.max(most, t:queued())
+      end
+      assert.is_false(t:done())
+      assert.is_true(most >= 256, "queued " .. most)
+      assert.is_true(most <= 256 + 160, "queued " .. most) -- one delivery of 16 KiB at most past the mark
+      local n = drain(e, t)
+      local res = t:result()
+      assert.equal(4000 * 6 + 6, n) -- 6 text deltas repeated, and 6 other events
+      assert.equal(n, res.events)
+      assert.is_true(res.clean)
+      assert.is_nil(res.error)
+      t:close()
+      e:close()
+    end)
+
+    it("spends a budget per step and still finishes", function()
+      emu:stream_options { text_repeat = 50 }
+      local e = core.engine()
+      e:budget(1, 1)
+      local t = submit(e)
+      local steps, n = 0, 0
+      while not t:done() or t:queued() > 0 do
+        local name = t:next_event()
+        if name then
+          n = n + 1
+        else
+          steps = steps + 1
+          e:wait(1)
+        end
+      end
+      assert.equal(50 * 6 + 6, n)
+      assert.is_true(steps > 10, "steps " .. steps)
+      assert.is_true(t:result().clean)
+      e:close()
+    end)
+
+    it("fails a stream whose event is larger than max_event", function()
+      local e = core.engine()
+      local t = submit(e, { max_event = 64 })
+      assert.equal(0, drain(e, t))
+      local res = t:result()
+      assert.equal("connection", res.error.kind)
+      assert.matches("larger than the limit of 64 bytes", res.error.message)
+      assert.is_false(res.retryable)
+      assert.equal(1, res.attempts)
+      e:close()
+    end)
+
+    it("buffers a non-2xx answer as usual", function()
+      emu:faults { { path = "/v1/messages", status = 400 } }
+      local e = core.engine()
+      local t = submit(e, { max_retries = 0 })
+      assert.equal(0, drain(e, t))
+      local res = t:result()
+      assert.equal(400, res.status)
+      assert.is_false(t:started())
+      assert.is_nil(res.started)
+      assert.matches("invalid_request_error", res.body)
+      e:close()
+    end)
+  end)
+
+  describe("the anthropic messages command", function()
+    local function run(args, env)
+      local code = "local args = ...\n" ..
+        "os.exit(require('anthropic.cli').main({ 'messages', " .. args .. " }))"
+      env = env or {}
+      env.ANTHROPIC_API_KEY = env.ANTHROPIC_API_KEY or key
+      env.ANTHROPIC_BASE_URL = env.ANTHROPIC_BASE_URL or emu.url
+      env.ANTHROPIC_AUTH_TOKEN, env.ANTHROPIC_ADMIN_KEY = false, false
+      return util.run_lua(code, env)
+    end
+
+    it("streams the reply to stdout and the usage to stderr", function()
+      local out, err, status = run("'Hello there', '--max-tokens', '64', '--system', 'Be brief.'")
+      assert.equal(0, status, err)
+      assert.equal("You said: Hello there\n", out)
+      assert.matches("input tokens", err)
+      local body = json.decode(messages_log()[1].body)
+      assert.equal(64, body.max_tokens)
+      assert.equal("Be brief.", body.system)
+      assert.is_true(body.stream)
+    end)
+
+    it("reports errors on stderr with exit code 1", function()
+      local out, err, status = run("'Hi', '--model', 'no-such-model'")
+      assert.equal(1, status)
+      assert.equal("", out)
+      assert.matches("not_found_error", err)
+      out, err, status = run("")
+      assert.equal(1, status)
+      assert.equal("", out)
+      assert.matches("usage: anthropic messages", err)
+      out, err, status = run("'Hi', '--max-tokens', 'lots'")
+      assert.equal("", out)
+      assert.equal(1, status)
+      assert.matches("%-%-max%-tokens", err)
+      emu:faults { { path = "/v1/messages", action = "stream_truncate_after", after = 3 } }
+      out, err, status = run("'Hi'")
+      assert.equal(1, status)
+      assert.matches("before message_stop", err)
+      util.assert_no_leak(out .. err, key, "the command's output")
+    end)
+  end)
+
+  it("runs examples/stream.lua", function()
+    local out, err, status = util.run_lua("dofile('examples/stream.lua')", {
+      ANTHROPIC_API_KEY = key, ANTHROPIC_BASE_URL = emu.url, ANTHROPIC_AUTH_TOKEN = false })
+    assert.equal(0, status, err)
+    assert.matches("^You said: ", out)
+  end)
+
+  it("consumes a 100 MB stream with peak RSS growth under 20 MB #huge", function()
+    -- one text delta of 64 KiB, sent 1600 times: 105 MB of events, read in a fresh process
+    emu:stream_options { text_repeat = 1600 }
+    local code = [[
+      local anthropic = require "anthropic"
+      local function status(field)
+        for line in io.lines("/proc/self/status") do
+          local v = line:match("^" .. field .. ":%s*(%d+) kB")
+          if v then return tonumber(v) end
+        end
+      end
+      local client = anthropic.new { base_url = os.getenv("ANTHROPIC_BASE_URL") }
+      local function ask(text)
+        return { model = "claude-opus-4-6", max_tokens = 20000, messages = { { role = "user", content = text } } }
+      end
+      local word = string.rep("x", 65536)
+      assert(assert(client.messages:stream(ask("warm up"))):final())
+      collectgarbage()
+      local before = status("VmHWM")
+      local bytes, n = 0, 0
+      local s = assert(client.messages:stream(ask(word))):keep_content(false)
+      for text in s:text() do
+        bytes, n = bytes + #text, n + 1
+      end
+      local msg = assert(s:final())
+      assert(#msg.content == 0 and msg.usage.output_tokens > 0 and msg.stop_reason == "end_turn")
+      print(bytes, n, before, status("VmHWM"), status("VmRSS"))
+    ]]
+    local t0 = socket.gettime()
+    local out, err, status = util.run_lua(code, { ANTHROPIC_API_KEY = key, ANTHROPIC_BASE_URL = emu.url })
+    assert.equal(0, status, err)
+    local bytes, n, before, peak = out:match("^(%d+)%s+(%d+)%s+(%d+)%s+(%d+)")
+    bytes, n, before, peak = tonumber(bytes), tonumber(n), tonumber(before), tonumber(peak)
+    assert.equal(1600, n)
+    assert.equal(1600 * (65536 + #"You said: "), bytes)
+    assert.is_true(peak - before < 20 * 1024, string.format("peak RSS grew by %d kB", peak - before))
+    print(string.format("# 100 MB stream: %.1f s, peak RSS %d kB -> %d kB", socket.gettime() - t0, before, peak))
+  end)
+end)
+
+describe("stream accumulation (scripted events)", function()
+  -- a transfer that hands out the given events, then ends with result
+  local function scripted(events, result)
+    local i = 0
+    return {
+      headers = function() return { ["request-id"] = "req_scripted" } end,
+      next_event = function()
+        i = i + 1
+        local e = events[i]
+        if e then return e[1], type(e[2]) == "string" and e[2] or json.encode(e[2]) end
+      end,
+      queued = function() return math.max(0, #events - i) end,
+      done = function() return true end,
+      result = function() return result or { status = 200, clean = true } end,
+      close = function() end,
+    }
+  end
+  local tr = { emit = function() end }
+  local spec = { method = "POST", path = "/v1/messages" }
+  local function open(events, result) return stream.wrap(tr, scripted(events, result), spec) end
+
+  local START = { "message_start", { type = "message_start", message = { id = "msg_1", type = "message",
+    role = "assistant", model = MODEL, content = {}, usage = { input_tokens = 10, output_tokens = 1,
+    cache_read_input_tokens = 0 } } } }
+  local function ev(name, data)
+    data.type = name
+    return { name, data }
+  end
+
+  it("joins thinking with its signature, citations, server tool input, and merges usage", function()
+    local citation = { type = "char_location", cited_text = "Paris", document_index = 0 }
+    local s = open {
+      START,
+      ev("content_block_start", { index = 0, content_block = { type = "thinking", thinking = "" } }),
+      ev("content_block_delta", { index = 0, delta = { type = "thinking_delta", thinking = "Let me " } }),
+      ev("content_block_delta", { index = 0, delta = { type = "thinking_delta", thinking = "think." } }),
+      ev("content_block_delta", { index = 0, delta = { type = "signature_delta", signature = "EqQBCgIYAhIM" } }),
+      ev("content_block_stop", { index = 0 }),
+      ev("content_block_start", { index = 1, content_block = { type = "server_tool_use", id = "srvtoolu_1",
+        name = "web_search", input = {} } }),
+      ev("content_block_delta", { index = 1, delta = { type = "input_json_delta", partial_json = "" } }),
+      ev("content_block_delta", { index = 1, delta = { type = "input_json_delta", partial_json = '{"query": "cap' } }),
+      ev("content_block_delta", { index = 1, delta = { type = "input_json_delta",
+        partial_json = 'ital of France"}' } }),
+      ev("content_block_stop", { index = 1 }),
+      ev("content_block_start", { index = 2, content_block = { type = "text", text = "" } }),
+      ev("content_block_delta", { index = 2, delta = { type = "citations_delta", citation = citation } }),
+      ev("content_block_delta", { index = 2, delta = { type = "text_delta", text = "It is " } }),
+      ev("content_block_delta", { index = 2, delta = { type = "text_delta", text = "Paris." } }),
+      ev("content_block_stop", { index = 2 }),
+      ev("content_block_start", { index = 3, content_block = { type = "tool_use", id = "toolu_1", name = "noop",
+        input = {} } }),
+      ev("content_block_stop", { index = 3 }),
+      ev("message_delta", { delta = { stop_reason = "end_turn", stop_sequence = json.null },
+        usage = { input_tokens = 12, output_tokens = 30, server_tool_use = { web_search_requests = 1 } } }),
+      ev("message_stop", {}),
+    }
+    local msg = assert(s:final())
+    assert.same({
+      id = "msg_1", type = "message", role = "assistant", model = MODEL, stop_reason = "end_turn",
+      content = {
+        { type = "thinking", thinking = "Let me think.", signature = "EqQBCgIYAhIM" },
+        { type = "server_tool_use", id = "srvtoolu_1", name = "web_search", input = { query = "capital of France" } },
+        { type = "text", text = "It is Paris.", citations = { citation } },
+        { type = "tool_use", id = "toolu_1", name = "noop", input = {} },
+      },
+      usage = { input_tokens = 12, output_tokens = 30, cache_read_input_tokens = 0,
+        server_tool_use = { web_search_requests = 1 } },
+    }, msg)
+    assert.equal(msg, s:final()) -- again: the same message
+  end)
+
+  it("passes unknown events through, decoded or not, and skips pings", function()
+    local s = open {
+      START,
+      ev("ping", {}),
+      ev("content_block_flash", { index = 0, colour = "blue" }),
+      { "rumour", "not json at all" },
+      ev("message_delta", { delta = { stop_reason = "end_turn" }, usage = { output_tokens = 2 } }),
+      ev("message_stop", {}),
+    }
+    local got = {}
+    for e in s:events() do got[#got + 1] = e end
+    assert.same({ "message_start", "content_block_flash", "rumour", "message_delta", "message_stop" }, types(got))
+    assert.equal("blue", got[2].colour)
+    assert.equal("not json at all", got[3].data)
+    assert.equal(6, s.count)
+  end)
+
+  it("reports a bad tool input and a bad known event as decode errors", function()
+    local s = open {
+      START,
+      ev("content_block_start", { index = 0, content_block = { type = "tool_use", id = "t", name = "f", input = {} } }),
+      ev("content_block_delta", { index = 0, delta = { type = "input_json_delta", partial_json = '{"a":' } }),
+      ev("content_block_stop", { index = 0 }),
+    }
+    local msg, err = s:final()
+    assert.is_nil(msg)
+    assert.equal("decode", err.kind)
+    assert.matches("input of content block 0 %(f%)", err.message)
+
+    s = open { START, { "content_block_start", "{oops" } }
+    local ok, e = pcall(function() for _ in s:events() do end end)
+    assert.is_false(ok)
+    assert.equal("decode", e.kind)
+    assert.matches("event 2 %(content_block_start%)", e.message)
+  end)
+
+  it("keeps only the message's frame with keep_content(false)", function()
+    local s = open {
+      START,
+      ev("content_block_start", { index = 0, content_block = { type = "text", text = "" } }),
+      ev("content_block_delta", { index = 0, delta = { type = "text_delta", text = "Hi" } }),
+      ev("content_block_stop", { index = 0 }),
+      ev("message_delta", { delta = { stop_reason = "end_turn" }, usage = { output_tokens = 2 } }),
+      ev("message_stop", {}),
+    }
+    assert.equal(s, s:keep_content(false))
+    local texts = {}
+    for text in s:text() do texts[#texts + 1] = text end
+    assert.same({ "Hi" }, texts)
+    local msg = assert(s:final())
+    assert.same({}, msg.content)
+    assert.equal("end_turn", msg.stop_reason)
+    assert.same({ input_tokens = 10, output_tokens = 2, cache_read_input_tokens = 0 }, msg.usage)
+  end)
+
+  it("ends cleanly after message_stop even if the transfer then fails", function()
+    local s = open({ START, ev("message_stop", {}) }, { error = { kind = "connection", message = "reset" } })
+    assert(s:final())
+  end)
+
+  it("says when the stream ended inside an event", function()
+    local s = open({ START }, { status = 200, clean = false })
+    local msg, err = s:final()
+    assert.is_nil(msg)
+    assert.equal("connection", err.kind)
+    assert.equal("the stream ended after 1 event, before message_stop (in the middle of an event)", err.message)
+  end)
+end)
