@@ -3,7 +3,7 @@
 --           before_id walks backwards (before_id = first_id).
 --   token:  page -> {data, has_more, next_page}; walk until next_page is null.
 -- pager:page() fetches one raw page, pager:pages() iterates pages, pager:each() iterates items
--- across pages lazily, pager:all() -> array | nil, err. Iterators raise the error object.
+-- across pages lazily, pager:all([max]) -> array | nil, err. Iterators raise the error object.
 local errors = require "anthropic.error"
 
 local Pager = {}
@@ -75,11 +75,14 @@ function Pager:each()
   end
 end
 
---- Every item of every page -> array | nil, err.
-function Pager:all()
+--- Every item of every page (the first `max` items, when given) -> array | nil, err.
+function Pager:all(max)
   local out = {}
   local ok, err = pcall(function()
-    for item in self:each() do out[#out + 1] = item end
+    for item in self:each() do
+      if max and #out >= max then break end
+      out[#out + 1] = item
+    end
   end)
   if not ok then
     if errors.is_error(err) then return nil, err end

@@ -48,8 +48,6 @@ function M.is_datetime(s)
   return oh ~= nil and tonumber(oh) <= 23 and tonumber(om) <= 59
 end
 
-M.is_date = function(s) return type(s) == "string" and valid_date(s) end
-
 local function seconds(v)
   return type(v) == "number" and v == v and v >= 0 and v < 253402300800 -- before year 10000
 end

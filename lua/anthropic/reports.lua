@@ -9,7 +9,6 @@
 -- lists below. With by = "total" the answer is one sums table; otherwise a map key -> sums.
 -- A null dimension is keyed "default" for workspaces (the default workspace) and "none" otherwise.
 local decimal = require "anthropic.decimal"
-local errors = require "anthropic.error"
 
 local M = {}
 
@@ -34,26 +33,19 @@ local function dimension(by, allowed, report)
     tostring(by), table.concat(names, ", ")), 3)
 end
 
--- Calls fn(bucket, result) for every result of every bucket; pagers are read to the end.
+-- Calls fn(bucket, result) for every result of every bucket; a pager is read to the end first.
 -- -> true | nil, err
 local function each_result(source, fn)
   if type(source) ~= "table" then error("expected a report pager, page or array of buckets", 3) end
-  local function walk(buckets)
-    for _, bucket in ipairs(buckets) do
-      for _, r in ipairs(bucket.results or {}) do fn(bucket, r) end
-    end
+  local buckets = source.data or source
+  if type(source.all) == "function" then -- a pager
+    local err
+    buckets, err = source:all()
+    if not buckets then return nil, err end
   end
-  if type(source.pages) == "function" then -- a pager
-    local ok, err = pcall(function()
-      for page in source:pages() do walk(page.data or {}) end
-    end)
-    if not ok then
-      if errors.is_error(err) then return nil, err end
-      error(err, 0)
-    end
-    return true
+  for _, bucket in ipairs(buckets) do
+    for _, r in ipairs(bucket.results or {}) do fn(bucket, r) end
   end
-  walk(source.data or source)
   return true
 end
 

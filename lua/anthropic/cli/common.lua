@@ -10,6 +10,7 @@
 -- A column is { "HEADER", "field" } or { "HEADER", function(row) -> string }; right = true
 -- aligns it to the right (numbers).
 local json = require "anthropic.json"
+local reports = require "anthropic.reports"
 
 local M = {}
 
@@ -164,6 +165,18 @@ function M.workspace(row)
   return row.workspace_id or "(default)"
 end
 
+--- A report's buckets summed with `sum` (reports.usage or reports.cost) by `by`, and in total.
+-- -> the rows to show (the total last, keyed "TOTAL"), the rows without it, the total
+function M.summed(sum, buckets, by)
+  local total = sum(buckets)
+  total.key = "TOTAL"
+  local rows = by == "total" and {} or reports.rows(sum(buckets, by))
+  local shown = {}
+  for i, r in ipairs(rows) do shown[i] = r end
+  shown[#shown + 1] = total
+  return shown, rows, total
+end
+
 --- A --from/--to value for a report: RFC 3339, or a date YYYY-MM-DD (midnight UTC). Without
 -- one, `default_days` days back from today's midnight UTC (nil when default_days is nil).
 function M.time(value, default_days)
@@ -195,22 +208,6 @@ end
 --- An admin client from the environment (ANTHROPIC_ADMIN_KEY, ANTHROPIC_BASE_URL).
 function M.admin()
   return require("anthropic").admin()
-end
-
---- Every item of a pager, or the first `limit` of them -> array | nil, err
-function M.collect(pager, limit)
-  local out = {}
-  local ok, err = pcall(function()
-    for item in pager:each() do
-      if limit and #out >= limit then break end
-      out[#out + 1] = item
-    end
-  end)
-  if not ok then
-    if require("anthropic").is_error(err) then return nil, err end
-    error(err, 0)
-  end
-  return out
 end
 
 --- A list subcommand's params: the page size follows --limit (at most 1000).

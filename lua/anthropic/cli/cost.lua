@@ -41,14 +41,9 @@ return common.command {
         end
         local params = { starting_at = common.time(opts.from, 6), ending_at = common.time(opts.to),
           group_by = GROUP_BY[by] }
-        local buckets, err = common.collect(admin.cost:report(params))
+        local buckets, err = admin.cost:report(params):all()
         if not buckets then return nil, err end
-        local total = reports.cost(buckets)
-        total.key = "TOTAL"
-        local rows = by == "total" and {} or reports.rows(reports.cost(buckets, by))
-        local shown = {}
-        for i, r in ipairs(rows) do shown[i] = r end
-        shown[#shown + 1] = total
+        local shown, rows, total = common.summed(reports.cost, buckets, by)
         return shown, { columns = columns(by), json = { by = by, starting_at = params.starting_at,
           ending_at = params.ending_at, currency = total.currency, rows = rows, total = total } }
       end,

@@ -35,8 +35,8 @@ return common.command {
     list = {
       flags = { status = "list", email = "string", role = "list", limit = "number" },
       run = function(admin, opts)
-        local items, err = common.collect(admin.invites:list(common.page_params(opts,
-          { statuses = opts.status, email = opts.email, roles = opts.role })), opts.limit)
+        local items, err = admin.invites:list(common.page_params(opts,
+          { statuses = opts.status, email = opts.email, roles = opts.role })):all(opts.limit)
         return items, err or { columns = COLUMNS, empty = "(no invites)" }
       end,
     },

@@ -39,9 +39,9 @@ return common.command {
     list = {
       flags = { status = "string", workspace = "string", ["created-by"] = "string", limit = "number" },
       run = function(admin, opts)
-        local items, err = common.collect(admin.api_keys:list(common.page_params(opts, {
+        local items, err = admin.api_keys:list(common.page_params(opts, {
           status = opts.status, workspace_id = opts.workspace, created_by_user_id = opts.created_by,
-        })), opts.limit)
+        })):all(opts.limit)
         return items, err or { columns = COLUMNS, empty = "(no API keys)" }
       end,
     },

@@ -56,7 +56,7 @@ return common.command {
           columns = { { "GROUP", "group_type" }, { "MODELS", "models" }, { "LIMIT", "type" },
             { "VALUE", "value", right = true } }
         end
-        local entries, err = common.collect(pager)
+        local entries, err = pager:all()
         if not entries then return nil, err end
         return rows(entries), { columns = columns, json = entries,
           empty = opts.workspace and "(no overrides: the workspace uses the organization's limits)" or "(none)" }

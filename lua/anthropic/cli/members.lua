@@ -35,7 +35,7 @@ return common.command {
     list = {
       args = { "WORKSPACE_ID" }, flags = { limit = "number" },
       run = function(admin, opts, args)
-        local items, err = common.collect(admin.members(args[1]):list(common.page_params(opts)), opts.limit)
+        local items, err = admin.members(args[1]):list(common.page_params(opts)):all(opts.limit)
         return items, err or { columns = COLUMNS, empty = "(no members)" }
       end,
     },

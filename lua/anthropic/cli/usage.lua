@@ -92,24 +92,19 @@ return common.command {
           error("--by must be one of total, day, model, workspace, api_key, service_tier, context_window, "
             .. "inference_geo (got '" .. by .. "')", 0)
         end
-        local buckets, err = common.collect(admin.usage:messages(params))
+        local buckets, err = admin.usage:messages(params):all()
         if not buckets then return nil, err end
-        local total = reports.usage(buckets)
-        total.key = "TOTAL"
-        local rows = by == "total" and {} or reports.rows(reports.usage(buckets, by))
+        local shown, rows, total = common.summed(reports.usage, buckets, by)
         local json = { by = by, starting_at = params.starting_at, ending_at = params.ending_at,
           bucket_width = opts.bucket or "1d", rows = rows, total = total }
-        local shown = {}
-        for i, r in ipairs(rows) do shown[i] = r end
-        shown[#shown + 1] = total
         return shown, { columns = usage_columns(by), json = json }
       end,
     },
     ["claude-code"] = {
       flags = { date = "string", limit = "number" },
       run = function(admin, opts)
-        local records, err = common.collect(admin.usage:claude_code(common.page_params(opts,
-          { starting_at = opts.date or os.date("!%Y-%m-%d") })), opts.limit)
+        local records, err = admin.usage:claude_code(common.page_params(opts,
+          { starting_at = opts.date or os.date("!%Y-%m-%d") })):all(opts.limit)
         return records, err or { columns = CLAUDE_CODE_COLUMNS, empty = "(no Claude Code usage that day)" }
       end,
     },

@@ -35,8 +35,8 @@ return common.command {
     list = {
       flags = { email = "string", role = "list", limit = "number" },
       run = function(admin, opts)
-        local items, err = common.collect(admin.users:list(common.page_params(opts,
-          { email = opts.email, roles = opts.role })), opts.limit)
+        local items, err = admin.users:list(common.page_params(opts,
+          { email = opts.email, roles = opts.role })):all(opts.limit)
         return items, err or { columns = COLUMNS, empty = "(no users)" }
       end,
     },

@@ -40,8 +40,8 @@ return common.command {
     list = {
       flags = { ["include-archived"] = "boolean", limit = "number" },
       run = function(admin, opts)
-        local items, err = common.collect(admin.workspaces:list(common.page_params(opts,
-          { include_archived = opts.include_archived })), opts.limit)
+        local items, err = admin.workspaces:list(common.page_params(opts,
+          { include_archived = opts.include_archived })):all(opts.limit)
         return items, err or { columns = COLUMNS, empty = "(no workspaces besides the default workspace)" }
       end,
     },
