@@ -429,23 +429,26 @@ describe("streaming messages", function()
       e:close()
     end)
 
-    it("spends a budget per step and still finishes", function()
-      emu:stream_options { text_repeat = 50 }
+    it("takes in at most one delivery (16 KiB) per step once the step's budget is spent", function()
+      emu:stream_options { text_repeat = 2000 } -- about 240 KB of events
       local e = core.engine()
       e:budget(1, 1)
       local t = submit(e)
-      local steps, n = 0, 0
+      local n, most, steps = 0, 0, 0
       while not t:done() or t:queued() > 0 do
-        local name = t:next_event()
-        if name then
-          n = n + 1
-        else
-          steps = steps + 1
-          e:wait(1)
+        e:wait(1) -- one step
+        steps = steps + 1
+        local bytes = 0
+        while true do
+          local name, data = t:next_event()
+          if not name then break end
+          n, bytes = n + 1, bytes + #data
         end
+        most = math.max(most, bytes)
       end
-      assert.equal(50 * 6 + 6, n)
-      assert.is_true(steps > 10, "steps " .. steps)
+      assert.equal(2000 * 6 + 6, n)
+      assert.is_true(most <= 16384, "one step took in " .. most .. " bytes of events")
+      assert.is_true(steps >= 240000 / 16384, "steps " .. steps)
       assert.is_true(t:result().clean)
       e:close()
     end)
