@@ -411,6 +411,11 @@ function Builder:members()
   end
 end
 
+-- An existing key: its name and id (names are free text and may repeat).
+local function key_address(w, k)
+  return workspace_address(w.name) .. " key " .. q(k.name) .. " (" .. k.id .. ")"
+end
+
 local function newest_first(list)
   table.sort(list, function(a, b)
     if a.created_at ~= b.created_at then return (a.created_at or "") > (b.created_at or "") end
@@ -515,7 +520,7 @@ function Builder:keys()
                 reason = "not in the file (prune keys: deactivated, not deleted)" })
             elseif not wants[k.id] then
               self:add { wave = "keys", symbol = "?", kind = "api_key", op = "unmanaged",
-                address = workspace_address(w.name) .. " key " .. q(k.name), id = k.id,
+                address = key_address(w, k), id = k.id,
                 reason = "not in the file (unmanaged)" }
             end
           end
@@ -537,7 +542,7 @@ function Builder:keys()
           local archive = status_change and t.status == "archived"
           self:add { wave = (archive or (t and t.prune)) and "removals" or "keys",
             symbol = archive and "!" or (t and t.prune and status_change and "-") or "~",
-            kind = "api_key", op = "update", address = workspace_address(w.name) .. " key " .. q(k.name),
+            kind = "api_key", op = "update", address = key_address(w, k),
             id = k.id, workspace = ws_ref(w, m), before = before, after = after, changes = changes,
             irreversible = archive or nil, prune = t and t.prune or nil, set = t and t.prune and set or nil,
             adds_to = status_change and t.status == "active" and set or nil,

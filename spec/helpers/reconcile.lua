@@ -1,0 +1,146 @@
+-- Test helper for the reconcile specs: an emulator with an admin key, and plan/apply of an
+-- organization file given as text.
+--
+--   local rh = require "helpers.reconcile"
+--   local org
+--   lazy_setup(function() org = rh.start() end)
+--   lazy_teardown(function() org:stop() end)
+--   before_each(function() org:reset() end)
+--   local plan = org:plan('workspace "w" {}')            -- raises on a plan error
+--   assert.same({ '+ workspace "w"' }, rh.changes(plan))
+local anthropic = require "anthropic"
+local emulator = require "helpers.emulator"
+local reconcile = require "anthropic.reconcile"
+
+local M = {}
+
+local Org = {}
+Org.__index = Org
+
+function M.start(opts)
+  opts = opts or {}
+  local key = emulator.make_key("admin01")
+  local keys = { key }
+  for _, k in ipairs(opts.keys or {}) do keys[#keys + 1] = k end
+  local emu = emulator.start { keys = keys, seed = opts.seed }
+  return setmetatable({ emu = emu, admin_key = key }, Org)
+end
+
+function Org:stop()
+  self.emu:stop()
+end
+
+function Org:reset()
+  self.emu:reset()
+end
+
+function Org:admin(opts)
+  local o = { api_key = self.admin_key, base_url = self.emu.url }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return anthropic.admin(o)
+end
+
+function M.config(text)
+  local config, err = reconcile.load_string(text, "org.lua")
+  if not config then error(tostring(err), 2) end
+  return config
+end
+
+-- plan(text, opts) -> plan | nil, err
+function Org:plan(text, opts)
+  local admin = self:admin()
+  local plan, err = reconcile.plan(admin, M.config(text), opts)
+  admin:close()
+  return plan, err
+end
+
+-- apply(text, opts) -> result (reconcile.apply: done, failed, skipped, plan, after, converged) | nil, err
+function Org:apply(text, opts)
+  local admin = self:admin()
+  local result, err = reconcile.apply(admin, M.config(text), opts)
+  admin:close()
+  return result, err
+end
+
+-- The live organization read through the Admin API (the raw lists, every page).
+function Org:read(path, params)
+  local items = {}
+  local q = { limit = 1000 }
+  for k, v in pairs(params or {}) do q[k] = v end
+  while true do
+    local res = assert(self.emu:api("GET", path .. emulator.query(q), nil, self.admin_key))
+    assert(res.status == 200, path .. ": " .. tostring(res.status) .. " " .. tostring(res.body))
+    for _, x in ipairs(res.json.data) do items[#items + 1] = x end
+    if not res.json.has_more then break end
+    q.after_id = res.json.last_id
+  end
+  return items
+end
+
+function Org:workspaces(include_archived)
+  return self:read("/v1/organizations/workspaces", { include_archived = include_archived and "true" or nil })
+end
+
+function Org:workspace(name)
+  for _, w in ipairs(self:workspaces()) do
+    if w.name == name then return w end
+  end
+end
+
+function Org:users() return self:read("/v1/organizations/users") end
+function Org:invites() return self:read("/v1/organizations/invites") end
+function Org:keys() return self:read("/v1/organizations/api_keys") end
+function Org:members(ws_name)
+  return self:read("/v1/organizations/workspaces/" .. self:workspace(ws_name).id .. "/members")
+end
+
+function Org:user(email)
+  for _, u in ipairs(self:users()) do
+    if u.email == email then return u end
+  end
+end
+
+function Org:key(name)
+  for _, k in ipairs(self:keys()) do
+    if k.name == name then return k end
+  end
+end
+
+-- An address without the id of an existing key: 'workspace "P" key "k" (apikey_01...)' -> 'workspace "P" key "k"'
+local function short(address)
+  return (address:gsub(" %(apikey_[%w_-]+%)$", ""))
+end
+
+-- "SYMBOL ADDRESS" (key ids left out) for each executable action, in plan order.
+function M.changes(plan)
+  local out = {}
+  for _, a in ipairs(plan.actions) do
+    if a.executable then out[#out + 1] = a.symbol .. " " .. short(a.address) end
+  end
+  return out
+end
+
+-- The same for each action that is not executable ("?").
+function M.notes(plan)
+  local out = {}
+  for _, a in ipairs(plan.actions) do
+    if not a.executable then out[#out + 1] = a.symbol .. " " .. short(a.address) end
+  end
+  return out
+end
+
+-- The first action with this address (with or without the key id).
+function M.action(plan, address)
+  for _, a in ipairs(plan.actions) do
+    if a.address == address or short(a.address) == address then return a end
+  end
+end
+
+-- The role of user_id in a member list, or nil.
+function M.role_of(members, user_id)
+  for _, m in ipairs(members) do
+    if m.user_id == user_id then return m.workspace_role end
+  end
+end
+
+return M
