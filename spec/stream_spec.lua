@@ -328,6 +328,14 @@ describe("streaming messages", function()
       assert.equal(live, eng:step())
     end)
 
+    it("a stream closed right after message_stop still gives its message", function()
+      local s = assert(client.messages:stream(params()))
+      for ev in s:events() do
+        if ev.type == "message_stop" then break end
+      end
+      assert.equal("You said: Hello, Claude", assert(s:final()).content[1].text)
+    end)
+
     it("a completed stream closes without a cancel", function()
       local s = assert(client.messages:stream(params()))
       assert(s:final())

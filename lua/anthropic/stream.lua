@@ -209,6 +209,10 @@ function Stream:next(opts)
     if self.err then return nil, self.err end
     if self.finished then return nil end
     if self.closed then
+      if self.stopped then -- message_stop was read: the message is complete
+        self.finished = true
+        return nil
+      end
       self.err = self:_error { kind = "canceled", message = "the stream was closed before its end" }
       return nil, self.err
     end
