@@ -54,7 +54,7 @@ local function parse(args)
   if not n or n ~= math.floor(n) or n < 1 then return nil, "--max-tokens needs a whole number >= 1" end
   o.max_tokens = math.floor(n)
   if not o.prompt then return nil, "give a prompt" end
-  if o.prompt == "-" then o.prompt = io.stdin:read("a") or "" end
+  if o.prompt == "-" then o.prompt = io.stdin:read("*a") or "" end
   if o.prompt == "" then return nil, "the prompt is empty" end
   return o
 end
