@@ -502,8 +502,9 @@ function Builder:keys()
         local c = budget.check(w, m.live and m.live.id, self.costs or {}, self.now)
         self.checks[#self.checks + 1] = c
         if c.status == "exceeded" and w.budget.on_exceed == "deactivate_keys" then
+          -- inactive keys too: while the budget is exceeded, no key of the workspace is turned on
           for _, k in ipairs(ws_keys) do
-            if k.status == "active" then want(k.id, { status = "inactive", priority = 4, reason = c.reason }) end
+            if usable(k) then want(k.id, { status = "inactive", priority = 4, reason = c.reason }) end
           end
         end
       end
@@ -526,6 +527,10 @@ function Builder:keys()
           end
         end
       end
+      table.sort(ws_keys, function(a, b)
+        if a.name ~= b.name then return a.name < b.name end
+        return a.id < b.id
+      end)
       for _, k in ipairs(ws_keys) do
         local t, rename = wants[k.id], renames[k.id]
         local status_change = t and t.status ~= k.status and usable(k)

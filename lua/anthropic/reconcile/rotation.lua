@@ -30,51 +30,58 @@ local function created(k)
   return time.parse(k.created_at) or 0
 end
 
+-- The newest active key of the family created after k, or nil.
+local function newer_active(family, k)
+  local newer
+  for _, other in ipairs(family) do
+    if other ~= k and other.status == "active" and created(other) > created(k)
+        and (not newer or created(other) > created(newer)) then
+      newer = other
+    end
+  end
+  return newer
+end
+
+-- Checks are made for active keys. Wants are made for inactive keys too, so that a key the policy
+-- turned off is not turned on again by a status = "active" in the file on the next run.
 function M.evaluate(entry, family, workspace_name, usage, now)
   local checks, wants = {}, {}
   for _, k in ipairs(family) do
-    if k.status == "active" then
-      local age = time.days(created(k), now)
-      if entry.max_age_days and age >= entry.max_age_days - M.DUE_SOON_DAYS then
-        local newer
-        for _, other in ipairs(family) do
-          if other ~= k and other.status == "active" and created(other) > created(k) then newer = other end
-        end
-        local overdue = age - entry.max_age_days
-        local c = { kind = "rotation", key_id = k.id, key = k.name, workspace = workspace_name, age_days = age,
-                    max_age_days = entry.max_age_days, overdue_days = math.max(overdue, 0),
-                    newer_active_key = newer and newer.id or nil,
-                    status = overdue > 0 and "overdue" or "due_soon" }
-        if overdue > 0 then
-          c.text = string.format("rotation: key %q (%s) in %q is %d days old, %d days past max_age_days %d",
-            k.name, k.id, workspace_name, age, overdue, entry.max_age_days)
-          if newer then
-            c.text = c.text .. "; newer key " .. newer.id .. " is active"
-            if entry.rotate == "deactivate" then
-              wants[k.id] = { status = "inactive", priority = M.PRIORITY.rotation,
-                reason = string.format("rotation: %d days past max_age_days %d; newer key %s is active", overdue,
-                  entry.max_age_days, newer.id) }
-            end
-          else
-            c.text = c.text .. "; create a new key named " .. string.format("%q", k.name) .. " in the Console"
-          end
-        else
-          c.text = string.format("rotation: key %q (%s) in %q is due in %d days (max_age_days %d)", k.name, k.id,
-            workspace_name, -overdue, entry.max_age_days)
-        end
-        checks[#checks + 1] = c
+    local active = k.status == "active"
+    local age = time.days(created(k), now)
+    local overdue = entry.max_age_days and age - entry.max_age_days
+    local newer = overdue and newer_active(family, k)
+    if overdue and overdue > 0 and newer and entry.rotate == "deactivate" then
+      wants[k.id] = { status = "inactive", priority = M.PRIORITY.rotation,
+        reason = string.format("rotation: %d days past max_age_days %d; newer key %s is active", overdue,
+          entry.max_age_days, newer.id) }
+    end
+    if active and overdue and overdue > -M.DUE_SOON_DAYS then
+      local c = { kind = "rotation", key_id = k.id, key = k.name, workspace = workspace_name, age_days = age,
+                  max_age_days = entry.max_age_days, overdue_days = math.max(overdue, 0),
+                  newer_active_key = newer and newer.id or nil, status = overdue > 0 and "overdue" or "due_soon" }
+      if overdue > 0 then
+        c.text = string.format("rotation: key %q (%s) in %q is %d days old, %d days past max_age_days %d", k.name, k.id,
+          workspace_name, age, overdue, entry.max_age_days)
+          .. (newer and ("; newer key " .. newer.id .. " is active")
+            or ("; create a new key named " .. string.format("%q", k.name) .. " in the Console"))
+      else
+        c.text = string.format("rotation: key %q (%s) in %q is due in %d days (max_age_days %d)", k.name, k.id,
+          workspace_name, -overdue, entry.max_age_days)
       end
-      if entry.idle_days and usage and (usage[k.id] or 0) == 0
-          and created(k) <= now - entry.idle_days * time.DAY then
-        checks[#checks + 1] = { kind = "idle", key_id = k.id, key = k.name, workspace = workspace_name,
-          idle_days = entry.idle_days, status = "idle",
-          text = string.format("idle: key %q (%s) in %q has no usage in the last %d days", k.name, k.id,
-            workspace_name, entry.idle_days) }
-        if entry.on_idle == "deactivate" and not wants[k.id] then
-          wants[k.id] = { status = "inactive", priority = M.PRIORITY.idle,
-            reason = string.format("idle: no usage in the last %d days", entry.idle_days) }
-        end
-      end
+      checks[#checks + 1] = c
+    end
+    local idle = entry.idle_days and usage and (usage[k.id] or 0) == 0
+      and created(k) <= now - entry.idle_days * time.DAY
+    if idle and active then
+      checks[#checks + 1] = { kind = "idle", key_id = k.id, key = k.name, workspace = workspace_name,
+        idle_days = entry.idle_days, status = "idle",
+        text = string.format("idle: key %q (%s) in %q has no usage in the last %d days", k.name, k.id,
+          workspace_name, entry.idle_days) }
+    end
+    if idle and entry.on_idle == "deactivate" and not wants[k.id] then
+      wants[k.id] = { status = "inactive", priority = M.PRIORITY.idle,
+        reason = string.format("idle: no usage in the last %d days", entry.idle_days) }
     end
   end
   return checks, wants

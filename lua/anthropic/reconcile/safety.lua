@@ -31,12 +31,11 @@ function M.check(plan, opts)
   table.sort(names)
   for _, name in ipairs(names) do
     local n, size = removed[name], plan.sets[name] or 0
-    if n >= size and size > 0 and not added[name] then
-      if not opts.allow_empty then
-        refusals[#refusals + 1] = { rule = "empty", override = "--allow-empty",
-          message = string.format("pruning would remove all %d %s; pass --allow-empty to allow", size, name) }
-      end
-    elseif size >= M.MIN_SET_SIZE and n / size > M.MAX_REMOVAL_FRACTION and not opts.allow_mass_removal then
+    if n >= size and size > 0 and not added[name] and not opts.allow_empty then
+      refusals[#refusals + 1] = { rule = "empty", override = "--allow-empty",
+        message = string.format("pruning would remove all %d %s; pass --allow-empty to allow", size, name) }
+    end
+    if size >= M.MIN_SET_SIZE and n / size > M.MAX_REMOVAL_FRACTION and not opts.allow_mass_removal then
       refusals[#refusals + 1] = { rule = "mass_removal", override = "--allow-mass-removal",
         message = string.format("pruning would remove %d of %d %s (%d%%, more than %d%%); pass "
           .. "--allow-mass-removal to allow", n, size, name, math.floor(n / size * 100 + 0.5),
