@@ -46,17 +46,18 @@ function M.config(text)
   return config
 end
 
--- plan(text, opts) -> plan | nil, err
-function Org:plan(text, opts)
-  local admin = self:admin()
+-- plan(text, opts, client_opts) -> plan | nil, err (client_opts: for anthropic.admin)
+function Org:plan(text, opts, client_opts)
+  local admin = self:admin(client_opts)
   local plan, err = reconcile.plan(admin, M.config(text), opts)
   admin:close()
   return plan, err
 end
 
--- apply(text, opts) -> result (reconcile.apply: done, failed, skipped, plan, after, converged) | nil, err
-function Org:apply(text, opts)
-  local admin = self:admin()
+-- apply(text, opts, client_opts) -> result (reconcile.apply: done, failed, skipped, plan, after,
+-- converged) | nil, err
+function Org:apply(text, opts, client_opts)
+  local admin = self:admin(client_opts)
   local result, err = reconcile.apply(admin, M.config(text), opts)
   admin:close()
   return result, err
