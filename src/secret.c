@@ -129,6 +129,19 @@ void ae_secret_free(ae_secret *s) {
   if (s) vault_free(s, s->maplen);
 }
 
+ae_secret *ae_secret_with_prefix(const ae_secret *s, const char *prefix) {
+  size_t plen = strlen(prefix), maplen;
+  ae_secret *d = vault_alloc(sizeof *d + plen + s->len + 1, &maplen);
+  if (!d) return NULL;
+  d->maplen = maplen;
+  d->len = plen + s->len;
+  d->kind = s->kind;
+  memcpy(d->bytes, prefix, plen);
+  memcpy(d->bytes + plen, s->bytes, s->len);
+  d->bytes[d->len] = 0;
+  return d;
+}
+
 const char *ae_secret_bytes(const ae_secret *s, size_t *len) {
   if (len) *len = s ? s->len : 0;
   return s ? s->bytes : NULL;

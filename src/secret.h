@@ -22,6 +22,12 @@ ae_secret *ae_secret_new(const char *bytes, size_t len, char *err, size_t errlen
 /* Wipe (explicit_bzero-style, not optimised away), munlock and free. NULL is fine. */
 void ae_secret_free(ae_secret *s);
 
+/* A copy of the key with `prefix` in front (e.g. an "x-api-key: " header line), in the same
+ * locked, non-dumped, wiped memory, with the key's kind; "" makes a plain copy. NULL when out of
+ * memory. No validation: the prefix may hold spaces. */
+ae_secret *ae_secret_with_prefix(const ae_secret *s, const char *prefix);
+
+/* The bytes (NUL-terminated) and their length. */
 const char *ae_secret_bytes(const ae_secret *s, size_t *len);
 int ae_secret_kind(const ae_secret *s);
 

@@ -408,7 +408,25 @@ static void cleanup(void) {
   rmdir(dir);
 }
 
+static void test_with_prefix(void) {
+  char msg[AE_ERRLEN];
+  ae_secret *k = ae_secret_new("sk-ant-admin01-abcdefghijklmnop", 31, msg, sizeof msg);
+  ae_secret *h = k ? ae_secret_with_prefix(k, "x-api-key: ") : NULL;
+  size_t len = 0;
+  const char *b = ae_secret_bytes(h, &len);
+  CHECK(h && len == 42 && strcmp(b, "x-api-key: sk-ant-admin01-abcdefghijklmnop") == 0,
+        "with_prefix builds the header line");
+  CHECK(h && ae_secret_kind(h) == AE_KEY_ADMIN, "with_prefix keeps the kind");
+  ae_secret *c = k ? ae_secret_with_prefix(k, "") : NULL;
+  b = ae_secret_bytes(c, &len);
+  CHECK(c && len == 31 && strcmp(b, "sk-ant-admin01-abcdefghijklmnop") == 0, "empty prefix copies");
+  ae_secret_free(c);
+  ae_secret_free(h);
+  ae_secret_free(k);
+}
+
 int main(void) {
+  test_with_prefix();
   if (!mkdtemp(dir)) {
     perror("mkdtemp");
     return 2;
