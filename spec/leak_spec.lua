@@ -120,4 +120,51 @@ describe("key leak scan", function()
     emu:stop()
     util.rmdir(dir)
   end)
+
+  -- A process that used a key and then dumps core (here: gcore on a live process) must not
+  -- carry the key: it lives in MADV_DONTDUMP memory, and every other copy (the header line,
+  -- libcurl's request buffers) is wiped once the request is done.
+  local has_gcore = os.execute("command -v gcore >/dev/null 2>&1")
+  local core_it = has_gcore and it or pending
+  core_it("leaves no key in a core dump of a process that made requests", function()
+    local key = emulator.make_key("api03")
+    local emu = emulator.start { keys = { key } }
+    local dir = util.tmpdir()
+    util.write(dir .. "/key", key, "600")
+    util.write(dir .. "/child.lua", string.format([[
+      local anthropic = require "anthropic"
+      local c = anthropic.new { key_file = %q, base_url = %q }
+      for _ = 1, 3 do
+        assert(c.messages:create { model = "claude-opus-4-6", max_tokens = 8,
+          messages = { { role = "user", content = "hi" } } })
+      end
+      collectgarbage()
+      io.stdout:write("ready\n")
+      io.stdout:flush()
+      io.stdin:read("l")
+    ]], dir .. "/key", emu.url), "600")
+    local script = string.format([[
+      cd %s && mkfifo %s/hold %s/ready || exit 1
+      LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./build/?.so;;' \
+        lua5.4 %s/child.lua < %s/hold > %s/ready 2>%s/err &
+      pid=$!
+      exec 3>%s/hold
+      read line < %s/ready
+      [ "$line" = ready ] && gcore -o %s/core $pid >/dev/null 2>&1
+      exec 3>&-
+      wait $pid
+    ]], util.sh_quote(util.root()), dir, dir, dir, dir, dir, dir, dir, dir, dir)
+    util.write(dir .. "/run.sh", script, "700")
+    assert.is_true(os.execute("sh " .. dir .. "/run.sh"))
+    local p = io.popen("ls " .. dir .. "/core.*")
+    local core = p:read("l")
+    p:close()
+    assert.is_string(core, "gcore wrote no core file")
+    local dump = assert(util.read(core))
+    assert.is_true(#dump > 100000)
+    emu:stop()
+    util.rmdir(dir)
+    assert.is_nil(dump:find(key, 1, true), "the key is in the core dump")
+    assert.is_nil(dump:find(key:sub(14, 60), 1, true), "part of the key is in the core dump")
+  end)
 end)

@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "curl_alloc.h"
 #include "retry.h"
 #include "sse.h"
 
@@ -48,15 +49,13 @@ struct ae_xfer {
   xstate state;
   double due;              /* monotonic time the next attempt may start */
   struct curl_slist *headers;  /* first node is ours: the auth line, wiped on free */
-  char *auth_line;
-  size_t auth_len;
+  ae_secret *auth;         /* the "x-api-key: ..." line, in locked non-dumped memory */
   char *body;              /* owned copy of the request body */
   int max_retries, idempotent;
   double retry_after_cap;
   size_t max_body;
   char errbuf[CURL_ERROR_SIZE];
-  char *key_copy;          /* key bytes for scrubbing messages, wiped on free */
-  size_t key_len;
+  ae_secret *key;          /* a copy of the key, for scrubbing messages */
   /* the current attempt's answer */
   int status;
   char *resp;
@@ -110,13 +109,6 @@ static double rand01(ae_engine *e) { /* xorshift64*: jitter only, not secrets */
   e->rng ^= e->rng << 25;
   e->rng ^= e->rng >> 27;
   return (double)((e->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
-}
-
-static void wipe_free(char *p, size_t n) {
-  if (p) {
-    explicit_bzero(p, n);
-    free(p);
-  }
 }
 
 static void set_err(char *err, size_t errlen, const char *msg) {
@@ -330,12 +322,7 @@ static int permanent_failure(CURLcode rc) {
 }
 
 static void scrub_message(ae_xfer *x, const char *raw) {
-  /* ae_scrub needs a secret; rebuild a temporary view over our copy when we have one */
-  ae_secret *s = NULL;
-  char tmp[AE_ERRLEN];
-  if (x->key_copy) s = ae_secret_new(x->key_copy, x->key_len, tmp, sizeof tmp);
-  ae_scrub(raw, s, x->message, sizeof x->message);
-  ae_secret_free(s);
+  ae_scrub(raw, x->key, x->message, sizeof x->message);
 }
 
 static void describe_failure(ae_xfer *x, CURLcode rc, int tr) {
@@ -422,7 +409,7 @@ static void finish_attempt(ae_xfer *x, CURLcode rc) {
 
 /* ---- engine ---- */
 
-static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void global_init(void) { ae_curl_global_init(); }
 
 /* Once per process, whatever the number of Lua states or threads; never cleaned up, since
  * another state (or the host) may still be using libcurl. */
@@ -505,24 +492,13 @@ static int add_header(ae_xfer *x, const char *line) {
 }
 
 static int build_auth(ae_xfer *x, const ae_request *req) {
-  size_t klen;
-  const char *k = ae_secret_bytes(req->key, &klen);
-  const char *prefix = req->bearer ? "Authorization: Bearer " : "x-api-key: ";
-  size_t plen = strlen(prefix);
-  x->auth_len = plen + klen + 1;
-  x->auth_line = malloc(x->auth_len);
-  x->key_copy = malloc(klen + 1);
-  if (!x->auth_line || !x->key_copy) return -1;
-  memcpy(x->auth_line, prefix, plen);
-  memcpy(x->auth_line + plen, k, klen);
-  x->auth_line[plen + klen] = '\0';
-  memcpy(x->key_copy, k, klen);
-  x->key_copy[klen] = '\0';
-  x->key_len = klen;
-  /* our own list node, so the line lives in memory we wipe (curl_slist_append would copy it) */
+  x->auth = ae_secret_with_prefix(req->key, req->bearer ? "Authorization: Bearer " : "x-api-key: ");
+  x->key = ae_secret_with_prefix(req->key, "");
+  if (!x->auth || !x->key) return -1;
+  /* our own list node, so the line stays in secret memory (curl_slist_append would copy it) */
   struct curl_slist *node = malloc(sizeof *node);
   if (!node) return -1;
-  node->data = x->auth_line;
+  node->data = (char *)ae_secret_bytes(x->auth, NULL);
   node->next = x->headers;
   x->headers = node;
   return 0;
@@ -530,15 +506,15 @@ static int build_auth(ae_xfer *x, const ae_request *req) {
 
 static void free_headers(ae_xfer *x) {
   struct curl_slist *l = x->headers;
-  if (l && x->auth_line && l->data == x->auth_line) { /* our node first */
+  if (l && x->auth && l->data == ae_secret_bytes(x->auth, NULL)) { /* our node first */
     struct curl_slist *rest = l->next;
     free(l);
     l = rest;
   }
   curl_slist_free_all(l);
   x->headers = NULL;
-  wipe_free(x->auth_line, x->auth_len);
-  x->auth_line = NULL;
+  ae_secret_free(x->auth);
+  x->auth = NULL;
 }
 
 void ae_xfer_free(ae_xfer *x) {
@@ -548,7 +524,7 @@ void ae_xfer_free(ae_xfer *x) {
   if (x->easy) curl_easy_cleanup(x->easy);
   free_headers(x);
   free(x->body);
-  wipe_free(x->key_copy, x->key_len);
+  ae_secret_free(x->key);
   clear_headers(x);
   free(x->hdrs);
   free(x->resp);
