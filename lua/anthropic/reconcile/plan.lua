@@ -169,6 +169,7 @@ function Builder:member(m)
       add { symbol = "?", kind = "user", op = "manual", id = user.id, reason = "the admin role cannot be given "
         .. "through the API: make " .. m.email .. " an admin in the Console" }
     elseif user.role ~= m.role then
+      self.role_after[user.id] = m.role
       add { symbol = "~", kind = "user", op = "update", id = user.id, email = m.email, before = { role = user.role },
         after = { role = m.role }, changes = { { "role", user.role, m.role } }, reason = "role in the file" }
     end
@@ -370,7 +371,7 @@ function Builder:members()
               needs = m.create and m.create.address or nil, adds_to = "members of workspace " .. q(w.name),
               reason = "in the file" }
           elseif cur.workspace_role ~= role then
-            if user.role == "billing" and cur.workspace_role == "workspace_billing" then
+            if (self.role_after[user.id] or user.role) == "billing" and cur.workspace_role == "workspace_billing" then
               self:warn(string.format("workspace %s: %s has workspace_billing from the billing role (inherited); "
                 .. "not changed", q(w.name), email))
             else
@@ -386,8 +387,8 @@ function Builder:members()
       local extra, explicit = {}, 0
       for _, x in ipairs(m.live and self.snap.members[m.live.id] or {}) do
         local user = self.users_by_id[x.user_id]
-        local inherited = user and (user.role == "admin"
-          or (user.role == "billing" and x.workspace_role == "workspace_billing"))
+        local role = user and (self.role_after[user.id] or user.role) -- the organization role after this plan
+        local inherited = role == "admin" or (role == "billing" and x.workspace_role == "workspace_billing")
         if not inherited then
           explicit = explicit + 1
           if not declared_ids[x.user_id] then extra[#extra + 1] = { x, user } end
@@ -594,6 +595,7 @@ function M.build(config, snap, matches, reports, opts)
     costs = reports and reports.costs, usage = reports and reports.usage,
     actions = {}, warnings = {}, checks = {}, problems = {}, sets = {},
     users = {}, users_by_id = {}, invites = {}, keys_by_id = {}, matched_ids = {}, declared_members = {},
+    role_after = {}, -- user id -> the organization role this plan gives
     non_admins = 0, pending = 0,
   }, Builder)
   for _, u in ipairs(snap.users) do
