@@ -28,6 +28,7 @@ end
 
 function Org:stop()
   self.emu:stop()
+  if self.tmp and self.tmp:match("^/tmp/anthropic%-reconcile%.") then os.execute("rm -rf " .. self.tmp) end
 end
 
 function Org:reset()
@@ -105,6 +106,67 @@ function Org:key(name)
   for _, k in ipairs(self:keys()) do
     if k.name == name then return k end
   end
+end
+
+local function sh_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function write(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+--- A temp directory for files a test writes (org.lua, plan.json); removed by Org:stop().
+function Org:dir()
+  if not self.tmp then
+    local p = io.popen("mktemp -d /tmp/anthropic-reconcile.XXXXXX")
+    self.tmp = p:read("*l")
+    p:close()
+  end
+  return self.tmp
+end
+
+function Org:file(name, text)
+  local path = self:dir() .. "/" .. name
+  write(path, text)
+  return path
+end
+
+--- Runs `bin/anthropic args...` as a child process with the admin key and the emulator's URL in
+-- its environment only (never argv). opts.stdin: text for standard input (default: empty);
+-- opts.env: more variables (false unsets). -> stdout, stderr, exit status
+function Org:cli(args, opts)
+  opts = opts or {}
+  local dir = self:dir()
+  local env = { ANTHROPIC_ADMIN_KEY = self.admin_key, ANTHROPIC_BASE_URL = self.emu.url, ANTHROPIC_API_KEY = false }
+  for k, v in pairs(opts.env or {}) do env[k] = v end
+  local lines = { "umask 077" }
+  for k, v in pairs(env) do
+    lines[#lines + 1] = v == false and ("unset " .. k) or ("export " .. k .. "=" .. sh_quote(v))
+  end
+  write(dir .. "/env.sh", table.concat(lines, "\n") .. "\n")
+  os.execute("chmod 600 " .. sh_quote(dir .. "/env.sh"))
+  write(dir .. "/stdin", opts.stdin or "")
+  local words = { emulator.LUA, "bin/anthropic" }
+  for _, a in ipairs(args) do words[#words + 1] = sh_quote(a) end
+  local script = string.format(". %s; cd %s && LUA_PATH=%s LUA_CPATH=%s %s <%s >%s 2>%s; echo $? >%s\n",
+    sh_quote(dir .. "/env.sh"), sh_quote(emulator.ROOT), sh_quote("./lua/?.lua;./lua/?/init.lua;;"),
+    sh_quote("./build/?.so;;"), table.concat(words, " "), sh_quote(dir .. "/stdin"), sh_quote(dir .. "/out"),
+    sh_quote(dir .. "/err"), sh_quote(dir .. "/status"))
+  local sh = io.popen("sh -s", "w")
+  sh:write(script)
+  sh:close()
+  return read(dir .. "/out"), read(dir .. "/err"), tonumber(read(dir .. "/status"))
 end
 
 -- An address without the id of an existing key: 'workspace "P" key "k" (apikey_01...)' -> 'workspace "P" key "k"'

@@ -564,6 +564,7 @@ local function sort_actions(actions)
     local wa, wb = WAVE_INDEX[a.wave], WAVE_INDEX[b.wave]
     if wa ~= wb then return wa < wb end
     if a.wave == "removals" and a.kind ~= b.kind then return REMOVAL_ORDER[a.kind] < REMOVAL_ORDER[b.kind] end
+    if a.executable ~= b.executable then return a.executable end -- changes first, then "?"
     return a.order < b.order
   end)
   for _, a in ipairs(actions) do a.order = nil end
