@@ -23,6 +23,12 @@ workspace "Research" { tags = { team = "ml" }, members = { ["carol@example.com"]
 workspace "Production" { keys = { ["prod-backend"] = "inactive", ["new-app"] = "active" } }
 ]]
 
+  it("lists plan, apply and export in the top-level help", function()
+    local out, _, code = cli { "--help" }
+    assert.equal(0, code)
+    for _, cmd in ipairs { "plan", "apply", "export" } do assert.matches("\n  " .. cmd .. " ", out, 1, true) end
+  end)
+
   describe("plan", function()
     it("exits 2 with changes and prints them by wave with a summary line", function()
       local out, err, code = cli { "plan", org:file("org.lua", CHANGES) }

@@ -336,6 +336,16 @@ prune { workspace_members = true }
     end
   end)
 
+  it("plans and applies examples/org.lua against the emulator's organization", function()
+    local f = assert(io.open("examples/org.lua", "r"))
+    local text = f:read("*a")
+    f:close()
+    local plan = assert(org:plan(text))
+    assert.same({}, plan.refusals)
+    assert.is_true(plan.summary.changes > 0)
+    converge(text)
+  end)
+
   it("orders actions by wave: organization, workspaces, members, keys, then removals in reverse", function()
     local text = [[
 member "zed@example.com" { role = "user" }

@@ -16,6 +16,7 @@ M.SUMMARIES = {
   { "cost", "what the organization spent, summed exactly" },
   { "plan", "show what applying an organization file would change" },
   { "apply", "make the organization match an organization file" },
+  { "export", "write an organization file for the live organization" },
 }
 
 local function searchpath(name)
