@@ -11,6 +11,7 @@
 local anthropic = require "anthropic"
 local emulator = require "helpers.emulator"
 local reconcile = require "anthropic.reconcile"
+local util = require "helpers.util"
 
 local M = {}
 
@@ -28,7 +29,7 @@ end
 
 function Org:stop()
   self.emu:stop()
-  if self.tmp and self.tmp:match("^/tmp/anthropic%-reconcile%.") then os.execute("rm -rf " .. self.tmp) end
+  if self.tmp then util.rmdir(self.tmp) end
 end
 
 function Org:reset()
@@ -108,38 +109,14 @@ function Org:key(name)
   end
 end
 
-local function sh_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
 --- A temp directory for files a test writes (org.lua, plan.json); removed by Org:stop().
 function Org:dir()
-  if not self.tmp then
-    local p = io.popen("mktemp -d /tmp/anthropic-reconcile.XXXXXX")
-    self.tmp = p:read("*l")
-    p:close()
-  end
+  self.tmp = self.tmp or util.tmpdir()
   return self.tmp
 end
 
 function Org:file(name, text)
-  local path = self:dir() .. "/" .. name
-  write(path, text)
-  return path
+  return util.write(self:dir() .. "/" .. name, text, "600")
 end
 
 --- Runs `bin/anthropic args...` as a child process with the admin key and the emulator's URL in
@@ -150,23 +127,23 @@ function Org:cli(args, opts)
   local dir = self:dir()
   local env = { ANTHROPIC_ADMIN_KEY = self.admin_key, ANTHROPIC_BASE_URL = self.emu.url, ANTHROPIC_API_KEY = false }
   for k, v in pairs(opts.env or {}) do env[k] = v end
-  local lines = { "umask 077" }
+  local lines = {}
   for k, v in pairs(env) do
-    lines[#lines + 1] = v == false and ("unset " .. k) or ("export " .. k .. "=" .. sh_quote(v))
+    lines[#lines + 1] = v == false and ("unset " .. k) or ("export " .. k .. "=" .. util.sh_quote(v))
   end
-  write(dir .. "/env.sh", table.concat(lines, "\n") .. "\n")
-  os.execute("chmod 600 " .. sh_quote(dir .. "/env.sh"))
-  write(dir .. "/stdin", opts.stdin or "")
+  util.write(dir .. "/env.sh", table.concat(lines, "\n") .. "\n", "600")
+  util.write(dir .. "/stdin", opts.stdin or "", "600")
+  local qt = util.sh_quote
   local words = { emulator.LUA, "bin/anthropic" }
-  for _, a in ipairs(args) do words[#words + 1] = sh_quote(a) end
+  for _, a in ipairs(args) do words[#words + 1] = qt(a) end
   local script = string.format(". %s; cd %s && LUA_PATH=%s LUA_CPATH=%s %s <%s >%s 2>%s; echo $? >%s\n",
-    sh_quote(dir .. "/env.sh"), sh_quote(emulator.ROOT), sh_quote("./lua/?.lua;./lua/?/init.lua;;"),
-    sh_quote("./build/?.so;;"), table.concat(words, " "), sh_quote(dir .. "/stdin"), sh_quote(dir .. "/out"),
-    sh_quote(dir .. "/err"), sh_quote(dir .. "/status"))
+    qt(dir .. "/env.sh"), qt(emulator.ROOT), qt("./lua/?.lua;./lua/?/init.lua;;"), qt("./build/?.so;;"),
+    table.concat(words, " "), qt(dir .. "/stdin"), qt(dir .. "/out"), qt(dir .. "/err"), qt(dir .. "/status"))
   local sh = io.popen("sh -s", "w")
   sh:write(script)
   sh:close()
-  return read(dir .. "/out"), read(dir .. "/err"), tonumber(read(dir .. "/status"))
+  local status = tonumber(util.read(dir .. "/status") or "")
+  return util.read(dir .. "/out") or "", util.read(dir .. "/err") or "", status
 end
 
 -- An address without the id of an existing key: 'workspace "P" key "k" (apikey_01...)' -> 'workspace "P" key "k"'
