@@ -9,7 +9,8 @@ end
 local function problem(text, path)
   local config, err = load(text, path)
   assert.is_nil(config, "expected the file to be refused")
-  return tostring(err)
+  assert.equal("config", err.kind)
+  return err.message
 end
 
 describe("organization DSL", function()
@@ -150,9 +151,11 @@ end
       os.remove(path)
       assert.is_nil(config)
       assert.equal(path .. ':2: member "bob@example.com": role: must be one of "user", "developer", "billing", '
-        .. '"claude_code_user", "admin" (got "root")', tostring(err))
+        .. '"claude_code_user", "admin" (got "root")', err.message)
+      assert.same({ { file = path, line = 2, message = 'member "bob@example.com": role: must be one of "user", '
+        .. '"developer", "billing", "claude_code_user", "admin" (got "root")' } }, err.problems)
       local _, missing = dsl.load_file("/nonexistent/org.lua")
-      assert.matches("cannot read /nonexistent/org.lua", tostring(missing))
+      assert.matches("cannot read /nonexistent/org.lua", missing.message)
     end)
   end)
 

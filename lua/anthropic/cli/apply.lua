@@ -66,10 +66,10 @@ local function saved_plan(path)
 end
 
 local function apply_saved(admin, doc, opts)
-  io.stdout:write(reconcile.render.human(doc))
-  if doc.refusals and #doc.refusals > 0 then return rcli.fail("apply", "the saved plan was refused; plan again") end
   local ok, err = reconcile.check_saved(admin, doc)
   if not ok then return rcli.fail("apply", err) end
+  io.stdout:write(reconcile.render.human(doc))
+  if doc.refusals and #doc.refusals > 0 then return rcli.fail("apply", "the saved plan was refused; plan again") end
   if doc.summary.changes == 0 then return rcli.OK end
   if not confirm(doc, opts.yes) then return rcli.ERROR end
   io.stdout:write("\n")

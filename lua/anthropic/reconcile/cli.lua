@@ -66,7 +66,7 @@ end
 --- Loads an organization file. -> config | nil, message
 function M.load(path)
   local config, err = reconcile.load_file(path)
-  if not config then return nil, tostring(err) end
+  if not config then return nil, err.message end
   return config
 end
 

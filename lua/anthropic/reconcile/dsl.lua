@@ -9,6 +9,7 @@
 -- The file sees only these four functions and a few pure libraries (string, table, math and
 -- some base functions): no io, os, require, load, debug, dofile, loadfile, collectgarbage,
 -- getmetatable or package. A file that runs too long is stopped.
+local errors = require "anthropic.error"
 local schema = require "anthropic.reconcile.schema"
 local validate = require "anthropic.reconcile.validate"
 
@@ -107,9 +108,13 @@ local function format_problem(p)
   return string.format("%s:%d: %s", p.file, p.line or 0, p.message)
 end
 
-local Error = { __tostring = function(self) return self.message end }
+-- A problem with the file: an error object of kind "config"; `problems` lists { file, line,
+-- message } for the checks of the declarations (empty for a syntax or runtime error).
+local function file_error(message, problems)
+  return errors.new { kind = "config", message = message, problems = problems or {} }
+end
 
---- Raise-free loading: -> config | nil, err (err.message is "FILE:LINE: ...", err.problems all of them)
+--- Loads an organization file from text. -> config | nil, err (err.message: "FILE:LINE: ..." lines)
 function M.load_string(text, path)
   path = path or "org.lua"
   local chunkname = "@" .. path
@@ -191,13 +196,13 @@ function M.load_string(text, path)
 
   local chunk, cerr = compile(text, chunkname, env)
   if not chunk then
-    return nil, setmetatable({ message = tostring(cerr), problems = {} }, Error)
+    return nil, file_error(tostring(cerr))
   end
   local ok, rerr = run_limited(chunk, M.MAX_INSTRUCTIONS)
   if not ok then
     local msg = type(rerr) == "table" and tostring(rerr.message or rerr) or tostring(rerr)
     if not msg:find(path, 1, true) then msg = path .. ": " .. msg end
-    return nil, setmetatable({ message = msg, problems = {} }, Error)
+    return nil, file_error(msg)
   end
   return M.build(entries, text, path)
 end
@@ -338,7 +343,7 @@ function M.build(entries, text, path)
     table.sort(problems, function(a, b) return a.line < b.line end)
     local msgs = {}
     for i, p in ipairs(problems) do msgs[i] = format_problem(p) end
-    return nil, setmetatable({ message = table.concat(msgs, "\n"), problems = problems }, Error)
+    return nil, file_error(table.concat(msgs, "\n"), problems)
   end
   return config
 end
@@ -346,7 +351,7 @@ end
 --- Load an organization file. -> config | nil, err
 function M.load_file(path)
   local f, ferr = io.open(path, "rb")
-  if not f then return nil, setmetatable({ message = "cannot read " .. tostring(ferr), problems = {} }, Error) end
+  if not f then return nil, file_error("cannot read " .. tostring(ferr)) end
   local text = f:read("*a")
   f:close()
   return M.load_string(text, path)
