@@ -290,6 +290,7 @@ int ae_sse_feed(ae_sse *s, const char *buf, size_t len, ae_sse_cb cb, void *ud) 
     }
     return stop;
   }
+  if (len == 0) return 0; /* nothing held, nothing new (and no arithmetic on a NULL buf) */
   stop = parse(s, buf, len, &used, cb, ud);
   if (s->err) return fail(s);
   if (used < len && buf_append(&s->held, buf + used, len - used)) {

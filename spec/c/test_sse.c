@@ -309,6 +309,17 @@ static void test_stop(void) {
   CHECK(ae_sse_feed(s, NULL, 0, on_event, &r) == 0, "resume with nothing kept is a no-op");
   CHECK(ae_sse_finish(s, &d) == 0, "clean end");
   rec_clear(&r);
+  {
+    /* fuzz_sse (UBSan): with nothing kept, feed(NULL, 0) computed NULL + 0, undefined in C. */
+    ae_sse *f = ae_sse_new(0);
+    CHECK(ae_sse_feed(f, NULL, 0, on_event, &r) == 0 && r.n == 0, "feed(NULL, 0) on a new parser");
+    CHECK(ae_sse_feed(f, "data: x\n", 8, on_event, &r) == 0 && r.n == 0, "then part of an event");
+    CHECK(ae_sse_feed(f, NULL, 0, on_event, &r) == 0, "feed(NULL, 0) after a partial event");
+    CHECK(ae_sse_feed(f, "\n", 1, on_event, &r) == 0 && r.n == 1, "the event still arrives");
+    CHECK(ae_sse_finish(f, &d) == 0, "clean end after NULL feeds");
+    ae_sse_free(f);
+    rec_clear(&r);
+  }
 
   /* Stopping and then finishing loses the kept bytes, and says so. */
   r.stop = 1;
