@@ -7,13 +7,27 @@ local function escape(s)
 end
 M.escape = escape
 
+-- Numbers: integers as they are; floats with an integer value (within 64 bits) as integers
+-- (limit = 20.0 -> "20"); other floats in the shortest form that reads back as the same double
+-- (0.1 -> "0.1", 2^70 -> "1.1805916207174113e+21"). NaN and infinities are refused.
+local function number(name, v)
+  if v ~= v or v == math.huge or v == -math.huge then
+    error(string.format("query parameter '%s' must be a finite number (got %s)", name,
+      v ~= v and "nan" or v > 0 and "inf" or "-inf"), 5)
+  end
+  if math.type and math.type(v) == "integer" then return tostring(v) end
+  if v == math.floor(v) and v >= -2^63 and v < 2^63 then return string.format("%d", v) end
+  for digits = 14, 16 do
+    local s = string.format("%." .. digits .. "g", v)
+    if tonumber(s) == v then return s end
+  end
+  return string.format("%.17g", v)
+end
+
 local function scalar(name, v)
   local t = type(v)
   if t == "boolean" then return v and "true" or "false" end
-  if t == "number" then
-    if math.type and math.type(v) == "float" and v == math.floor(v) then return string.format("%d", v) end
-    return tostring(v)
-  end
+  if t == "number" then return number(name, v) end
   if t == "string" then return v end
   error(string.format("query parameter '%s' must be a string, number or boolean (got %s)", name, t), 4)
 end

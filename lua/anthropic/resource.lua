@@ -13,6 +13,14 @@ local function path_names(path)
   return names
 end
 
+-- Why a path argument is refused, or nil. "." and ".." are refused too: URL parsers (libcurl,
+-- servers) resolve them away, so members(ws):delete("..") would address the workspace itself.
+local function bad_path_arg(v)
+  if type(v) ~= "string" then return "must be a non-empty string (got " .. type(v) .. ")" end
+  if v == "" then return "must be a non-empty string (got an empty string)" end
+  if v == "." or v == ".." then return "must not be '" .. v .. "' (a dot segment would change the URL's path)" end
+end
+
 -- A method: fn(self, <path args...>, params) -> answer | nil, err (or a pager).
 local function method(transport, owner, resource_name, name, desc)
   local names = path_names(desc.path)
@@ -23,10 +31,8 @@ local function method(transport, owner, resource_name, name, desc)
     local path = desc.path
     for i, pname in ipairs(names) do
       local v = args[i]
-      if type(v) ~= "string" or v == "" then
-        error(string.format("%s: argument #%d (%s) must be a non-empty string (got %s)", label, i, pname,
-          type(v) == "string" and "an empty string" or type(v)), 2)
-      end
+      local bad = bad_path_arg(v)
+      if bad then error(string.format("%s: argument #%d (%s) %s", label, i, pname, bad), 2) end
       path = path:gsub("{" .. pname .. "}", (query.escape(v):gsub("%%", "%%%%")), 1)
     end
     local params = args[#names + 1]
@@ -85,10 +91,8 @@ function M.build(transport, resource_name, endpoints, extra)
   local scope = endpoints.scope
   if scope then
     return setmetatable({}, { __name = "anthropic." .. resource_name, __call = function(_, value)
-      if type(value) ~= "string" or value == "" then
-        error(string.format("%s(%s): %s must be a non-empty string (got %s)", resource_name, scope, scope,
-          type(value) == "string" and "an empty string" or type(value)), 2)
-      end
+      local bad = bad_path_arg(value)
+      if bad then error(string.format("%s(%s): %s %s", resource_name, scope, scope, bad), 2) end
       return M.build(transport, resource_name, bind(endpoints, scope, value), extra)
     end })
   end
