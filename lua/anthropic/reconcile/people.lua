@@ -55,8 +55,7 @@ function Builder:organization()
   if o and o.name and o.name ~= snap.org.name then
     self:warn(string.format("the organization is named %s, not %s as the file says", q(snap.org.name), q(o.name)))
   end
-  local declared = {}
-  for _, m in ipairs(config.members) do declared[m.email] = m end
+  local declared = self.declared_members
   -- e-mails that workspace member lists need in the organization
   local needed = {}
   for _, w in ipairs(config.workspaces) do

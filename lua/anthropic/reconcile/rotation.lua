@@ -6,7 +6,7 @@
 -- (usage report grouped by key); on_idle = "deactivate" deactivates them.
 --   read_usage(admin, now, days) -> { [api_key_id] = tokens } | nil, err
 --   evaluate(entry, family, workspace_name, usage, now) -> checks, wants
--- wants: { [key_id] = { status = "inactive", reason = "...", priority = n } }
+-- wants: { [key_id] = { status = "inactive", reason = "...", rule = "rotation" | "idle" } }
 local read = require "anthropic.reconcile.read"
 local reports = require "anthropic.reports"
 local time = require "anthropic.reconcile.time"
@@ -14,7 +14,6 @@ local time = require "anthropic.reconcile.time"
 local M = {}
 
 M.DUE_SOON_DAYS = 14
-M.PRIORITY = { idle = 2, rotation = 3 }
 
 function M.read_usage(admin, now, days)
   local pager = admin.usage:messages { starting_at = time.format(now - days * time.DAY), bucket_width = "1d",
@@ -52,7 +51,7 @@ function M.evaluate(entry, family, workspace_name, usage, now)
     local overdue = entry.max_age_days and age - entry.max_age_days
     local newer = overdue and newer_active(family, k)
     if overdue and overdue > 0 and newer and entry.rotate == "deactivate" then
-      wants[k.id] = { status = "inactive", priority = M.PRIORITY.rotation,
+      wants[k.id] = { status = "inactive", rule = "rotation",
         reason = string.format("rotation: %d days past max_age_days %d; newer key %s is active", overdue,
           entry.max_age_days, newer.id) }
     end
@@ -80,7 +79,7 @@ function M.evaluate(entry, family, workspace_name, usage, now)
           workspace_name, entry.idle_days) }
     end
     if idle and entry.on_idle == "deactivate" and not wants[k.id] then
-      wants[k.id] = { status = "inactive", priority = M.PRIORITY.idle,
+      wants[k.id] = { status = "inactive", rule = "idle",
         reason = string.format("idle: no usage in the last %d days", entry.idle_days) }
     end
   end

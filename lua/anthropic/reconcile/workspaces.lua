@@ -92,6 +92,13 @@ function Builder:workspaces()
   end
 end
 
+-- Whether a workspace role comes with the organization role (after this plan) of the user: admins
+-- are workspace_admin everywhere, billing members workspace_billing. Such memberships are left alone.
+function Builder:inherited(user, workspace_role)
+  local role = user and (self.role_after[user.id] or user.role)
+  return role == "admin" or (role == "billing" and workspace_role == "workspace_billing")
+end
+
 function Builder:members()
   local config = self.config
   for _, w in ipairs(config.workspaces) do
@@ -130,7 +137,7 @@ function Builder:members()
               needs = m.create and m.create.address or nil, adds_to = "members of workspace " .. q(w.name),
               reason = "in the file" }
           elseif cur.workspace_role ~= role then
-            if (self.role_after[user.id] or user.role) == "billing" and cur.workspace_role == "workspace_billing" then
+            if self:inherited(user, cur.workspace_role) then
               self:warn(string.format("workspace %s: %s has workspace_billing from the billing role (inherited); "
                 .. "not changed", q(w.name), email))
             else
@@ -146,9 +153,7 @@ function Builder:members()
       local extra, explicit = {}, 0
       for _, x in ipairs(m.live and self.snap.members[m.live.id] or {}) do
         local user = self.users_by_id[x.user_id]
-        local role = user and (self.role_after[user.id] or user.role) -- the organization role after this plan
-        local inherited = role == "admin" or (role == "billing" and x.workspace_role == "workspace_billing")
-        if not inherited then
+        if not self:inherited(user, x.workspace_role) then
           explicit = explicit + 1
           if not declared_ids[x.user_id] then extra[#extra + 1] = { x, user } end
         end
@@ -170,6 +175,5 @@ function Builder:members()
     end
   end
 end
-
 
 return Builder
