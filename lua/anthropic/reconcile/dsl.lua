@@ -176,6 +176,7 @@ function M.load_string(text, path)
   base.unpack = base.unpack or table.unpack
   base.string, base.table, base.math = copy_lib(string), copy_lib(table), copy_lib(math)
   base.math.random, base.math.randomseed = nil, nil -- a plan must not change from run to run
+  base.string.dump = nil
   env = setmetatable({}, {
     __index = function(_, k)
       if dsl[k] then return dsl[k] end
