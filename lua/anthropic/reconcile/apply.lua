@@ -13,6 +13,12 @@ local function gone(err)
   return err and err.status == 404
 end
 
+-- The answer of a delete: what is already gone counts as removed. -> true | nil, err
+local function removed(ok, err)
+  if ok or gone(err) then return true end
+  return nil, err
+end
+
 local function retryable(err)
   return err.ambiguous or err.retryable or err.kind == "connection" or err.kind == "timeout"
 end
@@ -57,15 +63,13 @@ OPS["invite.create"] = function(admin, a, ctx)
 end
 
 OPS["invite.reinvite"] = function(admin, a, ctx)
-  local ok, err = admin.invites:delete(a.id)
-  if not ok and not gone(err) then return nil, err end
+  local ok, err = removed(admin.invites:delete(a.id))
+  if not ok then return nil, err end
   return OPS["invite.create"](admin, a, ctx)
 end
 
 OPS["invite.delete"] = function(admin, a)
-  local ok, err = admin.invites:delete(a.id)
-  if ok or gone(err) then return true end
-  return nil, err
+  return removed(admin.invites:delete(a.id))
 end
 
 OPS["user.update"] = function(admin, a)
@@ -73,9 +77,7 @@ OPS["user.update"] = function(admin, a)
 end
 
 OPS["user.remove"] = function(admin, a)
-  local ok, err = admin.users:remove(a.id)
-  if ok or gone(err) then return true end
-  return nil, err
+  return removed(admin.users:remove(a.id))
 end
 
 OPS["workspace.create"] = function(admin, a, ctx)
@@ -133,9 +135,7 @@ OPS["workspace_member.update"] = function(admin, a, ctx)
 end
 
 OPS["workspace_member.remove"] = function(admin, a, ctx)
-  local ok, err = admin.members(ctx.workspace_id):remove(a.user_id)
-  if ok or gone(err) then return true end
-  return nil, err
+  return removed(admin.members(ctx.workspace_id):remove(a.user_id))
 end
 
 OPS["api_key.update"] = function(admin, a)
