@@ -1,7 +1,6 @@
 -- Models: a registry seeded with realistic models, GET /v1/models (ID-cursor pages, newest first)
 -- and GET /v1/models/{id} (id or alias). Tests add models through POST /_emulator/models.
 local errors = require "anthropic.emulator.errors"
-local json = require "anthropic.emulator.json"
 
 local M = {}
 
@@ -102,53 +101,8 @@ function M.info(m)
            max_input_tokens = m.max_input_tokens, max_tokens = m.max_tokens, capabilities = capabilities(m) }
 end
 
--- An ID-cursor page over `items` (already in list order) for the query params limit, after_id,
--- before_id. -> { data, has_more, first_id, last_id } | nil, error response
-function M.page(items, params, to_json)
-  local limit = params.limit
-  if limit ~= nil then
-    limit = type(limit) == "string" and limit:match("^%d+$") and tonumber(limit)
-    if not limit or limit < 1 or limit > 1000 then
-      return nil, errors.response(400, "limit: Input should be an integer between 1 and 1000")
-    end
-  else
-    limit = 20
-  end
-  local after, before = params.after_id, params.before_id
-  if after and before then
-    return nil, errors.response(400, "after_id and before_id cannot both be given")
-  end
-  local function index_of(id, name)
-    for i, item in ipairs(items) do
-      if item.id == id then return i end
-    end
-    return nil, errors.response(400, name .. ": no object with id " .. tostring(id))
-  end
-  local first, last, has_more
-  if before then
-    local i, err = index_of(before, "before_id")
-    if not i then return nil, err end
-    last = i - 1
-    first = math.max(1, last - limit + 1)
-    has_more = first > 1
-  else
-    first = 1
-    if after then
-      local i, err = index_of(after, "after_id")
-      if not i then return nil, err end
-      first = i + 1
-    end
-    last = math.min(#items, first + limit - 1)
-    has_more = last < #items
-  end
-  local data = json.array()
-  for i = first, last do data[#data + 1] = to_json(items[i]) end
-  return {
-    data = data, has_more = has_more,
-    first_id = data[1] and data[1].id or json.null,
-    last_id = data[#data] and data[#data].id or json.null,
-  }
-end
+-- ID-cursor pages work as for every other list (limit, after_id, before_id).
+M.page = require("anthropic.emulator.admin.common").page
 
 function M.register(emu)
   emu:route("GET", "^/v1/models$", function(_, req)
