@@ -334,6 +334,9 @@ static void describe_failure(ae_xfer *x, CURLcode rc, int tr) {
     snprintf(raw, sizeof raw, "a stream event is larger than the limit of %zu bytes", x->max_event);
   else if (x->sse_err)
     snprintf(raw, sizeof raw, "out of memory while reading the stream");
+  else if (rc == CURLE_OUT_OF_MEMORY && x->status > 0) /* libcurl's words for a header over its limit */
+    snprintf(raw, sizeof raw, "a response header is over libcurl's limit of %d bytes (or memory ran out)",
+             CURL_MAX_HTTP_HEADER);
   else if (tr == AE_TR_TIMEOUT)
     snprintf(raw, sizeof raw, "request timed out: %s", detail);
   else if (tr == AE_TR_CONNECT)
@@ -590,6 +593,10 @@ static int setup_easy(ae_xfer *x, const ae_request *req) {
   /* a stream has no total limit (a healthy one may run for long): x->idle instead */
   if (req->timeout > 0 && !req->stream) SET(CURLOPT_TIMEOUT_MS, (long)(req->timeout * 1000.0));
   if (req->connect_timeout > 0) SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(req->connect_timeout * 1000.0));
+  if (req->min_speed > 0 && req->min_speed_time > 0 && !req->stream) {
+    SET(CURLOPT_LOW_SPEED_LIMIT, req->min_speed); /* fails with CURLE_OPERATION_TIMEDOUT */
+    SET(CURLOPT_LOW_SPEED_TIME, req->min_speed_time);
+  }
   /* libcurl silently sends a request again when its reused connection dies before an answer;
    * the server may have acted on the first copy, so a non-idempotent request gets a new one */
   if (!req->idempotent) SET(CURLOPT_FRESH_CONNECT, 1L);
@@ -700,11 +707,8 @@ static void check_idle(ae_engine *e, double now) {
   }
 }
 
-int ae_engine_step(ae_engine *e) {
-  int still;
-  resume_budget(e);
-  start_due(e, mono_now());
-  curl_multi_perform(e->multi, &still);
+/* Finish the attempts libcurl reports done. */
+static void read_done(ae_engine *e) {
   CURLMsg *m;
   int left;
   while ((m = curl_multi_info_read(e->multi, &left))) {
@@ -713,10 +717,23 @@ int ae_engine_step(ae_engine *e) {
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
     if (x) finish_attempt(x, m->data.result);
   }
+}
+
+int ae_engine_step(ae_engine *e) {
+  int still;
+  resume_budget(e);
+  start_due(e, mono_now());
+  curl_multi_perform(e->multi, &still);
+  read_done(e);
   check_idle(e, mono_now());
   /* a retry with no delay starts now rather than one step later */
   start_due(e, mono_now());
-  if (e->running) curl_multi_perform(e->multi, &still);
+  if (e->running) {
+    curl_multi_perform(e->multi, &still);
+    /* an attempt this perform finished (a refused connect, a quick answer) leaves libcurl with
+     * no timer: unread, it would wait for the next poll's fallback timeout */
+    read_done(e);
+  }
   return count_live(e);
 }
 

@@ -1,4 +1,5 @@
 /* lengine.c - Lua binding of the engine (engine.h) and its transfers. */
+#include <limits.h>
 #include <string.h>
 
 #include "core.h"
@@ -122,6 +123,13 @@ static int engine_submit(lua_State *L) {
   req.retry_after_cap = optfield_number(L, 2, "retry_after_cap", 60);
   req.max_body = (size_t)optfield_number(L, 2, "max_body", 0);
   req.max_event = (size_t)optfield_number(L, 2, "max_event", 0);
+  lua_Number min_speed = optfield_number(L, 2, "min_speed", 0);
+  lua_Number min_speed_time = optfield_number(L, 2, "min_speed_time", 0);
+  if (min_speed < 0 || min_speed > LONG_MAX || min_speed_time < 0 || min_speed_time > LONG_MAX ||
+      min_speed_time != (long)min_speed_time)
+    luaL_error(L, "request fields 'min_speed' (bytes/s) and 'min_speed_time' (whole seconds) must be >= 0");
+  req.min_speed = (long)min_speed;
+  req.min_speed_time = (long)min_speed_time;
   lua_getfield(L, 2, "idempotent");
   req.idempotent = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
   lua_pop(L, 1);

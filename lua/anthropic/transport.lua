@@ -27,6 +27,7 @@ local OPTIONS = {
   key_fn = "function", dotenv = { string = true, boolean = true }, base_url = "string",
   timeout = "number", connect_timeout = "number", max_retries = "number", retry_after_cap = "number",
   headers = "table", beta = "table", user_agent = "string", log = "function", max_body = "number",
+  min_speed = "table",
 }
 
 local function option_names()
@@ -53,6 +54,11 @@ local function check_options(opts, ctor)
   end
   if opts.max_retries and (opts.max_retries < 0 or opts.max_retries ~= math.floor(opts.max_retries)) then
     error("option 'max_retries' must be a whole number >= 0", 4)
+  end
+  local ms = opts.min_speed
+  if ms and not (type(ms[1]) == "number" and ms[1] >= 1 and ms[1] == math.floor(ms[1])
+      and type(ms[2]) == "number" and ms[2] >= 1 and ms[2] == math.floor(ms[2])) then
+    error("option 'min_speed' must be { bytes_per_second, seconds }, two whole numbers >= 1", 4)
   end
 end
 
@@ -101,6 +107,7 @@ function M.new(opts, kind, ctor)
     max_retries = opts.max_retries or 2,
     retry_after_cap = opts.retry_after_cap or 60,
     max_body = opts.max_body,
+    min_speed = opts.min_speed and { opts.min_speed[1], opts.min_speed[2] },
     log = opts.log,
     headers = header_lines(opts),
     key_opts = {
@@ -250,6 +257,7 @@ function Transport:request(spec)
     timeout = spec.timeout or self.timeout, connect_timeout = self.connect_timeout,
     max_retries = self.max_retries, retry_after_cap = self.retry_after_cap,
     idempotent = spec.idempotent ~= false, max_body = self.max_body, stream = spec.stream,
+    min_speed = self.min_speed and self.min_speed[1], min_speed_time = self.min_speed and self.min_speed[2],
   }
   if not t then return nil, errors.new { kind = kind, message = msg } end
   if spec.stream then return t end
