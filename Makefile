@@ -86,6 +86,16 @@ sanitize: deps
 	    grep -E -A30 "ERROR: AddressSanitizer|runtime error:" $(SAN_BUILD)/busted.log | head -60; exit 1; fi; \
 	  grep -E "^not ok" $(SAN_BUILD)/busted.log; exit $$rc
 
+# The fault matrix in docs/errors-and-retries.md, from what spec/fault_matrix_spec.lua observes
+# (refused while any cell fails; `make test` fails when the committed table differs).
+.PHONY: fault-matrix
+fault-matrix: deps
+	@$(MAKE) --no-print-directory build
+	@ANTHROPIC_WRITE_MATRIX=$(BUILD)/fault-matrix.tsv $(LUA) "$$(command -v busted)" -o TAP \
+	  spec/fault_matrix_spec.lua > $(BUILD)/fault-matrix.log 2>&1 || \
+	  { grep -E -A12 "^not ok" $(BUILD)/fault-matrix.log; exit 1; }
+	@$(LUA) spec/fault-matrix.lua $(BUILD)/fault-matrix.tsv
+
 # memcheck over spec files (VALGRIND_SPECS to choose): no leak or memory error from src/.
 valgrind: deps
 	@$(MAKE) --no-print-directory deps DEB_PKGS=valgrind
