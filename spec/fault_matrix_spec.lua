@@ -91,8 +91,8 @@ local ROWS = {
     stream_start = "connection, ambiguous, 1 attempt, after 0 events",
     stream_mid = "connection, ambiguous, 1 attempt, after " .. MID_AFTER .. " events",
     reconcile = "connection 200, ambiguous, 1 attempt, 3 sent" },
-  { id = "stall", label = "stall past the timeout (0.2 s)", fault = { action = "stall" },
-    mid = { action = "stream_stall_after" }, opts = { timeout = 0.2 },
+  { id = "stall", label = "stall past the timeout (0.3 s)", fault = { action = "stall" },
+    mid = { action = "stream_stall_after" }, opts = { timeout = 0.3 },
     expect = "timeout, retryable, ambiguous, 2 attempts",
     stream_mid = "timeout, ambiguous, 1 attempt, after " .. MID_AFTER .. " events",
     reconcile = "timeout, ambiguous, 1 attempt, 3 sent" },
@@ -168,6 +168,7 @@ local function closed_port()
 end
 
 local observed = {} -- [row id][column id] = outcome text
+local runnable = 0  -- cells that run (the others are recorded as n/a or pending at once)
 
 local function record(row, col, text)
   observed[row.id] = observed[row.id] or {}
@@ -297,6 +298,7 @@ describe("fault matrix", function()
         record(row, col, "pending: " .. col.pending)
         pending(name .. ": " .. col.pending)
       else
+        runnable = runnable + 1
         it(name, function()
           local got = run_cell(row, col)
           assert.equal(row[col.id] or row.expect, got, name)
@@ -350,6 +352,14 @@ describe("fault matrix", function()
       util.write(out, matrix.encode(obs), "644")
       return
     end
+    local ran = 0
+    for _, r in ipairs(ROWS) do
+      for _, c in ipairs(COLUMNS) do
+        local text = observed[r.id] and observed[r.id][c.id]
+        if text and not text:find("^n/a") and not text:find("^pending") then ran = ran + 1 end
+      end
+    end
+    if ran < runnable then return end -- a filtered run: nothing to compare
     local doc = assert(util.read(matrix.DOC))
     local section = assert(matrix.section(doc))
     assert.equal(matrix.render(obs), section,
