@@ -102,6 +102,14 @@ valgrind: deps
 	@$(MAKE) --no-print-directory build
 	@LUA=$(LUA) sh spec/valgrind.sh
 
+# Side by side against raw libcurl, luasocket and the TypeScript SDK on a local nginx; writes the
+# table into docs/performance.md (BENCH_* settings: see bench/run.sh). Never part of `make test`.
+.PHONY: bench
+bench: deps
+	@$(MAKE) --no-print-directory deps DEB_PKGS="nginx libcjson-dev valgrind"
+	@$(MAKE) --no-print-directory build
+	@LUA=$(LUA) BUILD=$(BUILD) bash bench/run.sh
+
 # libFuzzer targets for the pure parsers (clang with ASan+UBSan; any UB report stops the run),
 # FUZZ_SECONDS each.
 FUZZ_CC ?= clang
