@@ -52,6 +52,7 @@ struct ae_xfer {
   ae_secret *auth;         /* the "x-api-key: ..." line, in locked non-dumped memory */
   char *body;              /* owned copy of the request body */
   int max_retries, idempotent;
+  int safe;                /* GET or HEAD: nothing for the server to act on */
   double retry_after_cap;
   size_t max_body;
   char errbuf[CURL_ERROR_SIZE];
@@ -381,7 +382,7 @@ static void finish_attempt(ae_xfer *x, CURLcode rc) {
     x->error = a.transport == AE_TR_TIMEOUT ? AE_ERR_TIMEOUT : AE_ERR_CONNECTION;
     describe_failure(x, rc, a.transport);
   }
-  x->ambiguous = ae_retry_ambiguous(&a);
+  x->ambiguous = !x->safe && ae_retry_ambiguous(&a);
   x->retry_after = ae_retry_after_parse(a.retry_after_ms, a.retry_after, time(NULL));
   x->retryable = !permanent && ae_retry_should(&a);
   if (x->started) {
@@ -620,6 +621,7 @@ ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen
   x->eng = e;
   x->max_retries = req->max_retries < 0 ? 0 : req->max_retries;
   x->idempotent = req->idempotent;
+  x->safe = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
   x->retry_after_cap = req->retry_after_cap;
   x->max_body = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
   x->retry_after = -1;

@@ -225,7 +225,12 @@ int ae_http_date_parse(const char *s, time_t *out) {
 
 /* ---------- the public rules ---------- */
 
-int ae_retry_ambiguous(const ae_attempt *a) { return a->request_sent && a->status == 0; }
+/* The server may have acted: the request went out and no answer came back, or the answer is a
+ * server error that does not say the request was turned away (529 overloaded does). */
+int ae_retry_ambiguous(const ae_attempt *a) {
+  if (!a->request_sent) return 0;
+  return a->status == 0 || (a->status >= 500 && a->status != 529);
+}
 
 /* x-should-retry: 1 true, 0 false, -1 absent or anything else. */
 static int should_retry_header(const char *v) {

@@ -28,7 +28,8 @@ enum { AE_TR_NONE = 0, AE_TR_CONNECT, AE_TR_TIMEOUT, AE_TR_RESET };
  * x-should-retry true/false; 408, 409, 429, >= 500; transport errors. Other statuses: no. */
 int ae_retry_should(const ae_attempt *a);
 
-/* 1 if a failure is ambiguous: the server may have acted (request sent, no complete answer). */
+/* 1 if a failure is ambiguous: the server may have acted (the request was sent and either no
+ * complete answer came, or the answer is a 5xx other than 529 overloaded). */
 int ae_retry_ambiguous(const ae_attempt *a);
 
 /* Seconds the server asked us to wait, from retry-after-ms (float ms), else retry-after

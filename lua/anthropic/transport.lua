@@ -194,7 +194,7 @@ local function api_error(res, spec)
     message = message,
     request_id = res.headers["request-id"] or (type(body) == "table" and body.request_id) or nil,
     retry_after = res.retry_after, attempts = res.attempts, retryable = res.retryable,
-    ambiguous = false, details = details, method = spec.method, path = spec.path,
+    ambiguous = res.ambiguous, details = details, method = spec.method, path = spec.path,
   }
 end
 

@@ -152,6 +152,7 @@ static ae_attempt status(int code) {
   ae_attempt a = {0};
   a.status = code;
   a.request_sent = 1;
+  a.idempotent = 1;
   return a;
 }
 
@@ -210,8 +211,23 @@ static void test_should(void) {
   t.transport = AE_TR_RESET;
   t.idempotent = 0;
   CHECK(ae_retry_should(&t) == 0, "reset after sending, non-idempotent: not retried");
-  a = status(500);
-  CHECK(ae_retry_ambiguous(&a) == 0, "a status answer is not ambiguous");
+  a = status(400);
+  CHECK(ae_retry_ambiguous(&a) == 0, "a 4xx answer is not ambiguous");
+  /* A non-idempotent request: only answers that say it was turned away are retried. */
+  static const int acted[] = {500, 502, 503, 504};
+  for (size_t i = 0; i < sizeof acted / sizeof acted[0]; i++) {
+    a = status(acted[i]);
+    CHECK(ae_retry_ambiguous(&a) == 1, "%d may have acted", acted[i]);
+    a.idempotent = 0;
+    CHECK(ae_retry_should(&a) == 0, "%d not retried for a non-idempotent request", acted[i]);
+  }
+  static const int refused[] = {408, 409, 429, 529};
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    a = status(refused[i]);
+    a.idempotent = 0;
+    CHECK(ae_retry_ambiguous(&a) == 0, "%d turned the request away", refused[i]);
+    CHECK(ae_retry_should(&a) == 1, "%d retried even for a non-idempotent request", refused[i]);
+  }
   ae_attempt none = {0};
   CHECK(ae_retry_should(&none) == 0, "no status, no transport error: nothing to retry");
 }
