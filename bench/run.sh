@@ -7,7 +7,7 @@
 #   BENCH_SCALE=1       multiplies the request counts (0.2 for a quick look)
 #   BENCH_CALLGRIND=1   0 skips the instruction counts (valgrind --tool=callgrind)
 #   BENCH_ONLY=REGEX    only the rows whose id matches (e.g. 'create|small')
-#   BENCH_DOCS=1        0 leaves docs/performance.md alone
+#   BENCH_DOCS=1        0 leaves docs/performance.md alone (default 0 with BENCH_ONLY or BENCH_SCALE)
 #   BENCH_STRICT=0      1 exits non-zero when a target fails (a wrong measurement always does)
 #   BENCH_KEEP=0        1 keeps the temporary folder (data, results, callgrind profiles)
 # Needs (installed by `make bench` as root): nginx, libcjson-dev, valgrind, lua-socket, lua-cjson;
@@ -20,7 +20,8 @@ RUNS=${BENCH_RUNS:-5}
 SCALE=${BENCH_SCALE:-1}
 CALLGRIND=${BENCH_CALLGRIND:-1}
 ONLY=${BENCH_ONLY:-}
-DOCS=${BENCH_DOCS:-1}
+# docs/performance.md gets the table of full runs only, unless BENCH_DOCS=1 says otherwise
+if [ -z "$ONLY" ] && [ "$SCALE" = 1 ]; then DOCS=${BENCH_DOCS:-1}; else DOCS=${BENCH_DOCS:-0}; fi
 STRICT=${BENCH_STRICT:-0}
 BUILD=${BUILD:-build}
 T0=$(date +%s)
