@@ -296,6 +296,54 @@ static int xfer_result(lua_State *L) {
   return 1;
 }
 
+/* Cheap accessors for the common case (a successful answer), so that t:result()'s tables are
+ * built only when something went wrong or the caller asks. */
+
+/* t:status() -> HTTP status | nil, then the error kind ("connection", "timeout", "canceled")
+ * | nil; nil, nil while running */
+static int xfer_status(lua_State *L) {
+  ae_xfer *x = checkxfer(L);
+  if (!ae_xfer_done(x)) return 0;
+  int status = ae_xfer_status(x);
+  if (status) lua_pushinteger(L, status);
+  else lua_pushnil(L);
+  const char *msg;
+  int kind = ae_xfer_error(x, &msg);
+  if (kind) lua_pushstring(L, error_kinds[kind]);
+  else lua_pushnil(L);
+  return 2;
+}
+
+/* t:body() -> the current attempt's answer body so far */
+static int xfer_body(lua_State *L) {
+  size_t len;
+  const char *body = ae_xfer_body(checkxfer(L), &len);
+  lua_pushlstring(L, body, len);
+  return 1;
+}
+
+/* t:header(name) -> value | nil; name in lower case; repeated headers joined with ", " */
+static int xfer_header(lua_State *L) {
+  ae_xfer *x = checkxfer(L);
+  const char *want = luaL_checkstring(L, 2);
+  size_t n = ae_xfer_nheaders(x);
+  int found = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *name, *value;
+    ae_xfer_header(x, i, &name, &value);
+    if (strcmp(name, want) != 0) continue;
+    if (found) {
+      lua_pushfstring(L, "%s, %s", lua_tostring(L, -1), value);
+      lua_remove(L, -2);
+    } else {
+      lua_pushstring(L, value);
+    }
+    found = 1;
+  }
+  if (!found) lua_pushnil(L);
+  return 1;
+}
+
 /* ---- streams ---- */
 
 /* t:started() -> true once the current attempt of a stream got 2xx headers */
@@ -352,6 +400,7 @@ static const luaL_Reg xfer_methods[] = {
     {"done", xfer_done},       {"result", xfer_result},       {"cancel", xfer_cancel},
     {"close", xfer_close},     {"started", xfer_started},     {"queued", xfer_queued},
     {"next_event", xfer_next_event}, {"headers", xfer_headers}, {"history", xfer_history},
+    {"status", xfer_status},   {"body", xfer_body},           {"header", xfer_header},
     {NULL, NULL}};
 
 void ae_open_engine(lua_State *L) {

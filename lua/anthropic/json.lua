@@ -8,16 +8,19 @@ cjson.decode_max_depth(200)
 local M = {}
 local null = cjson.null
 
-local tointeger = math.tointeger or function(x) return x end
-
 -- Nulls become absent fields, and whole numbers integers (cjson decodes every number as a
--- float, so token counts would print as 21.0).
+-- float, so token counts would print as 21.0). One call per table, none per scalar: a float
+-- with an integral value in the 64-bit range becomes an integer by `| 0` (exact there).
 local function normalize(v)
-  local t = type(v)
-  if t == "number" then return tointeger(v) or v end
-  if t ~= "table" then return v end
-  for k, x in pairs(v) do
-    if x == null then v[k] = nil else v[k] = normalize(x) end
+  for k, x in next, v do
+    local t = type(x)
+    if t == "number" then
+      if x % 1 == 0 and x >= -0x1p63 and x < 0x1p63 then v[k] = x | 0 end
+    elseif t == "table" then
+      normalize(x)
+    elseif x == null then
+      v[k] = nil
+    end
   end
   return v
 end
@@ -32,7 +35,12 @@ end
 --- Decode a string; returns the value (nulls removed), or nil and a message.
 function M.decode(s)
   local ok, v = pcall(cjson.decode, s)
-  if ok then return normalize(v) end
+  if ok then
+    local t = type(v)
+    if t == "table" then return normalize(v) end
+    if t == "number" and v % 1 == 0 and v >= -0x1p63 and v < 0x1p63 then return v | 0 end
+    return v
+  end
   return nil, tostring(v):gsub("^.-:%d+: ", "")
 end
 

@@ -117,6 +117,19 @@ function M.new(opts, kind, ctor)
     },
     engine = M.engine(),
   }, Transport)
+  -- The header lists a request may send, built once: a JSON body adds content-type; a POST
+  -- without a body says it has none (else libcurl would announce a form).
+  t.headers_json = { table.unpack(t.headers) }
+  t.headers_json[#t.headers_json + 1] = "content-type: application/json"
+  t.headers_nobody = { table.unpack(t.headers) }
+  t.headers_nobody[#t.headers_nobody + 1] = "content-type:"
+  -- What every request submits the same, in one table reused by each request (engine:submit
+  -- copies what it needs before it returns; the per-request fields are cleared after).
+  t._submit = {
+    connect_timeout = t.connect_timeout, max_retries = t.max_retries, retry_after_cap = t.retry_after_cap,
+    max_body = t.max_body, min_speed = t.min_speed and t.min_speed[1],
+    min_speed_time = t.min_speed and t.min_speed[2],
+  }
   -- A key given as a string moves into C now, so no Lua table keeps it; a bad one is reported
   -- at the first request like every other key problem.
   if opts.api_key then t._key, t._key_err = t:key() end
@@ -200,9 +213,12 @@ end
 
 --- Turn a finished transfer's result into the decoded answer, or nil and an error object.
 function Transport:outcome(res, spec)
-  for i, h in ipairs(res.history) do
-    self:emit("warn", string.format("%s %s: attempt %d failed (%s); retrying in %.2fs", spec.method, spec.path,
-      i, h.status and ("HTTP " .. h.status) or h.kind, h.delay))
+  local log = self.log
+  if log then
+    for i, h in ipairs(res.history) do
+      self:emit("warn", string.format("%s %s: attempt %d failed (%s); retrying in %.2fs", spec.method, spec.path,
+        i, h.status and ("HTTP " .. h.status) or h.kind, h.delay))
+    end
   end
   if res.error then
     self:emit("error", string.format("%s %s: %s", spec.method, spec.path, res.error.message))
@@ -212,8 +228,10 @@ function Transport:outcome(res, spec)
     }
   end
   local request_id = res.headers["request-id"]
-  self:emit("debug", string.format("%s %s -> %d (%s, %d attempt%s)", spec.method, spec.path, res.status,
-    request_id or "no request-id", res.attempts, res.attempts == 1 and "" or "s"))
+  if log then
+    self:emit("debug", string.format("%s %s -> %d (%s, %d attempt%s)", spec.method, spec.path, res.status,
+      request_id or "no request-id", res.attempts, res.attempts == 1 and "" or "s"))
+  end
   if res.status < 200 or res.status > 299 then
     local err = api_error(res, spec)
     err.message = core.scrub(err.message, self._key) -- a server may echo what it was sent
@@ -244,24 +262,39 @@ function Transport:request(spec)
     if not body then
       return nil, errors.new { kind = "config", message = "cannot encode the request as JSON: " .. msg }
     end
-    headers = { table.unpack(self.headers) }
-    headers[#headers + 1] = "content-type: application/json"
+    headers = self.headers_json
   elseif spec.method == "POST" then -- no body (workspace archive): curl would announce a form
-    headers = { table.unpack(self.headers) }
-    headers[#headers + 1] = "content-type:"
+    headers = self.headers_nobody
   end
-  local qs = query.build(spec.query)
-  local t, msg, kind = self.engine:submit {
-    method = spec.method, url = self.base_url .. spec.path .. (qs and ("?" .. qs) or ""),
-    headers = headers, body = body, key = key,
-    timeout = spec.timeout or self.timeout, connect_timeout = self.connect_timeout,
-    max_retries = self.max_retries, retry_after_cap = self.retry_after_cap,
-    idempotent = spec.idempotent ~= false, max_body = self.max_body, stream = spec.stream,
-    min_speed = self.min_speed and self.min_speed[1], min_speed_time = self.min_speed and self.min_speed[2],
-  }
+  local path = spec.path
+  if spec.query ~= nil then
+    local qs = query.build(spec.query)
+    if qs then path = path .. "?" .. qs end
+  end
+  local req = self._submit
+  req.method, req.url, req.headers, req.body, req.key = spec.method, self.base_url .. path, headers, body, key
+  req.timeout, req.idempotent, req.stream = spec.timeout or self.timeout, spec.idempotent ~= false, spec.stream
+  local t, msg, kind = self.engine:submit(req)
+  req.url, req.body, req.key = nil, nil, nil -- nothing of this request stays referenced
   if not t then return nil, errors.new { kind = kind, message = msg } end
   if spec.stream then return t end
   M.await(function() return t:done() end)
+  -- The common case without tables: a 2xx answer, no logging (so no retry lines to write).
+  if not self.log then
+    local status, failed = t:status()
+    if not failed and status and status >= 200 and status <= 299 then
+      local answer = t:body()
+      if spec.raw then
+        t:close()
+        return answer
+      end
+      local value = json.decode(answer)
+      if value ~= nil then
+        t:close()
+        return value
+      end
+    end
+  end
   local res = t:result()
   t:close()
   return self:outcome(res, spec)
