@@ -124,8 +124,10 @@ describe("key leak scan", function()
   -- A process that used a key and then dumps core (here: gcore on a live process) must not
   -- carry the key: it lives in MADV_DONTDUMP memory, and every other copy (the header line,
   -- libcurl's request buffers) is wiped once the request is done.
+  -- (Not under ASan: its shadow memory makes a core dump of terabytes of address space.)
   local has_gcore = os.execute("command -v gcore >/dev/null 2>&1")
-  local core_it = has_gcore and it or pending
+  local sanitized = (os.getenv("LD_PRELOAD") or ""):find("asan", 1, true)
+  local core_it = has_gcore and not sanitized and it or pending
   core_it("leaves no key in a core dump of a process that made requests", function()
     local key = emulator.make_key("api03")
     local emu = emulator.start { keys = { key } }
@@ -150,7 +152,7 @@ describe("key leak scan", function()
       pid=$!
       exec 3>%s/hold
       read line < %s/ready
-      [ "$line" = ready ] && gcore -o %s/core $pid >/dev/null 2>&1
+      [ "$line" = ready ] && timeout 120 gcore -o %s/core $pid >/dev/null 2>&1
       exec 3>&-
       wait $pid
     ]], util.sh_quote(util.root()), dir, dir, dir, dir, dir, dir, dir, dir, dir)
