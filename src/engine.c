@@ -87,8 +87,14 @@ struct ae_xfer {
   size_t qcount, qbytes;
 };
 
+/* Easy handles of freed transfers kept for the next ones (curl_easy_reset, then reused): a new
+ * handle per request costs its allocations, and their wiping by curl_alloc.c, every time. */
+#define EASY_POOL 16
+
 struct ae_engine {
   CURLM *multi;
+  CURL *pool[EASY_POOL];
+  int npool;
   ae_xfer *xfers;
   int running;
   uint64_t rng;
@@ -484,6 +490,7 @@ void ae_engine_free(ae_engine *e) {
     ae_xfer_cancel(x);
     detach(x);
   }
+  for (int i = 0; i < e->npool; i++) curl_easy_cleanup(e->pool[i]);
   curl_multi_cleanup(e->multi);
   free(e);
 }
@@ -521,11 +528,31 @@ static void free_headers(ae_xfer *x) {
   x->auth = NULL;
 }
 
+static CURL *take_easy(ae_engine *e) {
+  if (e->npool > 0) return e->pool[--e->npool];
+  return curl_easy_init();
+}
+
+/* Back to the engine's pool with every option reset (setup_easy sets them all again), or freed.
+ * Only a handle outside the multi handle and not in the middle of a transfer is kept. */
+static void release_easy(ae_engine *e, CURL *easy, int reusable) {
+  if (!easy) return;
+  if (e && reusable && e->npool < EASY_POOL) {
+    curl_easy_reset(easy);
+    e->pool[e->npool++] = easy;
+  } else {
+    curl_easy_cleanup(easy);
+  }
+}
+
 void ae_xfer_free(ae_xfer *x) {
   if (!x) return;
+  /* a transfer canceled while running may leave its handle paused or half-way: not reused */
+  int reusable = x->state != XS_RUNNING && x->paused == PAUSE_NONE;
+  ae_engine *e = x->eng;
   ae_xfer_cancel(x);
   detach(x);
-  if (x->easy) curl_easy_cleanup(x->easy);
+  release_easy(e, x->easy, reusable);
   free_headers(x);
   free(x->body);
   ae_secret_free(x->key);
@@ -625,7 +652,7 @@ ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen
   x->retry_after_cap = req->retry_after_cap;
   x->max_body = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
   x->retry_after = -1;
-  x->easy = curl_easy_init();
+  x->easy = take_easy(e);
   if (!x->easy) goto oom_x;
   if (req->stream) {
     x->stream = 1;
