@@ -649,6 +649,54 @@ describe("stream accumulation (scripted events)", function()
     assert.equal(msg, s:final()) -- again: the same message
   end)
 
+  it("joins many text deltas, read by the engine (text, index) or decoded in Lua alike", function()
+    local function script()
+      local events = { START, ev("content_block_start", { index = 0, content_block = { type = "text", text = "" } }) }
+      local want = {}
+      for i = 1, 1000 do
+        local piece = "w" .. i .. (i % 7 == 0 and "\n\"é" or " ")
+        want[#want + 1] = piece
+        events[#events + 1] = ev("content_block_delta", { index = 0, delta = { type = "text_delta", text = piece } })
+      end
+      events[#events + 1] = ev("content_block_stop", { index = 0 })
+      events[#events + 1] = ev("message_delta", { delta = { stop_reason = "end_turn" }, usage = { output_tokens = 9 } })
+      events[#events + 1] = ev("message_stop", {})
+      -- like the engine's transfers: t:next_event(true) hands over text deltas read in C (here
+      -- every other one), as name, nil, text, index
+      local t = scripted(events)
+      local plain, n = t.next_event, 0
+      t.next_event = function(_, fast)
+        local name, data = plain()
+        n = n + 1
+        if fast and name == "content_block_delta" and n % 2 == 0 then
+          local e = json.decode(data)
+          return name, nil, e.delta.text, e.index
+        end
+        return name, data
+      end
+      return stream.wrap(tr, t, spec), want
+    end
+
+    local s, want = script()
+    local texts = {}
+    for text in s:text() do texts[#texts + 1] = text end
+    assert.same(want, texts)
+    assert.equal(table.concat(want), assert(s:final()).content[1].text)
+    assert.equal(1005, s.count)
+
+    s = script()
+    local deltas = {}
+    for e in s:events() do
+      if e.type == "content_block_delta" then deltas[#deltas + 1] = e end
+    end
+    assert.equal(1000, #deltas)
+    for i, e in ipairs(deltas) do
+      assert.same({ type = "content_block_delta", index = 0, delta = { type = "text_delta", text = want[i] } }, e)
+      assert.equal("integer", math.type(e.index))
+    end
+    assert.equal(table.concat(want), assert(s:final()).content[1].text)
+  end)
+
   it("passes unknown events through, decoded or not, and skips pings", function()
     local s = open {
       START,

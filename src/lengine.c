@@ -4,6 +4,7 @@
 
 #include "core.h"
 #include "engine.h"
+#include "jtext.h"
 
 typedef struct lengine {
   ae_engine *e; /* NULL once closed */
@@ -358,13 +359,32 @@ static int xfer_queued(lua_State *L) {
   return 1;
 }
 
-/* t:next_event() -> name, data | nil when none is queued (t:done() tells the end).
- * The strings are pushed while the event still belongs to the queue, so a memory error
- * raised by Lua leaks nothing; only then is it dropped. */
+/* t:next_event([text]) -> name, data | nil when none is queued (t:done() tells the end).
+ * With text true, a text delta (jtext.h: data exactly {"type":"content_block_delta","index":N,
+ * "delta":{"type":"text_delta","text":...}}) comes as name, nil, text, N instead: no JSON for
+ * Lua to decode. The strings are pushed while the event still belongs to the queue, so a memory
+ * error raised by Lua leaks nothing; only then is it dropped. */
 static int xfer_next_event(lua_State *L) {
   ae_xfer *x = checkxfer(L);
   const ae_event *ev = ae_xfer_peek_event(x);
   if (!ev) return 0;
+  if (lua_toboolean(L, 2) && ev->data_len > 0 && ev->data[0] == '{') {
+    luaL_Buffer b;
+    char *out = luaL_buffinitsize(L, &b, ev->data_len);
+    size_t n;
+    long index;
+    if (ae_text_delta(ev->data, ev->data_len, out, &n, &index)) {
+      luaL_pushresultsize(&b, n);
+      lua_pushlstring(L, ev->name, ev->name_len);
+      lua_pushnil(L);
+      lua_rotate(L, -3, -1); /* name, nil, text */
+      lua_pushinteger(L, (lua_Integer)index);
+      ae_xfer_drop_event(x);
+      return 4;
+    }
+    luaL_pushresultsize(&b, 0);
+    lua_pop(L, 1);
+  }
   lua_pushlstring(L, ev->name, ev->name_len);
   lua_pushlstring(L, ev->data, ev->data_len);
   ae_xfer_drop_event(x);

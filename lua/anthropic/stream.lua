@@ -30,6 +30,35 @@ local function copy(v)
   return t
 end
 
+-- A block's text (or thinking, signature, tool input) arrives in thousands of small pieces; held
+-- one string each they would cost several times the text. An accumulator keeps at most CHUNK
+-- pieces and joins them into one string when it has that many, so the text costs about its size.
+local CHUNK = 256
+local concat = table.concat
+
+local function acc_new()
+  return { n = 0, chunks = {} }
+end
+
+local function acc_add(a, s)
+  local n = a.n + 1
+  a[n] = s
+  if n == CHUNK then
+    local chunks = a.chunks
+    chunks[#chunks + 1] = concat(a, "", 1, n)
+    n = 0
+  end
+  a.n = n
+end
+
+-- nil when nothing was added, else the pieces joined
+local function acc_join(a)
+  local chunks = a.chunks
+  if a.n == 0 and #chunks == 0 then return nil end
+  if a.n > 0 then chunks[#chunks + 1] = concat(a, "", 1, a.n) end
+  return concat(chunks)
+end
+
 local function plural(n, word)
   return n .. " " .. word .. (n == 1 and "" or "s")
 end
@@ -114,13 +143,14 @@ function Stream:_error(fields)
 end
 
 -- The next raw event from the engine's queue, running the engine until one is there.
--- -> name, data | nil at the end of the transfer
+-- -> name, data | name, nil, text, index for a text delta the engine read itself (t:next_event)
+-- | nil at the end of the transfer
 function Stream:_pull()
   local t = self._t
-  local name, data = t:next_event()
-  if name or t:done() then return name, data end
+  local name, data, text, index = t:next_event(true)
+  if name or t:done() then return name, data, text, index end
   transport.await(function() return t:queued() > 0 or t:done() end)
-  return t:next_event()
+  return t:next_event(true)
 end
 
 -- Finish a content block: join its fragments, decode a tool's input. -> nil | err
@@ -129,10 +159,11 @@ function Stream:_close_block(i)
   if not st then return nil end
   self._open[i] = nil
   local block = st.block
-  if #st.text > 0 then block.text = (block.text or "") .. table.concat(st.text) end
-  if #st.thinking > 0 then block.thinking = (block.thinking or "") .. table.concat(st.thinking) end
-  if #st.signature > 0 then block.signature = (block.signature or "") .. table.concat(st.signature) end
-  local input = table.concat(st.json)
+  local text, thinking, signature = acc_join(st.text), acc_join(st.thinking), acc_join(st.signature)
+  if text then block.text = (block.text or "") .. text end
+  if thinking then block.thinking = (block.thinking or "") .. thinking end
+  if signature then block.signature = (block.signature or "") .. signature end
+  local input = acc_join(st.json) or ""
   if input ~= "" then
     local value, msg = json.decode(input)
     if type(value) ~= "table" then
@@ -174,14 +205,14 @@ function Stream:_accumulate(ev)
     local i = ev.index + 1
     local block = copy(type(ev.content_block) == "table" and ev.content_block or {})
     m.content[i] = block
-    self._open[i] = { block = block, text = {}, thinking = {}, signature = {}, json = {} }
+    self._open[i] = { block = block, text = acc_new(), thinking = acc_new(), signature = acc_new(), json = acc_new() }
   elseif typ == "content_block_delta" and type(ev.index) == "number" then
     local st, d = self._open[ev.index + 1], ev.delta
     if not st or type(d) ~= "table" then return nil end
-    if d.type == "text_delta" then st.text[#st.text + 1] = d.text
-    elseif d.type == "input_json_delta" then st.json[#st.json + 1] = d.partial_json
-    elseif d.type == "thinking_delta" then st.thinking[#st.thinking + 1] = d.thinking
-    elseif d.type == "signature_delta" then st.signature[#st.signature + 1] = d.signature
+    if d.type == "text_delta" then acc_add(st.text, d.text)
+    elseif d.type == "input_json_delta" then acc_add(st.json, d.partial_json)
+    elseif d.type == "thinking_delta" then acc_add(st.thinking, d.thinking)
+    elseif d.type == "signature_delta" then acc_add(st.signature, d.signature)
     elseif d.type == "citations_delta" then
       st.block.citations = st.block.citations or {}
       st.block.citations[#st.block.citations + 1] = copy(d.citation)
@@ -201,10 +232,9 @@ function Stream:_accumulate(ev)
   return nil
 end
 
---- The next event (a decoded table), skipping pings unless opts.ping.
--- -> event | nil at the end | nil, err
-function Stream:next(opts)
-  local want_ping = type(opts) == "table" and opts.ping
+-- The next event, skipping pings unless want_ping. as_text: text deltas come as their text and
+-- other events are skipped (stream:text()). -> event (or text) | nil at the end | nil, err
+function Stream:_read(want_ping, as_text)
   while true do
     if self.err then return nil, self.err end
     if self.finished then return nil end
@@ -216,7 +246,7 @@ function Stream:next(opts)
       self.err = self:_error { kind = "canceled", message = "the stream was closed before its end" }
       return nil, self.err
     end
-    local name, data = self:_pull()
+    local name, data, text, index = self:_pull()
     if not name then
       self.finished = true
       self.err = self:_end_error()
@@ -224,6 +254,14 @@ function Stream:next(opts)
       return nil
     end
     self.count = self.count + 1
+    if text then -- a text delta, read by the engine: what _accumulate would do, without a table
+      if self.message and not self._drop then
+        local st = self._open[index + 1]
+        if st then acc_add(st.text, text) end
+      end
+      if as_text then return text end
+      return { type = "content_block_delta", index = index, delta = { type = "text_delta", text = text } }
+    end
     local ev, msg = json.decode(data)
     if type(ev) ~= "table" then
       if KNOWN[name] then
@@ -243,8 +281,19 @@ function Stream:next(opts)
     end
     self.err = self:_accumulate(ev)
     if self.err then return nil, self.err end
-    if ev.type ~= "ping" or want_ping then return ev end
+    if as_text then
+      local d = ev.delta
+      if ev.type == "content_block_delta" and type(d) == "table" and d.type == "text_delta" then return d.text end
+    elseif ev.type ~= "ping" or want_ping then
+      return ev
+    end
   end
+end
+
+--- The next event (a decoded table), skipping pings unless opts.ping.
+-- -> event | nil at the end | nil, err
+function Stream:next(opts)
+  return self:_read(type(opts) == "table" and opts.ping, false)
 end
 
 --- Iterator of decoded events (unknown types included; pings only with opts.ping = true).
@@ -261,13 +310,9 @@ end
 --- Iterator of the text deltas, in order. Raises the error object; closes like events().
 function Stream:text()
   return function()
-    while true do
-      local ev, err = self:next()
-      if err then errors.raise(err) end
-      if ev == nil then return nil end
-      local d = ev.delta
-      if ev.type == "content_block_delta" and type(d) == "table" and d.type == "text_delta" then return d.text end
-    end
+    local text, err = self:_read(false, true)
+    if err then errors.raise(err) end
+    return text
   end, nil, nil, self
 end
 
