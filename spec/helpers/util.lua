@@ -42,15 +42,23 @@ end
 --- Run a Lua snippet in a child lua5.4 with extra environment (name -> value, or false to unset)
 -- and return its stdout, stderr and exit status. Values travel through a 0600 file, never argv.
 function M.run_lua(code, env, dir)
+  local own = not dir
   dir = dir or M.tmpdir()
   local script = M.write(dir .. "/child.lua", code, "600")
-  return M.run({ "lua5.4", script }, env, dir)
+  local out, err, status = M.run({ "lua5.4", script }, env, dir)
+  if own then M.rmdir(dir) end
+  return out, err, status
 end
 
 --- Run a command (argv, run from the project root with LUA_PATH/LUA_CPATH set to the checkout) with
 -- extra environment as run_lua does; -> stdout, stderr, exit status.
 function M.run(argv, env, dir)
-  dir = dir or M.tmpdir()
+  if not dir then -- a directory of our own, removed once the outputs are read
+    dir = M.tmpdir()
+    local out, err, status = M.run(argv, env, dir)
+    M.rmdir(dir)
+    return out, err, status
+  end
   local words = {}
   for i, a in ipairs(argv) do words[i] = sh_quote(a) end
   local envfile = {}
