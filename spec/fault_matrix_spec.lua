@@ -142,23 +142,6 @@ local ROWS = {
     expect = "api 307 redirect, 1 attempt" },
 }
 
--- Every string an object shows (tostring, fields, nested), for the leak scan.
-local function strings(v, out, seen)
-  out, seen = out or {}, seen or {}
-  if type(v) == "table" then
-    if seen[v] then return out end
-    seen[v] = true
-    out[#out + 1] = tostring(v)
-    for k, x in pairs(v) do
-      strings(k, out, seen)
-      strings(x, out, seen)
-    end
-  elseif v ~= nil then
-    out[#out + 1] = tostring(v)
-  end
-  return out
-end
-
 local function copy(t)
   local c = {}
   for k, v in pairs(t or {}) do c[k] = v end
@@ -272,7 +255,7 @@ describe("fault matrix", function()
       assert.is_not_nil(value, where)
     end
     -- nothing leaks, in the error or the log lines
-    local texts = strings(err)
+    local texts = util.strings(err)
     for _, l in ipairs(lines) do texts[#texts + 1] = l end
     for _, s in ipairs(texts) do
       util.assert_no_leak(s, key, where .. ": " .. s:sub(1, 200))

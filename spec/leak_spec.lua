@@ -6,28 +6,12 @@ local emulator = require "helpers.emulator"
 local json = require "anthropic.json"
 local util = require "helpers.util"
 
-local function dump(v, out, seen)
-  out, seen = out or {}, seen or {}
-  if type(v) == "table" then
-    if seen[v] then return out end
-    seen[v] = true
-    out[#out + 1] = tostring(v)
-    for k, x in pairs(v) do
-      dump(k, out, seen)
-      dump(x, out, seen)
-    end
-  else
-    out[#out + 1] = tostring(v)
-  end
-  return out
-end
-
 describe("key leak scan", function()
   it("never shows the canary key, whatever fails", function()
     local canary = emulator.make_key("api03")
     local emu = emulator.start { keys = { canary } }
     local captured = {}
-    local function capture(x) for _, s in ipairs(dump(x)) do captured[#captured + 1] = s end end
+    local function capture(x) for _, s in ipairs(util.strings(x)) do captured[#captured + 1] = s end end
     local function client(extra)
       local opts = { api_key = canary, base_url = emu.url, max_retries = 1, retry_after_cap = 1,
         log = function(level, msg) capture(level .. " " .. msg) end }

@@ -88,6 +88,23 @@ function M.root()
   return d
 end
 
+--- Every string an object shows (tostring, keys and values, nested), for leak scans.
+function M.strings(v, out, seen)
+  out, seen = out or {}, seen or {}
+  if type(v) == "table" then
+    if seen[v] then return out end
+    seen[v] = true
+    out[#out + 1] = tostring(v)
+    for k, x in pairs(v) do
+      M.strings(k, out, seen)
+      M.strings(x, out, seen)
+    end
+  elseif v ~= nil then
+    out[#out + 1] = tostring(v)
+  end
+  return out
+end
+
 --- Encodings of a secret a leak scan looks for: raw, base64, URL-encoded.
 function M.encodings(s)
   local b64chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
