@@ -1,5 +1,6 @@
 /* core.c - luaopen_anthropic_core: the C core's module table. */
 #include <curl/curl.h>
+#include <errno.h>
 #include <time.h>
 
 #include "core.h"
@@ -16,6 +17,17 @@ static int core_now(lua_State *L) {
   return 1;
 }
 
+/* core.sleep(s): sleep s seconds (for timers when no transfer is in flight; tasks.lua) */
+static int core_sleep(lua_State *L) {
+  double t = luaL_checknumber(L, 1);
+  if (t > 0) {
+    struct timespec ts = {(time_t)t, (long)((t - (double)(time_t)t) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+  }
+  return 0;
+}
+
 int luaopen_anthropic_core(lua_State *L) {
   lua_newtable(L);
   lua_pushliteral(L, AE_VERSION);
@@ -24,6 +36,8 @@ int luaopen_anthropic_core(lua_State *L) {
   lua_setfield(L, -2, "curl_version");
   lua_pushcfunction(L, core_now);
   lua_setfield(L, -2, "now");
+  lua_pushcfunction(L, core_sleep);
+  lua_setfield(L, -2, "sleep");
   ae_open_key(L);
   ae_open_engine(L);
   return 1;

@@ -23,6 +23,40 @@ M.messages = {
   stream = { method = "POST", path = "/v1/messages", stream = true },
 }
 
+-- Message Batches (docs/batches.md). results and wait are in batches.lua: they are not one request.
+local CUSTOM_ID = "^[%w_%-]+$"
+
+local function batch_requests(params)
+  local reqs = type(params) == "table" and params.requests
+  if type(reqs) ~= "table" or reqs[1] == nil then
+    return "requests must be a non-empty list of { custom_id = ..., params = { ... } }"
+  end
+  local seen = {}
+  for i, r in ipairs(reqs) do
+    if type(r) ~= "table" then return string.format("requests[%d] must be a table (got %s)", i, type(r)) end
+    local id = r.custom_id
+    if type(id) ~= "string" or #id > 64 or not id:match(CUSTOM_ID) then
+      return string.format("requests[%d].custom_id must match ^[a-zA-Z0-9_-]{1,64}$ (got %s)", i,
+        type(id) == "string" and string.format("%q", id) or type(id))
+    end
+    if seen[id] then return string.format("requests[%d].custom_id %q is used twice (they must be unique)", i, id) end
+    seen[id] = true
+    if type(r.params) ~= "table" then
+      return string.format("requests[%d].params must be a Messages request table (got %s)", i, type(r.params))
+    end
+    if r.params.stream ~= nil then return string.format("requests[%d].params.stream is not allowed in a batch", i) end
+  end
+  if #reqs > 100000 then return "a batch holds at most 100000 requests (got " .. #reqs .. ")" end
+end
+
+M.batches = {
+  create = { method = "POST", path = "/v1/messages/batches", check = batch_requests, idempotent = false },
+  get = { method = "GET", path = "/v1/messages/batches/{message_batch_id}" },
+  list = { method = "GET", path = "/v1/messages/batches", pager = "cursor" },
+  cancel = { method = "POST", path = "/v1/messages/batches/{message_batch_id}/cancel" },
+  delete = { method = "DELETE", path = "/v1/messages/batches/{message_batch_id}" },
+}
+
 M.models = {
   list = { method = "GET", path = "/v1/models", pager = "cursor" },
   get = { method = "GET", path = "/v1/models/{model_id}" },

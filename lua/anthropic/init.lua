@@ -11,6 +11,7 @@ local endpoints = require "anthropic.endpoints"
 local endpoints_admin = require "anthropic.endpoints_admin"
 local reports = require "anthropic.reports"
 local tasks = require "anthropic.tasks"
+local batches = require "anthropic.batches"
 
 local M = { VERSION = core.VERSION }
 
@@ -39,7 +40,8 @@ end
 function M.new(opts)
   local t = transport.new(opts, "messages", "anthropic.new")
   local c = setmetatable({ _transport = t }, Client)
-  for name, eps in pairs(endpoints) do c[name] = resource.build(t, name, eps) end
+  local extras = { batches = batches.extras(t) } -- methods that are more than one request
+  for name, eps in pairs(endpoints) do c[name] = resource.build(t, name, eps, extras[name]) end
   return c
 end
 

@@ -18,6 +18,7 @@ local by_coroutine = setmetatable({}, { __mode = "k" })
 local runnable = {}   -- tasks to resume at the next chance (new, or their wait is over)
 local waiting = {}    -- task -> ready() predicate
 local later = {}      -- tasks that yielded on their own, resumed at the next poll
+local timers = {}     -- task -> the time (core.now) its tasks.sleep() ends
 local live = 0
 
 local function finish(task, ok, ...)
@@ -56,7 +57,51 @@ local function collect_ready()
   for task, ready in pairs(waiting) do
     if ready() then
       waiting[task] = nil
+      timers[task] = nil
       runnable[#runnable + 1] = task
+    end
+  end
+end
+
+-- Seconds until the first sleeping task wakes (0 when one is due), or nil when none sleeps.
+local function next_timer()
+  local first
+  for _, due in pairs(timers) do
+    if not first or due < first then first = due end
+  end
+  return first and math.max(0, first - core.now())
+end
+
+-- Seconds until something can happen: a transfer's timer or a sleeping task; nil when idle.
+local function next_event(engine)
+  local t, s = engine:timeout(), next_timer()
+  if t and s then return math.min(t, s) end
+  return t or s
+end
+
+M.now = core.now
+
+--- Sleep `seconds`: inside a task, yield (the others run) until the time has come; outside one,
+-- drive the shared engine (transfers and tasks progress) until then.
+function M.sleep(seconds)
+  if type(seconds) ~= "number" then error("tasks.sleep expects a number of seconds", 2) end
+  local due = core.now() + seconds
+  local task = by_coroutine[coroutine.running()]
+  if task then
+    timers[task] = due
+    transport.await(function() return core.now() >= due end)
+    timers[task] = nil
+    return
+  end
+  while true do
+    local left = due - core.now()
+    if left <= 0 then return end
+    if live > 0 then
+      M.poll(left)
+    else
+      local engine = transport.engine()
+      local t = engine:timeout()
+      if t then engine:wait(math.min(left, t)) else core.sleep(left) end
     end
   end
 end
@@ -92,9 +137,9 @@ function M.poll(timeout)
   collect_ready()
   while #runnable == 0 and live > 0 do
     local left = deadline - core.now()
-    local t = engine:timeout()
+    local t = next_event(engine)
     if left <= 0 or not t then break end
-    engine:wait(math.min(left, t))
+    if engine:timeout() then engine:wait(math.min(left, t)) else core.sleep(math.min(left, t)) end
     collect_ready()
   end
   run_runnable()
@@ -104,7 +149,7 @@ end
 -- Nothing can make progress: tasks wait, none can run, and no transfer is in flight.
 local function stuck()
   collect_ready()
-  return #runnable == 0 and #later == 0 and not transport.engine():timeout()
+  return #runnable == 0 and #later == 0 and not next_event(transport.engine())
 end
 
 --- Run until every task is done. Raises when tasks wait for something that cannot happen.

@@ -254,7 +254,7 @@ end
 function Transport:request(spec)
   local key, kerr = self:key()
   if not key then return nil, kerr end
-  local headers = self.headers
+  local headers = spec.headers or self.headers -- spec.headers: a bodiless request's own list (batches.lua)
   local body
   if spec.body ~= nil then
     local msg

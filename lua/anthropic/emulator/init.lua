@@ -24,7 +24,8 @@ local M = {}
 
 -- Modules with a register(emu, opts) function, loaded by every emulator; register may return
 -- nil, message to refuse the options (an invalid seed, for instance).
-M.MODULES = { "anthropic.emulator.messages", "anthropic.emulator.models", "anthropic.emulator.admin" }
+M.MODULES = { "anthropic.emulator.messages", "anthropic.emulator.models", "anthropic.emulator.admin",
+              "anthropic.emulator.batches" }
 
 -- Request bodies above this many bytes get a 413 (the real limit for Messages is "32 MB").
 M.MAX_BODY = 32000000

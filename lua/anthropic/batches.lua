@@ -1,0 +1,112 @@
+--- Message Batches: the parts that are not one request (the others are data in endpoints.lua).
+--   client.batches:results(id)      iterator over the decoded JSONL result lines (raises err)
+--   client.batches:wait(id, opts)   polls get(id) until processing_status == "ended"
+-- See docs/batches.md.
+local errors = require "anthropic.error"
+local json = require "anthropic.json"
+local query = require "anthropic.query"
+local tasks = require "anthropic.tasks"
+
+local M = {}
+
+local function check_id(label, id)
+  if type(id) ~= "string" or id == "" or id == "." or id == ".." then
+    error(string.format("batches:%s: argument #1 (message_batch_id) must be a non-empty batch id (got %s)",
+      label, type(id) == "string" and string.format("%q", id) or type(id)), 3)
+  end
+end
+
+-- The path to fetch the results from: the batch's results_url when it is on this client's
+-- base_url (the key never goes to another host), else the documented path.
+local function results_path(transport, id, batch)
+  local url = type(batch) == "table" and batch.results_url
+  local base = transport.base_url
+  if type(url) == "string" and url:sub(1, #base + 1) == base .. "/" then return url:sub(#base + 1) end
+  return "/v1/messages/batches/" .. query.escape(id) .. "/results"
+end
+
+-- The client's headers with accept: application/binary, as the Python SDK sends for results.
+local function binary_headers(transport)
+  if not transport._binary_headers then
+    local h = {}
+    for i, line in ipairs(transport.headers) do
+      h[i] = line:lower():match("^accept:") and "accept: application/binary" or line
+    end
+    transport._binary_headers = h
+  end
+  return transport._binary_headers
+end
+
+-- Iterator over the lines of a JSONL body; a line that is not JSON raises a "decode" error.
+local function lines(body)
+  local pos, n = 1, 0
+  return function()
+    while pos <= #body do
+      local nl = body:find("\n", pos, true) or (#body + 1)
+      local line = body:sub(pos, nl - 1)
+      pos = nl + 1
+      n = n + 1
+      if line:match("%S") then
+        local value, msg = json.decode(line)
+        if type(value) ~= "table" then
+          errors.raise(errors.new { kind = "decode", retryable = false,
+            message = string.format("results line %d is not a JSON object (%s)", n, msg or "not an object") })
+        end
+        return value
+      end
+    end
+  end
+end
+
+--- Extra methods of client.batches for a transport.
+function M.extras(transport)
+  local extras = {}
+
+  --- Iterator over the batch's results: { custom_id, result = { type = "succeeded", message } |
+  -- { type = "errored", error } | { type = "canceled" } | { type = "expired" } }, in any order.
+  -- The batch must have ended (the server refuses otherwise). Raises the error object on
+  -- failure (unknown id, not ended, ...).
+  function extras.results(self, id)
+    check_id("results", id)
+    local batch, err = self:get(id)
+    if not batch then errors.raise(err) end
+    local body
+    body, err = transport:request { method = "GET", path = results_path(transport, id, batch),
+                                    raw = true, headers = binary_headers(transport) }
+    if not body then errors.raise(err) end
+    return lines(body)
+  end
+
+  --- Poll get(id) every opts.interval seconds (default 5) until processing_status is "ended"
+  -- -> batch | nil, err (kind "timeout" after opts.timeout seconds, default none). Inside a task
+  -- it yields between polls (tasks.sleep); outside one it blocks like every call.
+  function extras.wait(self, id, opts)
+    check_id("wait", id)
+    if opts ~= nil and type(opts) ~= "table" then
+      error("batches:wait: argument #2 (opts) must be a table (got " .. type(opts) .. ")", 2)
+    end
+    opts = opts or {}
+    local interval, timeout = opts.interval or 5, opts.timeout
+    if type(interval) ~= "number" or interval < 0 then error("batches:wait: opts.interval must be a number >= 0", 2) end
+    if timeout ~= nil and (type(timeout) ~= "number" or timeout < 0) then
+      error("batches:wait: opts.timeout must be a number >= 0", 2)
+    end
+    local deadline = timeout and tasks.now() + timeout
+    while true do
+      local batch, err = self:get(id)
+      if not batch then return nil, err end
+      if batch.processing_status == "ended" then return batch end
+      local left = deadline and deadline - tasks.now()
+      if left and left <= 0 then
+        return nil, errors.new { kind = "timeout", retryable = false, details = { batch = batch },
+          message = string.format("batch %s has not ended after %gs (processing_status %s)", id, timeout,
+            tostring(batch.processing_status)) }
+      end
+      tasks.sleep(left and math.min(left, interval) or interval)
+    end
+  end
+
+  return extras
+end
+
+return M
