@@ -12,7 +12,7 @@ const [workload, base, requestFile, nArg, inflightArg] = process.argv.slice(2);
 const n = Number(nArg);
 const inflight = Number(inflightArg || 1);
 const params = JSON.parse(readFileSync(requestFile, 'utf8'));
-const KEY = 'sk-ant-api03-bench0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000-AAAAAAAA';
+const KEY = 'sk-ant-api03-bench' + '0'.repeat(88) + '-AAAAAAAA'; // the fake key of bench/common.lua
 const stream = workload !== 'create';
 const clients = {};
 function client(w) {
