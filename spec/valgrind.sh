@@ -1,10 +1,10 @@
 #!/bin/sh
-# make valgrind: memcheck over spec files (default: the engine, client, key and stream specs);
+# make valgrind: memcheck over the busted suite (VALGRIND_SPECS picks files; about 4 minutes);
 # fails when a definite or indirect leak, or any memory error, comes from the C core (src/).
 LUA=${LUA:-lua5.4}
 log=${TMPDIR:-/tmp}/anthropic-valgrind.$$
 # (stream_spec's 100 MB stream runs in a child process, which valgrind does not trace)
-files=${VALGRIND_SPECS:-"spec/engine_spec.lua spec/client_spec.lua spec/keys_spec.lua spec/stream_spec.lua"}
+files=${VALGRIND_SPECS:-spec}
 valgrind --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
   --keep-debuginfo=yes --trace-children=no --child-silent-after-fork=yes --log-file="$log" \
   "$LUA" spec/valgrind-busted.lua -o TAP $files
