@@ -12,8 +12,10 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "curl_alloc.h"
+#include "pollset.h"
 #include "retry.h"
 #include "sse.h"
 
@@ -101,6 +103,7 @@ struct ae_engine {
   long connections;
   size_t budget_bytes, budget_events; /* per step, 0 = unlimited */
   size_t step_bytes, step_events;     /* spent in the current step */
+  ae_pollset *ps;                     /* made by the first ae_engine_pollfd, then kept in sync */
 };
 
 /* ---- small helpers ---- */
@@ -428,6 +431,13 @@ static void global_init_once(void) {
   pthread_once(&once, global_init);
 }
 
+/* libcurl closes a socket: the pollable fd must forget it before its number is reused. */
+static int on_close_socket(void *ud, curl_socket_t fd) {
+  ae_engine *e = ud;
+  if (e->ps) ae_pollset_forget(e->ps, (int)fd);
+  return close(fd);
+}
+
 static int sockopt_count(void *ud, curl_socket_t fd, curlsocktype purpose) {
   (void)fd;
   if (purpose == CURLSOCKTYPE_IPCXN) ((ae_engine *)ud)->connections++;
@@ -492,6 +502,7 @@ void ae_engine_free(ae_engine *e) {
   }
   for (int i = 0; i < e->npool; i++) curl_easy_cleanup(e->pool[i]);
   curl_multi_cleanup(e->multi);
+  ae_pollset_free(e->ps);
   free(e);
 }
 
@@ -617,6 +628,8 @@ static int setup_easy(ae_xfer *x, const ae_request *req) {
   SET(CURLOPT_PRIVATE, x);
   SET(CURLOPT_SOCKOPTFUNCTION, sockopt_count);
   SET(CURLOPT_SOCKOPTDATA, x->eng);
+  SET(CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+  SET(CURLOPT_CLOSESOCKETDATA, x->eng);
   SET(CURLOPT_HTTPHEADER, x->headers);
   /* a stream has no total limit (a healthy one may run for long): x->idle instead */
   if (req->timeout > 0 && !req->stream) SET(CURLOPT_TIMEOUT_MS, (long)(req->timeout * 1000.0));
@@ -748,6 +761,24 @@ static void read_done(ae_engine *e) {
   }
 }
 
+/* Mirror libcurl's current socket interest into the pollable fd, when a host asked for one. */
+static void sync_pollset(ae_engine *e) {
+  fd_set r, w, x;
+  int maxfd = -1;
+  if (!e->ps) return;
+  FD_ZERO(&r);
+  FD_ZERO(&w);
+  FD_ZERO(&x);
+  curl_multi_fdset(e->multi, &r, &w, &x, &maxfd);
+  ae_pollset_sync(e->ps, &r, &w, maxfd);
+}
+
+int ae_engine_pollfd(ae_engine *e) {
+  if (!e->ps && !(e->ps = ae_pollset_new())) return -1;
+  sync_pollset(e);
+  return ae_pollset_fd(e->ps);
+}
+
 int ae_engine_step(ae_engine *e) {
   int still;
   resume_budget(e);
@@ -763,6 +794,7 @@ int ae_engine_step(ae_engine *e) {
      * no timer: unread, it would wait for the next poll's fallback timeout */
     read_done(e);
   }
+  sync_pollset(e);
   return count_live(e);
 }
 

@@ -85,6 +85,10 @@ ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen
 int ae_engine_step(ae_engine *e);                  /* never blocks; returns live transfers */
 double ae_engine_timeout(const ae_engine *e);      /* seconds until step is due; -1 if idle */
 int ae_engine_wait(ae_engine *e, double max_wait); /* poll sockets <= max_wait, then step */
+/* One fd for a host's event loop: readable when a socket of the engine is ready. Wait on it (at
+ * most ae_engine_timeout), then ae_engine_step. -1 where unsupported (no epoll). Owned by the
+ * engine; every step keeps it in sync. */
+int ae_engine_pollfd(ae_engine *e);
 long ae_engine_connections(const ae_engine *e);    /* connections opened so far */
 /* Stream bytes and events one step may take in (0 = no limit on that count). */
 void ae_engine_set_budget(ae_engine *e, size_t bytes, size_t events);

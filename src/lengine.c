@@ -69,6 +69,18 @@ static int engine_wait(lua_State *L) {
   return 1;
 }
 
+/* eng:pollfd() -> fd | nil, message: one descriptor a host's loop can wait on (readable) */
+static int engine_pollfd(lua_State *L) {
+  int fd = ae_engine_pollfd(checkengine(L, 1));
+  if (fd < 0) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "no pollable descriptor on this system (needs epoll); call step() each frame");
+    return 2;
+  }
+  lua_pushinteger(L, fd);
+  return 1;
+}
+
 static int engine_connections(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)ae_engine_connections(checkengine(L, 1)));
   return 1;
@@ -411,6 +423,7 @@ static const luaL_Reg engine_meta[] = {{"__gc", engine_close},
 static const luaL_Reg engine_methods[] = {
     {"submit", engine_submit}, {"step", engine_step},   {"timeout", engine_timeout},
     {"wait", engine_wait},     {"close", engine_close}, {"connections", engine_connections},
+    {"pollfd", engine_pollfd},
     {"budget", engine_budget}, {NULL, NULL}};
 
 static const luaL_Reg xfer_meta[] = {

@@ -56,6 +56,7 @@ end
 
 M.reports = reports
 M.spawn, M.poll, M.run = tasks.spawn, tasks.poll, tasks.run
+M.pollfd, M.timeout, M.pollable = tasks.pollfd, tasks.timeout, tasks.pollable
 M.is_error = errors.is_error
 M.error = errors.new
 

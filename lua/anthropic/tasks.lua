@@ -167,6 +167,30 @@ function M.count()
   return live
 end
 
+--- For hosts with their own event loop: seconds until poll() has work (0: call it now), or nil
+-- when nothing is pending (wait on pollfd() alone).
+function M.timeout()
+  collect_ready()
+  if #runnable > 0 or #later > 0 then return 0 end
+  return next_event(transport.engine())
+end
+
+--- For hosts with their own event loop: one descriptor that becomes readable when a transfer
+-- has something to do. Wait for it (or for timeout()), then call poll(0). -> fd | nil, message
+function M.pollfd()
+  return transport.engine():pollfd()
+end
+
+--- The same as an object following the cqueues "pollable" convention (pollfd, events, timeout),
+-- for schedulers that take such objects (cqueues.poll, and loops modelled on it).
+function M.pollable()
+  return {
+    pollfd = function() return (M.pollfd()) end,
+    events = function() return "r" end,
+    timeout = function() return M.timeout() end,
+  }
+end
+
 --- Wait for the task (yielding inside another task) -> its results | nil, err when it raised.
 function Task:wait()
   local current = by_coroutine[coroutine.running()]
