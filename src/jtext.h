@@ -12,7 +12,7 @@
  * answer 0, and the caller decodes the event the full way. So a recognised event decodes,
  * with any JSON parser, to exactly { type, index = N, delta = { type, text } }.
  *
- * The text is unescaped (\" \\ \/ \b \f \n \r \t and \uXXXX, surrogate pairs joined, as UTF-8);
+ * The text is unescaped (\" \\ \/ \b \f \n \r \t and \u with four hex digits, surrogate pairs joined, as UTF-8);
  * other bytes, including non-ASCII ones, are copied as they are (as lua-cjson does). */
 #ifndef AE_JTEXT_H
 #define AE_JTEXT_H
