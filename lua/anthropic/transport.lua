@@ -7,6 +7,7 @@ local query = require "anthropic.query"
 
 local M = {}
 local Transport = {}
+Transport.__index = Transport
 
 -- One engine (one libcurl multi handle and connection pool) for every client of this Lua state,
 -- so that anthropic.poll() and the tasks drive a single thing, and connections are shared.
@@ -15,7 +16,6 @@ function M.engine()
   if not shared_engine then shared_engine = core.engine() end
   return shared_engine
 end
-Transport.__index = Transport
 
 local VERSION = core.VERSION
 local API_VERSION = "2023-06-01"
