@@ -123,7 +123,7 @@ describe("emulator", function()
       assert.falsy(out:find("sk-ant-api03-unknown-key-of-some-length-000000", 1, true))
     end)
 
-    it("bin/anthropic prints usage and exits 1 for an unknown command", function()
+    it("bin/anthropic prints usage and exits 2 for an unknown command", function()
       local p = io.popen("cd " .. helper.ROOT .. " && " .. helper.LUA
         .. " bin/anthropic nope 2>&1 >/dev/null; echo rc=$?")
       local out = p:read("a")
@@ -131,7 +131,7 @@ describe("emulator", function()
       assert.matches("unknown command 'nope'", out)
       assert.matches("usage: anthropic", out)
       assert.matches("emulator", out)
-      assert.matches("rc=1", out)
+      assert.matches("rc=2", out)
     end)
   end)
 

@@ -14,9 +14,9 @@ Prints "listening on http://127.0.0.1:PORT" once ready. Keys: ANTHROPIC_EMULATOR
 (comma-separated) or POST /_emulator/keys. See docs/emulator.md.
 ]]
 
-local function fail(msg)
+local function fail(msg) -- only usage errors come here: exit 2, as every command
   io.stderr:write("anthropic emulator: ", msg, "\n", USAGE)
-  return 1
+  return 2
 end
 
 return function(args)

@@ -57,7 +57,7 @@ function M.main(argv)
   if not cmd or not cmd:match("^[%a][%w_-]*$") or cmd == "init" or not searchpath(module_name(cmd)) then
     if cmd then io.stderr:write("anthropic: unknown command '", cmd, "'\n") end
     io.stderr:write(M.usage())
-    return 1
+    return 2
   end
   local run = require(module_name(cmd))
   local args = {}

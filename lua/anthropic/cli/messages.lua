@@ -19,7 +19,7 @@ local FLAGS = { model = "model", ["max-tokens"] = "max_tokens", system = "system
 
 local function fail(msg, usage)
   io.stderr:write("anthropic messages: ", msg, "\n", usage and USAGE or "")
-  return 1
+  return usage and 2 or 1 -- as every command: 2 for a usage error
 end
 
 -- -> options table | nil, message
