@@ -36,6 +36,14 @@ function Client:key_hint()
   return key:hint()
 end
 
+--- What this client spent on Messages answers (spend_limit, guard.lua) ->
+-- { usd = "0.012345", requests = n, unpriced = n, limit_usd = n | nil }; zeros without a guard.
+function Client:spend()
+  local g = self._transport.guard
+  if not g then return { usd = "0.000000", requests = 0, unpriced = 0 } end
+  return g:spend()
+end
+
 --- The Messages API client. Options: see docs/getting-started.md.
 function M.new(opts)
   local t = transport.new(opts, "messages", "anthropic.new")

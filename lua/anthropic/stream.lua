@@ -70,6 +70,7 @@ function M.open(tr, spec)
   local t, err = tr:request(spec)
   if not t then return nil, err end
   transport.await(function() return t:started() or t:done() end)
+  if tr.guard then tr.guard:observe(function(name) return t:header(name) end) end -- pace (guard.lua)
   if not t:started() then -- an error answer, or no answer at all: the ordinary outcome
     local res = t:result()
     t:close()
@@ -107,6 +108,7 @@ end
 function Stream:close()
   if self.closed then return end
   self.closed = true
+  self:_charge() -- a stream closed before its end was billed for what it used
   self._t:close()
 end
 Stream.__close = Stream.close
@@ -188,6 +190,15 @@ function Stream:keep_content(keep)
   return self
 end
 
+-- Count the message's usage in the client's spend (spend_limit, guard.lua), once.
+function Stream:_charge()
+  local g, m = self._tr and self._tr.guard, self.message
+  if g and m and not self._charged and self._spec and self._spec.path == "/v1/messages" then
+    self._charged = true
+    g:charge(m.model, m.usage)
+  end
+end
+
 -- Fold one decoded event into the message. -> nil | err
 function Stream:_accumulate(ev)
   local typ = ev.type
@@ -224,6 +235,7 @@ function Stream:_accumulate(ev)
     for k, v in pairs(type(ev.usage) == "table" and ev.usage or {}) do m.usage[k] = copy(v) end -- cumulative
   elseif typ == "message_stop" then
     self.stopped = true
+    self:_charge()
     for i in pairs(self._open) do
       local err = self:_close_block(i)
       if err then return err end

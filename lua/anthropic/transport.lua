@@ -4,6 +4,7 @@ local core = require "anthropic.core"
 local json = require "anthropic.json"
 local errors = require "anthropic.error"
 local query = require "anthropic.query"
+local guard = require "anthropic.guard"
 
 local M = {}
 local Transport = {}
@@ -27,7 +28,7 @@ local OPTIONS = {
   key_fn = "function", dotenv = { string = true, boolean = true }, base_url = "string",
   timeout = "number", connect_timeout = "number", max_retries = "number", retry_after_cap = "number",
   headers = "table", beta = "table", user_agent = "string", log = "function", max_body = "number",
-  min_speed = "table",
+  min_speed = "table", spend_limit = "table", pace = "boolean",
 }
 
 local function option_names()
@@ -116,6 +117,7 @@ function M.new(opts, kind, ctor)
       env = env, bearer_env = { ANTHROPIC_AUTH_TOKEN = true }, dotenv = dotenv, admin = admin,
     },
     engine = M.engine(),
+    guard = guard.new(opts), -- spend_limit / pace (guard.lua); nil when neither is set
   }, Transport)
   -- The header lists a request may send, built once: a JSON body adds content-type; a POST
   -- without a body says it has none (else libcurl would announce a form).
@@ -271,6 +273,13 @@ function Transport:request(spec)
     local qs = query.build(spec.query)
     if qs then path = path .. "?" .. qs end
   end
+  -- The spend guard and pacing see Messages requests only (not count_tokens, batches, models).
+  local g = self.guard
+  if g and (spec.method ~= "POST" or spec.path ~= "/v1/messages") then g = nil end
+  if g then
+    local ok, gerr = g:before()
+    if not ok then return nil, gerr end
+  end
   local req = self._submit
   req.method, req.url, req.headers, req.body, req.key = spec.method, self.base_url .. path, headers, body, key
   req.timeout, req.idempotent, req.stream = spec.timeout or self.timeout, spec.idempotent ~= false, spec.stream
@@ -279,6 +288,17 @@ function Transport:request(spec)
   if not t then return nil, errors.new { kind = kind, message = msg } end
   if spec.stream then return t end
   M.await(function() return t:done() end)
+  if g then
+    g:observe(function(name) return t:header(name) end)
+    local value, err = self:finish(t, spec)
+    if type(value) == "table" then g:charge(value.model, value.usage) end
+    return value, err
+  end
+  return self:finish(t, spec)
+end
+
+-- A done transfer -> the decoded answer | nil, err (closes the transfer).
+function Transport:finish(t, spec)
   -- The common case without tables: a 2xx answer, no logging (so no retry lines to write).
   if not self.log then
     local status, failed = t:status()
