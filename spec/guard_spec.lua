@@ -2,7 +2,7 @@
 -- against the emulator.
 local anthropic = require "anthropic"
 local emulator = require "helpers.emulator"
-local prices = require "anthropic.emulator.admin.prices"
+local prices = require "anthropic.prices"
 local guard = require "anthropic.guard"
 local tasks = require "anthropic.tasks"
 

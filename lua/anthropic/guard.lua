@@ -2,7 +2,7 @@
 -- spend_limit = { usd = n } and pace = true). See docs/getting-started.md.
 --
 -- Spend: every Messages answer's usage is priced with the table in
--- anthropic.emulator.admin.prices (integer micro-dollars per million tokens, from
+-- anthropic.prices (integer micro-dollars per million tokens, from
 -- shared/reference/pricing-and-limits.md section 1.1; a model matches its id or id-YYYYMMDD, an
 -- unknown model is "unpriced"). The total is kept exactly, as an integer count of 10^-12 USD
 -- (tokens x micro-dollars per MTok) in a bignum, so no rounding ever happens before display.
@@ -13,7 +13,7 @@
 -- request takes to come back. The wait goes through tasks.sleep, so other tasks keep running.
 local core = require "anthropic.core"
 local errors = require "anthropic.error"
-local prices = require "anthropic.emulator.admin.prices"
+local prices = require "anthropic.prices"
 
 local M = {}
 

@@ -7,7 +7,7 @@
 -- `limit` counts buckets; pages continue with the opaque next_page token.
 local common = require "anthropic.emulator.admin.common"
 local json = require "anthropic.emulator.json"
-local prices = require "anthropic.emulator.admin.prices"
+local prices = require "anthropic.prices"
 
 local M = {}
 

@@ -1,4 +1,5 @@
--- The price table the emulator's cost report uses, and exact money arithmetic.
+-- Model prices, one table for the client's spend guard and the emulator's cost report, and
+-- exact money arithmetic.
 --
 -- Prices are integer micro-dollars per million tokens (USD 3.75 / MTok = 3750000), taken from
 -- shared/reference/pricing-and-limits.md section 1.1. The cost of n tokens at price p is
