@@ -5,6 +5,7 @@
 --   check = function(params)    extra validation; returns nil or a "config" error message
 --   params = { name = rule }    checked and converted before sending; a bad one raises (params.lua)
 --   stream = true               sent with "stream": true; returns a stream (stream.lua)
+--   metered = true              billed generation: the spend guard and pacing see it (guard.lua)
 -- A resource table with scope = "arg" is called with that path argument first (endpoints_admin.lua).
 local M = {}
 
@@ -18,9 +19,9 @@ local function nonstreaming_timeout(params)
 end
 
 M.messages = {
-  create = { method = "POST", path = "/v1/messages", check = nonstreaming_timeout },
+  create = { method = "POST", path = "/v1/messages", check = nonstreaming_timeout, metered = true },
   count_tokens = { method = "POST", path = "/v1/messages/count_tokens" },
-  stream = { method = "POST", path = "/v1/messages", stream = true },
+  stream = { method = "POST", path = "/v1/messages", stream = true, metered = true },
 }
 
 -- Message Batches (docs/batches.md). results and wait are in batches.lua: they are not one request.

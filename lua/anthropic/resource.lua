@@ -48,7 +48,8 @@ local function method(transport, owner, resource_name, name, desc)
       local msg = desc.check(params)
       if msg then return nil, errors.new { kind = "config", message = label .. ": " .. msg } end
     end
-    local spec = { method = desc.method, path = path, idempotent = desc.idempotent, timeout = desc.timeout }
+    local spec = { method = desc.method, path = path, idempotent = desc.idempotent, timeout = desc.timeout,
+      metered = desc.metered }
     if desc.stream then -- the body is params with stream = true (the caller's table is not changed)
       local body = {}
       for k, v in pairs(params or {}) do body[k] = v end

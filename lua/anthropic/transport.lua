@@ -273,9 +273,8 @@ function Transport:request(spec)
     local qs = query.build(spec.query)
     if qs then path = path .. "?" .. qs end
   end
-  -- The spend guard and pacing see Messages requests only (not count_tokens, batches, models).
-  local g = self.guard
-  if g and (spec.method ~= "POST" or spec.path ~= "/v1/messages") then g = nil end
+  -- The spend guard and pacing see metered requests only (endpoints.lua marks them).
+  local g = spec.metered and self.guard
   if g then
     local ok, gerr = g:before()
     if not ok then return nil, gerr end
