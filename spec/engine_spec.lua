@@ -54,6 +54,23 @@ describe("engine", function()
     eng:close()
   end)
 
+  it("holds its own reference to the key: closing the key mid-transfer does not break it", function()
+    local eng = core.engine()
+    local own = assert(core.load_key { api_key = key, env = {} })
+    emu:faults { { path = "/v1/messages", status = 529, headers = { ["retry-after"] = "0" } } }
+    local t = assert(eng:submit(req("/v1/messages", { key = own })))
+    own:close() -- the owner lets go before the first attempt; the retry still sends the key
+    assert.equal("anthropic.key (closed)", tostring(own))
+    local res = run(eng, t)
+    assert.equal(200, res.status)
+    assert.equal(2, res.attempts)
+    -- the same key object serves many transfers; each one's header line is the key's own
+    local t1, t2 = assert(eng:submit(req("/v1/messages"))), assert(eng:submit(req("/v1/messages")))
+    assert.equal(200, run(eng, t1).status)
+    assert.equal(200, run(eng, t2).status)
+    eng:close()
+  end)
+
   it("keeps serving other transfers while one is stalled or waiting to retry", function()
     local eng = core.engine()
     emu:faults {

@@ -13,6 +13,6 @@ void ae_open_key(lua_State *L);     /* adds load_key, scrub to the module table 
 void ae_open_engine(lua_State *L);  /* adds engine to the module table on top */
 
 /* The key userdata at idx, or NULL when idx is nil/none; raises on anything else or a closed key. */
-const ae_secret *ae_check_key(lua_State *L, int idx, int *bearer);
+ae_secret *ae_check_key(lua_State *L, int idx, int *bearer);
 
 #endif

@@ -51,14 +51,14 @@ struct ae_xfer {
   xstate state;
   double due;              /* monotonic time the next attempt may start */
   struct curl_slist *headers;  /* first node is ours: the auth line, wiped on free */
-  ae_secret *auth;         /* the "x-api-key: ..." line, in locked non-dumped memory */
+  const char *auth;        /* the "x-api-key: ..." line, owned by key (ae_secret_header) */
   char *body;              /* owned copy of the request body */
   int max_retries, idempotent;
   int safe;                /* GET or HEAD: nothing for the server to act on */
   double retry_after_cap;
   size_t max_body;
   char errbuf[CURL_ERROR_SIZE];
-  ae_secret *key;          /* a copy of the key, for scrubbing messages */
+  ae_secret *key;          /* a reference to the key: its header line, scrubbing messages */
   /* the current attempt's answer */
   int status;
   char *resp;
@@ -514,13 +514,13 @@ static int add_header(ae_xfer *x, const char *line) {
 }
 
 static int build_auth(ae_xfer *x, const ae_request *req) {
-  x->auth = ae_secret_with_prefix(req->key, req->bearer ? "Authorization: Bearer " : "x-api-key: ");
-  x->key = ae_secret_with_prefix(req->key, "");
-  if (!x->auth || !x->key) return -1;
+  x->key = ae_secret_ref(req->key);
+  x->auth = ae_secret_header(x->key, req->bearer);
+  if (!x->auth) return -1;
   /* our own list node, so the line stays in secret memory (curl_slist_append would copy it) */
   struct curl_slist *node = malloc(sizeof *node);
   if (!node) return -1;
-  node->data = (char *)ae_secret_bytes(x->auth, NULL);
+  node->data = (char *)x->auth;
   node->next = x->headers;
   x->headers = node;
   return 0;
@@ -528,14 +528,13 @@ static int build_auth(ae_xfer *x, const ae_request *req) {
 
 static void free_headers(ae_xfer *x) {
   struct curl_slist *l = x->headers;
-  if (l && x->auth && l->data == ae_secret_bytes(x->auth, NULL)) { /* our node first */
+  if (l && x->auth && l->data == x->auth) { /* our node first */
     struct curl_slist *rest = l->next;
     free(l);
     l = rest;
   }
   curl_slist_free_all(l);
   x->headers = NULL;
-  ae_secret_free(x->auth);
   x->auth = NULL;
 }
 

@@ -38,7 +38,7 @@ typedef struct ae_request {
   size_t nheaders;
   const char *body;             /* may be NULL */
   size_t body_len;
-  const ae_secret *key;         /* may be NULL; copied, so it may be freed after submit */
+  ae_secret *key;               /* may be NULL; referenced, so its owner may free it after submit */
   int bearer;                   /* send the key as Authorization: Bearer, else x-api-key */
   double timeout;               /* seconds per attempt (0 = none) */
   double connect_timeout;       /* seconds (0 = libcurl's default) */

@@ -60,7 +60,7 @@ static int key_kind(lua_State *L) {
   return 1;
 }
 
-const ae_secret *ae_check_key(lua_State *L, int idx, int *bearer) {
+ae_secret *ae_check_key(lua_State *L, int idx, int *bearer) {
   if (lua_isnoneornil(L, idx)) return NULL;
   lkey *k = (lkey *)luaL_checkudata(L, idx, AE_KEY_MT);
   if (!k->s) luaL_error(L, "attempt to use a closed key");
@@ -296,7 +296,7 @@ static int scrub(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   int bearer;
-  const ae_secret *key = ae_check_key(L, 2, &bearer);
+  ae_secret *key = ae_check_key(L, 2, &bearer);
   size_t cap = len * 10 + 64; /* "[redacted]" may be longer than what it replaces */
   char *out = lua_newuserdatauv(L, cap, 0);
   size_t n = ae_scrub(s, key, out, cap);

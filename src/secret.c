@@ -24,10 +24,12 @@
 #define DOTENV_MAX (1024 * 1024) /* larger .env files are refused */
 
 struct ae_secret {
-  size_t maplen; /* bytes mapped, this header included */
+  size_t maplen;        /* bytes mapped, this header included */
   size_t len;
   int kind;
-  char bytes[]; /* len bytes and a NUL */
+  int refs;             /* ae_secret_ref; the last ae_secret_free wipes */
+  ae_secret *lines[2];  /* cached header lines (ae_secret_header), owned by this secret */
+  char bytes[];         /* len bytes and a NUL */
 };
 
 /* ---------- errors ---------- */
@@ -119,6 +121,8 @@ ae_secret *ae_secret_new(const char *bytes, size_t len, char *err, size_t errlen
   }
   s->maplen = maplen;
   s->len = len;
+  s->refs = 1;
+  s->lines[0] = s->lines[1] = NULL;
   memcpy(s->bytes, bytes, len);
   s->bytes[len] = 0;
   s->kind = (len >= 12 && memcmp(s->bytes, "sk-ant-admin", 12) == 0) ? AE_KEY_ADMIN : AE_KEY_API;
@@ -126,7 +130,21 @@ ae_secret *ae_secret_new(const char *bytes, size_t len, char *err, size_t errlen
 }
 
 void ae_secret_free(ae_secret *s) {
-  if (s) vault_free(s, s->maplen);
+  if (!s || --s->refs > 0) return;
+  ae_secret_free(s->lines[0]);
+  ae_secret_free(s->lines[1]);
+  vault_free(s, s->maplen);
+}
+
+ae_secret *ae_secret_ref(ae_secret *s) {
+  if (s) s->refs++;
+  return s;
+}
+
+const char *ae_secret_header(ae_secret *s, int bearer) {
+  ae_secret **line = &s->lines[bearer ? 1 : 0];
+  if (!*line) *line = ae_secret_with_prefix(s, bearer ? "Authorization: Bearer " : "x-api-key: ");
+  return *line ? (*line)->bytes : NULL;
 }
 
 ae_secret *ae_secret_with_prefix(const ae_secret *s, const char *prefix) {
@@ -136,6 +154,8 @@ ae_secret *ae_secret_with_prefix(const ae_secret *s, const char *prefix) {
   d->maplen = maplen;
   d->len = plen + s->len;
   d->kind = s->kind;
+  d->refs = 1;
+  d->lines[0] = d->lines[1] = NULL;
   memcpy(d->bytes, prefix, plen);
   memcpy(d->bytes + plen, s->bytes, s->len);
   d->bytes[d->len] = 0;

@@ -19,8 +19,18 @@ enum { AE_KEY_API = 0, AE_KEY_ADMIN = 1 };  /* sk-ant-admin... is ADMIN, anythin
  * The caller wipes its own copy. */
 ae_secret *ae_secret_new(const char *bytes, size_t len, char *err, size_t errlen);
 
-/* Wipe (explicit_bzero-style, not optimised away), munlock and free. NULL is fine. */
+/* Drop a reference; the last one wipes (explicit_bzero-style, not optimised away), munlocks
+ * and frees the key and its cached header lines. NULL is fine. */
 void ae_secret_free(ae_secret *s);
+
+/* Another reference to the same key (single-threaded: one Lua state owns it), so a transfer
+ * keeps the key and its header line alive however long the key's owner lives. Returns s. */
+ae_secret *ae_secret_ref(ae_secret *s);
+
+/* The key's "x-api-key: KEY" line (bearer: "Authorization: Bearer KEY"), made on first use and
+ * kept with the key in the same vault memory, so a request costs no vault allocation.
+ * NULL when out of memory. */
+const char *ae_secret_header(ae_secret *s, int bearer);
 
 /* A copy of the key with `prefix` in front (e.g. an "x-api-key: " header line), in the same
  * locked, non-dumped, wiped memory, with the key's kind; "" makes a plain copy. NULL when out of

@@ -425,8 +425,30 @@ static void test_with_prefix(void) {
   ae_secret_free(k);
 }
 
+/* A transfer holds a reference: the key and its cached header line outlive the owner's free. */
+static void test_ref_and_header(void) {
+  char msg[AE_ERRLEN];
+  ae_secret *k = ae_secret_new("sk-ant-api03-abcdefghijklmnop", 29, msg, sizeof msg);
+  const char *h1 = k ? ae_secret_header(k, 0) : NULL;
+  const char *h2 = k ? ae_secret_header(k, 0) : NULL;
+  const char *b = k ? ae_secret_header(k, 1) : NULL;
+  CHECK(h1 && strcmp(h1, "x-api-key: sk-ant-api03-abcdefghijklmnop") == 0, "header: x-api-key line");
+  CHECK(h1 == h2, "header: made once, then the same line");
+  CHECK(b && strcmp(b, "Authorization: Bearer sk-ant-api03-abcdefghijklmnop") == 0,
+        "header: bearer line");
+  ae_secret *r = ae_secret_ref(k);
+  CHECK(r == k, "ref returns the same key");
+  ae_secret_free(k); /* the owner lets go; the reference keeps both alive */
+  CHECK(strcmp(ae_secret_bytes(r, NULL), "sk-ant-api03-abcdefghijklmnop") == 0 &&
+            strcmp(h1, "x-api-key: sk-ant-api03-abcdefghijklmnop") == 0,
+        "ref: key and header line stay valid after the owner's free");
+  ae_secret_free(r); /* the last reference wipes and unmaps (valgrind/ASan check the rest) */
+  CHECK(ae_secret_ref(NULL) == NULL, "ref(NULL) is NULL");
+}
+
 int main(void) {
   test_with_prefix();
+  test_ref_and_header();
   if (!mkdtemp(dir)) {
     perror("mkdtemp");
     return 2;
