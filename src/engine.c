@@ -40,7 +40,7 @@ typedef struct qnode {
 } qnode;
 
 typedef struct hdr {
-  char *name;  /* lower-cased */
+  char *name;  /* lower-cased; one block with the value ("name\0value\0"), freed through name */
   char *value;
 } hdr;
 
@@ -169,6 +169,11 @@ static int budget_spent(const ae_engine *e) {
 /* The body of a started stream. Pausing happens before any byte is taken, since libcurl
  * delivers the same bytes again after the pause; so the queue may pass its high-water mark by
  * at most the events of one delivery (at most CURL_MAX_WRITE_SIZE bytes, or one event). */
+/* Only streams have an idle limit; a plain request's clock reads would be wasted. */
+static void touch(ae_xfer *x) {
+  if (x->idle > 0) x->last_io = mono_now();
+}
+
 static size_t on_stream(ae_xfer *x, const char *data, size_t len) {
   if (x->qcount >= AE_QUEUE_HIGH_EVENTS || x->qbytes >= AE_QUEUE_HIGH_BYTES) {
     x->paused = PAUSE_QUEUE;
@@ -190,7 +195,7 @@ static size_t on_stream(ae_xfer *x, const char *data, size_t len) {
 static size_t on_body(char *data, size_t size, size_t n, void *ud) {
   ae_xfer *x = ud;
   size_t len = size * n;
-  x->last_io = mono_now();
+  touch(x);
   if (x->started) return on_stream(x, data, len);
   if (x->resp_len + len > x->max_body) {
     x->too_big = 1;
@@ -211,26 +216,14 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
 }
 
 static void clear_headers(ae_xfer *x) {
-  for (size_t i = 0; i < x->nhdrs; i++) {
-    free(x->hdrs[i].name);
-    free(x->hdrs[i].value);
-  }
+  for (size_t i = 0; i < x->nhdrs; i++) free(x->hdrs[i].name);
   x->nhdrs = 0;
-}
-
-static char *dup_range(const char *s, size_t n) {
-  char *p = malloc(n + 1);
-  if (p) {
-    memcpy(p, s, n);
-    p[n] = '\0';
-  }
-  return p;
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   ae_xfer *x = ud;
   size_t len = size * n;
-  x->last_io = mono_now();
+  touch(x);
   if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) { /* a new response (after 1xx): start over */
     clear_headers(x);
     return len;
@@ -255,15 +248,16 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
     x->hdrs_cap = cap;
   }
   hdr *h = &x->hdrs[x->nhdrs];
-  h->name = dup_range(data, nlen);
-  h->value = dup_range(v, (size_t)(end - v));
-  if (!h->name || !h->value) {
-    free(h->name);
-    free(h->value);
-    return 0;
+  size_t vlen = (size_t)(end - v);
+  if (!(h->name = malloc(nlen + vlen + 2))) return 0;
+  for (size_t i = 0; i < nlen; i++) {
+    char c = data[i];
+    h->name[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
   }
-  for (char *c = h->name; *c; c++)
-    if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+  h->name[nlen] = '\0';
+  h->value = h->name + nlen + 1;
+  memcpy(h->value, v, vlen);
+  h->value[vlen] = '\0';
   x->nhdrs++;
   return len;
 }
@@ -286,7 +280,7 @@ static int start_attempt(ae_xfer *x) {
   x->started = 0; /* an attempt that never started queued no event */
   x->paused = PAUSE_NONE;
   x->sse_err = 0;
-  x->last_io = mono_now();
+  touch(x);
   if (x->sse) ae_sse_reset(x->sse);
   if (curl_multi_add_handle(x->eng->multi, x->easy) != CURLM_OK) {
     x->state = XS_DONE;
@@ -701,9 +695,14 @@ oom:
   return NULL;
 }
 
-static void start_due(ae_engine *e, double now) {
-  for (ae_xfer *x = e->xfers; x; x = x->next)
-    if (x->state == XS_WAITING && x->due <= now) start_attempt(x);
+/* Attempts whose retry delay is over start; the clock is read only when one is waiting. */
+static void start_due(ae_engine *e) {
+  double now = -1;
+  for (ae_xfer *x = e->xfers; x; x = x->next) {
+    if (x->state != XS_WAITING) continue;
+    if (now < 0) now = mono_now();
+    if (x->due <= now) start_attempt(x);
+  }
 }
 
 static int count_live(const ae_engine *e) {
@@ -738,9 +737,11 @@ static void resume_budget(ae_engine *e) {
 }
 
 /* Stream attempts with no byte for x->idle seconds (and not paused by us) time out. */
-static void check_idle(ae_engine *e, double now) {
+static void check_idle(ae_engine *e) {
+  double now = -1;
   for (ae_xfer *x = e->xfers; x; x = x->next) {
     if (x->state != XS_RUNNING || x->idle <= 0 || x->paused != PAUSE_NONE) continue;
+    if (now < 0) now = mono_now();
     if (now - x->last_io >= x->idle) {
       snprintf(x->errbuf, sizeof x->errbuf, "no data received for %g seconds", x->idle);
       finish_attempt(x, CURLE_OPERATION_TIMEDOUT);
@@ -781,12 +782,12 @@ int ae_engine_pollfd(ae_engine *e) {
 int ae_engine_step(ae_engine *e) {
   int still;
   resume_budget(e);
-  start_due(e, mono_now());
+  start_due(e);
   curl_multi_perform(e->multi, &still);
   read_done(e);
-  check_idle(e, mono_now());
+  check_idle(e);
   /* a retry with no delay starts now rather than one step later */
-  start_due(e, mono_now());
+  start_due(e);
   if (e->running) {
     curl_multi_perform(e->multi, &still);
     /* an attempt this perform finished (a refused connect, a quick answer) leaves libcurl with
@@ -805,9 +806,11 @@ double ae_engine_timeout(const ae_engine *e) {
     if (ms >= 0) best = (double)ms / 1000.0;
     else best = 1.0; /* libcurl has no timer: poll sockets, and look again soon */
   }
-  double now = mono_now();
+  double now = -1; /* read once, and only when a transfer has a deadline of ours */
   for (const ae_xfer *x = e->xfers; x; x = x->next) {
     double d;
+    if (x->state != XS_RUNNING && x->state != XS_WAITING) continue;
+    if (now < 0 && (x->state == XS_WAITING || x->idle > 0)) now = mono_now();
     if (x->state == XS_WAITING) {
       d = x->due - now;
     } else if (x->state == XS_RUNNING && x->paused == PAUSE_BUDGET) {
