@@ -38,6 +38,8 @@ int luaopen_anthropic_core(lua_State *L) {
   lua_setfield(L, -2, "now");
   lua_pushcfunction(L, core_sleep);
   lua_setfield(L, -2, "sleep");
+  lua_pushcfunction(L, ae_json_decode);
+  lua_setfield(L, -2, "json_decode");
   ae_open_key(L);
   ae_open_engine(L);
   return 1;

@@ -12,6 +12,9 @@
 void ae_open_key(lua_State *L);     /* adds load_key, scrub to the module table on top */
 void ae_open_engine(lua_State *L);  /* adds engine to the module table on top */
 
+/* core.json_decode(text) -> value | nil, message (ljson.c) */
+int ae_json_decode(lua_State *L);
+
 /* The key userdata at idx, or NULL when idx is nil/none; raises on anything else or a closed key. */
 ae_secret *ae_check_key(lua_State *L, int idx, int *bearer);
 

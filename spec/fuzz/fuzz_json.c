@@ -1,0 +1,89 @@
+/* fuzz_json.c - libFuzzer target for core.json_decode (src/ljson.c), run inside an embedded
+ * Lua 5.4 and checked against lua-cjson, the decoder it replaced:
+ *   make build/fuzz_json && build/fuzz_json -max_total_time=30 spec/fuzz/json
+ * For any input:
+ *  - decode returns a value, or nil and "unexpected ... at byte N (expected ...)" / "more than
+ *    200 nested arrays and objects at byte N", with N inside the text (or one past its end);
+ *  - when it returns a value, lua-cjson decodes the same text too, and after the library's old
+ *    normalisation (null members removed, whole floats in the 64-bit range made integers) the
+ *    two values are equal: same types, same integers and floats, same strings, same keys
+ *    (except that a whole number beyond 2^53 stays an exact integer here, where lua-cjson
+ *    rounds it through a double first);
+ *  - when lua-cjson refuses a text, decode refuses it too (lua-cjson is laxer, never stricter:
+ *    it reads numbers with strtod, so 0x10, 012 or inf pass there and fail here). */
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int ae_json_decode(lua_State *L);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *CHECK =
+    "local cjson = require('cjson').new()\n"
+    "cjson.decode_max_depth(200)\n"
+    "local null = cjson.null\n"
+    "local function normalize(v)\n"
+    "  if type(v) == 'number' and v % 1 == 0 and v >= -0x1p63 and v < 0x1p63 then return v | 0 end\n"
+    "  if v == null then return nil end\n"
+    "  if type(v) ~= 'table' then return v end\n"
+    "  for k, x in next, v do\n"
+    "    v[k] = normalize(x)\n"
+    "  end\n"
+    "  return v\n"
+    "end\n"
+    "local function same(a, b, path)\n"
+    "  if type(a) ~= type(b) then error(path .. ': ' .. type(a) .. ' vs cjson ' .. type(b)) end\n"
+    "  if type(a) == 'number' then\n"
+    "    -- integers past 2^53 stay exact here; lua-cjson rounds them through a double\n"
+    "    local exact = math.type(a) == 'integer' and (a > 2^53 or a < -2^53) and a + 0.0 == b + 0.0\n"
+    "    if not exact and (math.type(a) ~= math.type(b) or a ~= b) then\n"
+    "      error(string.format('%s: %s %s vs cjson %s %s', path, math.type(a), a, math.type(b), b))\n"
+    "    end\n"
+    "  elseif type(a) == 'table' then\n"
+    "    for k, x in pairs(a) do same(x, b[k], path .. '.' .. tostring(k)) end\n"
+    "    for k in pairs(b) do if a[k] == nil then error(path .. '.' .. tostring(k) .. ': missing') end end\n"
+    "  elseif a ~= b then error(path .. ': ' .. tostring(a) .. ' vs cjson ' .. tostring(b)) end\n"
+    "end\n"
+    "return function(s)\n"
+    "  local v, msg = decode(s)\n"
+    "  local ok, c = pcall(cjson.decode, s)\n"
+    "  if msg then\n"
+    "    local at = tonumber(msg:match('^unexpected .- at byte (%d+) %(expected .+%)$')\n"
+    "      or msg:match('^more than 200 nested arrays and objects at byte (%d+)$'))\n"
+    "    if not at or at < 1 or at > #s + 1 then error('bad message: ' .. msg) end\n"
+    "    if v ~= nil then error('a value with a message') end\n"
+    "    return\n"
+    "  end\n"
+    "  if not ok then error('decoded what lua-cjson refuses (' .. tostring(c) .. ')') end\n"
+    "  same(v, normalize(c), '$')\n"
+    "end\n";
+
+static lua_State *L;
+
+static void init(void) {
+  L = luaL_newstate();
+  luaL_openlibs(L);
+  lua_pushcfunction(L, ae_json_decode);
+  lua_setglobal(L, "decode");
+  if (luaL_dostring(L, CHECK)) {
+    fprintf(stderr, "fuzz_json: %s\n", lua_tostring(L, -1));
+    abort();
+  }
+  lua_setglobal(L, "check");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (!L) init();
+  lua_getglobal(L, "check");
+  lua_pushlstring(L, (const char *)data, size);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    fprintf(stderr, "fuzz_json: %s\n", lua_tostring(L, -1));
+    abort();
+  }
+  lua_settop(L, 0);
+  return 0;
+}

@@ -1,0 +1,134 @@
+-- core.json_decode (src/ljson.c) through anthropic.json: JSON answers as the library hands them out.
+local json = require "anthropic.json"
+local cjson = require "cjson"
+
+describe("json.decode", function()
+  it("reads null members as absent, nulls in arrays as holes, and whole numbers as integers", function()
+    local v = assert(json.decode('{"a":1,"b":[1,null,3],"c":null,"d":2.0,"e":1.5,"f":-0,"g":1e2,"h":true,"i":false}'))
+    assert.same({ a = 1, b = { 1, nil, 3 }, d = 2, e = 1.5, f = 0, g = 100, h = true, i = false }, v)
+    assert.is_nil(rawget(v, "c"))
+    assert.equal("integer", math.type(v.a))
+    assert.equal("integer", math.type(v.d))
+    assert.equal("float", math.type(v.e))
+    assert.equal(3, v.b[3])
+  end)
+
+  it("keeps integers exact to the 64-bit limits and reads larger ones as floats", function()
+    local v = assert(json.decode("[9223372036854775807,-9223372036854775808,1234567890123456789,"
+      .. "9223372036854775808,1e400,123456789012345678901234567890]"))
+    assert.equal(math.maxinteger, v[1])
+    assert.equal(math.mininteger, v[2])
+    assert.equal(1234567890123456789, v[3])
+    assert.equal("float", math.type(v[4]))
+    assert.equal(math.huge, v[5])
+    assert.equal("float", math.type(v[6]))
+  end)
+
+  it("decodes top-level scalars, empty containers and null", function()
+    assert.equal(12, json.decode(" 12 "))
+    assert.equal("s", json.decode('"s"'))
+    assert.same({}, json.decode("[]"))
+    assert.same({}, json.decode(" { } "))
+    local v, msg = json.decode("null")
+    assert.is_nil(v)
+    assert.is_nil(msg)
+  end)
+
+  it("unescapes strings (surrogate pairs joined) and copies other bytes as they are", function()
+    assert.equal('q"\\/\b\f\n\r\t\0é😀', json.decode('"q\\"\\\\\\/\\b\\f\\n\\r\\t\\u0000\\u00e9\\ud83d\\ude00"'))
+    assert.equal("äöü \255", json.decode('"äöü \255"'))
+  end)
+
+  it("lets the last of repeated member names win, a null one included", function()
+    assert.same({ a = 2 }, json.decode('{"a":1,"a":2}'))
+    assert.same({}, json.decode('{"a":1,"a":null}'))
+    assert.same({ a = 1 }, json.decode('{"a":null,"a":1}'))
+  end)
+
+  it("fills large arrays and objects (sized in chunks) completely", function()
+    local items, members = {}, {}
+    for i = 1, 2000 do
+      items[i] = i % 7 == 0 and "null" or tostring(i)
+      members[i] = string.format('"k%d":%s', i, i % 7 == 0 and "null" or tostring(i))
+    end
+    local a = assert(json.decode("[" .. table.concat(items, ",") .. "]"))
+    local o = assert(json.decode("{" .. table.concat(members, ",") .. "}"))
+    local n = 0
+    for k in pairs(o) do n = n + 1 end
+    assert.equal(2000 - 285, n)
+    for i = 1, 2000 do
+      local want = i % 7 ~= 0 and i or nil
+      assert.equal(want, a[i])
+      assert.equal(want, o["k" .. i])
+    end
+  end)
+
+  it("refuses what is not strict JSON, saying what it expected and where", function()
+    local cases = {
+      { "", "unexpected end of the text at byte 1 (expected a value)" },
+      { "[1,]", "unexpected ']' at byte 4 (expected a value)" },
+      { '{"a" 1}', "unexpected '1' at byte 6 (expected ':' after the member name)" },
+      { "{a:1}", "unexpected 'a' at byte 2 (expected a member name in double quotes)" },
+      { "01", "unexpected '1' at byte 2 (expected the end of the text after the value)" },
+      { "1.", "unexpected end of the text at byte 3 (expected a digit after the decimal point)" },
+      { "1e+", "unexpected end of the text at byte 4 (expected a digit in the exponent)" },
+      { "0x10", "unexpected 'x' at byte 2 (expected the end of the text after the value)" },
+      { "NaN", "unexpected 'N' at byte 1 (expected a value)" },
+      { '"abc', "unexpected end of the text at byte 5 (expected a closing quote)" },
+      { '"a\\x"', "unexpected '\\' at byte 3 (expected a valid escape, and no control character, in a string)" },
+      { '"\\ud800"', "unexpected '\\' at byte 2 (expected a valid escape, and no control character, in a string)" },
+      { '"a\tb"', "unexpected byte 0x09 at byte 3 (expected a valid escape, and no control character, in a string)" },
+      { "[1 2]", "unexpected '2' at byte 4 (expected ',' or ']' in an array)" },
+      { '{"a":1 "b":2}', "unexpected '\"' at byte 8 (expected ',' or '}' in an object)" },
+      { "tru", "unexpected 't' at byte 1 (expected a value)" },
+      { "<html>", "unexpected '<' at byte 1 (expected a value)" },
+      { string.rep("[", 201) .. string.rep("]", 201), "more than 200 nested arrays and objects at byte 201" },
+    }
+    for _, c in ipairs(cases) do
+      local v, msg = json.decode(c[1])
+      assert.is_nil(v, c[1])
+      assert.equal(c[2], msg)
+    end
+    assert.same({ { { {} } } }, json.decode(string.rep("[", 4) .. string.rep("]", 4)))
+    assert.is_table(json.decode(string.rep("[", 200) .. string.rep("]", 200)))
+  end)
+
+  it("raises only on a non-string argument", function()
+    assert.has_error(function() json.decode({}) end)
+  end)
+
+  it("agrees with lua-cjson (nulls removed, whole numbers integers) on random documents", function()
+    math.randomseed(6)
+    local function gen(depth)
+      local r = math.random(depth > 3 and 6 or 8)
+      if r == 1 then return math.random(-1e9, 1e9) end
+      if r == 2 then return math.random() * 10 ^ math.random(-5, 20) end
+      if r == 3 then
+        local b = {}
+        for i = 1, math.random(0, 12) do b[i] = string.char(math.random(0, 255)) end
+        return table.concat(b)
+      end
+      if r == 4 then return math.random(2) == 1 end
+      if r == 5 then return cjson.null end
+      if r == 6 then return "text \"quoted\" \\ / \n é" end
+      local t = {}
+      if r == 7 then
+        for i = 1, math.random(0, 6) do t[i] = gen(depth + 1) end
+      else
+        for _ = 1, math.random(0, 6) do t["k" .. math.random(20)] = gen(depth + 1) end
+      end
+      return t
+    end
+    local function normalize(v)
+      if v == cjson.null then return nil end
+      if type(v) == "number" and v % 1 == 0 and v >= -0x1p63 and v < 0x1p63 then return v | 0 end
+      if type(v) ~= "table" then return v end
+      for k, x in next, v do v[k] = normalize(x) end
+      return v
+    end
+    for _ = 1, 500 do
+      local text = cjson.encode(gen(0))
+      assert.same(normalize(cjson.decode(text)), json.decode(text))
+    end
+  end)
+end)

@@ -1,0 +1,250 @@
+/* ljson.c - core.json_decode(text) -> value | nil, message: JSON to Lua values the way the
+ * library hands answers out. A member whose value is null is absent (a null in an array leaves a
+ * hole), and a number with a whole value in the 64-bit range is an integer.
+ *
+ * Strict RFC 8259 (no comments, no leading zeros, hex, NaN or trailing commas); strings are
+ * unescaped by ae_json_string (jtext.c) and other bytes copied as they are, as lua-cjson does.
+ * Members are gathered on the Lua stack and each table is made at its final size, so no table
+ * is rehashed while it fills; the last of repeated member names wins. Nothing here is malloc'd:
+ * the unescape buffer is a userdata, so a Lua error (out of memory) leaks nothing. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core.h"
+#include "jtext.h"
+
+#define MAX_DEPTH 200 /* nested arrays and objects */
+#define FLUSH 256     /* members gathered before they move into their table */
+
+typedef struct jd {
+  lua_State *L;
+  const char *s, *p, *end;
+  char *buf; /* unescape space (as long as the text) when the text has a backslash */
+  int depth;
+  const char *want; /* what was expected where it failed (NULL: nested too deeply) */
+} jd;
+
+enum { J_FAIL = 0, J_VALUE = 1, J_NULL = 2 };
+
+static int fail(jd *d, const char *want) {
+  d->want = want;
+  return J_FAIL;
+}
+
+static void skip_ws(jd *d) {
+  const char *p = d->p, *end = d->end;
+  while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+  d->p = p;
+}
+
+static int is_digit(const jd *d, const char *p) { return p < d->end && *p >= '0' && *p <= '9'; }
+
+static int value(jd *d);
+
+static int string(jd *d) {
+  const char *q = d->p + 1;
+  while (q < d->end) {
+    unsigned char c = (unsigned char)*q;
+    if (c == '"') { /* no escape: straight from the text */
+      lua_pushlstring(d->L, d->p + 1, (size_t)(q - d->p - 1));
+      d->p = q + 1;
+      return J_VALUE;
+    }
+    if (c == '\\' || c < 0x20) break;
+    q++;
+  }
+  size_t n;
+  const char *after = d->buf ? ae_json_string(d->p, d->end, d->buf, &n) : NULL;
+  if (!after) {
+    d->p = q; /* where the string went wrong */
+    return fail(d, q >= d->end ? "a closing quote" : "a valid escape, and no control character, in a string");
+  }
+  lua_pushlstring(d->L, d->buf, n);
+  d->p = after;
+  return J_VALUE;
+}
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int number(jd *d) {
+  const char *p = d->p, *start = p;
+  int whole = 1;
+  if (*p == '-') p++;
+  if (!is_digit(d, p)) return d->p = p, fail(d, "a digit");
+  if (*p == '0') p++;
+  else
+    while (is_digit(d, p)) p++;
+  const char *int_end = p;
+  if (p < d->end && *p == '.') {
+    whole = 0;
+    if (!is_digit(d, ++p)) return d->p = p, fail(d, "a digit after the decimal point");
+    while (is_digit(d, p)) p++;
+  }
+  if (p < d->end && (*p == 'e' || *p == 'E')) {
+    whole = 0;
+    p++;
+    if (p < d->end && (*p == '+' || *p == '-')) p++;
+    if (!is_digit(d, p)) return d->p = p, fail(d, "a digit in the exponent");
+    while (is_digit(d, p)) p++;
+  }
+  d->p = p;
+  size_t len = (size_t)(p - start);
+  if (whole && int_end - start <= 18) { /* fits: no conversion through text */
+    lua_Integer v = 0;
+    for (const char *c = *start == '-' ? start + 1 : start; c < int_end; c++) v = v * 10 + (*c - '0');
+    lua_pushinteger(d->L, *start == '-' ? -v : v);
+    return J_VALUE;
+  }
+  /* Lua's own reading (lua_stringtonumber): integers exact, else a float (1e999 is inf) */
+  char tmp[64];
+  if (len < sizeof tmp) {
+    memcpy(tmp, start, len);
+    tmp[len] = '\0';
+    if (!lua_stringtonumber(d->L, tmp)) return d->p = start, fail(d, "a number");
+  } else {
+    lua_pushlstring(d->L, start, len);
+    if (!lua_stringtonumber(d->L, lua_tostring(d->L, -1))) return d->p = start, fail(d, "a number");
+    lua_remove(d->L, -2);
+  }
+  if (!lua_isinteger(d->L, -1)) { /* a float with a whole value in range reads as an integer */
+    lua_Number x = lua_tonumber(d->L, -1);
+    if (x >= -0x1p63 && x < 0x1p63 && x == (lua_Number)(lua_Integer)x) {
+      lua_pop(d->L, 1);
+      lua_pushinteger(d->L, (lua_Integer)x);
+    }
+  }
+  return J_VALUE;
+}
+
+static int literal(jd *d, const char *word, size_t n) {
+  if ((size_t)(d->end - d->p) < n || memcmp(d->p, word, n) != 0) return fail(d, "a value");
+  d->p += n;
+  return J_VALUE;
+}
+
+/* The table for the `n` values above `base` (arrays) or n/2 name, value pairs (objects). */
+static void flush(jd *d, int base, int *made, int array, lua_Integer *next) {
+  lua_State *L = d->L;
+  int top = lua_gettop(L), n = top - base - (*made ? 1 : 0);
+  if (!*made) {
+    lua_createtable(L, array ? n : 0, array ? 0 : n / 2);
+    lua_insert(L, base + 1);
+    *made = 1;
+  }
+  int t = base + 1;
+  if (array) {
+    for (int i = n; i >= 1; i--) lua_rawseti(L, t, *next + i - 1); /* distinct indices: any order */
+    *next += n;
+  } else {
+    for (int i = t + 1; i < t + 1 + n; i += 2) { /* in order, so a repeated name's last value wins */
+      lua_pushvalue(L, i);
+      lua_pushvalue(L, i + 1);
+      lua_rawset(L, t); /* a nil (from null) removes an earlier value, else adds nothing */
+    }
+    lua_settop(L, t);
+  }
+}
+
+static int container(jd *d, int array) {
+  lua_State *L = d->L;
+  const char close = array ? ']' : '}';
+  if (++d->depth > MAX_DEPTH) return fail(d, NULL); /* want NULL: too deep */
+  int base = lua_gettop(L), made = 0;
+  lua_Integer next = 1;
+  d->p++;
+  skip_ws(d);
+  if (d->p < d->end && *d->p == close) {
+    d->p++;
+  } else {
+    for (;;) {
+      luaL_checkstack(L, 4, "JSON nested too deeply");
+      if (!array) {
+        if (d->p >= d->end || *d->p != '"') return fail(d, "a member name in double quotes");
+        if (!string(d)) return J_FAIL;
+        skip_ws(d);
+        if (d->p >= d->end || *d->p != ':') return fail(d, "':' after the member name");
+        d->p++;
+        skip_ws(d);
+      }
+      int r = value(d);
+      if (r == J_FAIL) return J_FAIL;
+      if (r == J_NULL) lua_pushnil(L);
+      if (lua_gettop(L) - base >= FLUSH) flush(d, base, &made, array, &next);
+      skip_ws(d);
+      if (d->p < d->end && *d->p == ',') {
+        d->p++;
+        skip_ws(d);
+        continue;
+      }
+      if (d->p < d->end && *d->p == close) {
+        d->p++;
+        break;
+      }
+      return fail(d, array ? "',' or ']' in an array" : "',' or '}' in an object");
+    }
+  }
+  flush(d, base, &made, array, &next);
+  d->depth--;
+  return J_VALUE;
+}
+
+/* Pushes the value at d->p (nothing for null); J_FAIL with d->want set on an error. */
+static int value(jd *d) {
+  skip_ws(d);
+  if (d->p >= d->end) return fail(d, "a value");
+  switch (*d->p) {
+    case '{': return container(d, 0);
+    case '[': return container(d, 1);
+    case '"': return string(d);
+    case 't':
+      if (!literal(d, "true", 4)) return J_FAIL;
+      lua_pushboolean(d->L, 1);
+      return J_VALUE;
+    case 'f':
+      if (!literal(d, "false", 5)) return J_FAIL;
+      lua_pushboolean(d->L, 0);
+      return J_VALUE;
+    case 'n': return literal(d, "null", 4) ? J_NULL : J_FAIL;
+    default:
+      if (*d->p == '-' || (*d->p >= '0' && *d->p <= '9')) return number(d);
+      return fail(d, "a value");
+  }
+}
+
+/* nil and "unexpected 'x' at byte 12 (expected ...)", positions 1-based. */
+static int error_result(jd *d) {
+  lua_State *L = d->L;
+  char found[32];
+  int at = (int)(d->p - d->s) + 1;
+  if (d->p >= d->end)
+    snprintf(found, sizeof found, "end of the text");
+  else if ((unsigned char)*d->p >= 0x20 && (unsigned char)*d->p < 0x7f)
+    snprintf(found, sizeof found, "'%c'", *d->p);
+  else
+    snprintf(found, sizeof found, "byte 0x%02x", (unsigned char)*d->p);
+  lua_pushnil(L);
+  if (d->want)
+    lua_pushfstring(L, "unexpected %s at byte %d (expected %s)", found, at, d->want);
+  else
+    lua_pushfstring(L, "more than %d nested arrays and objects at byte %d", MAX_DEPTH, at);
+  return 2;
+}
+
+int ae_json_decode(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  jd d = {L, s, s, s + len, NULL, 0, NULL};
+  lua_settop(L, 1);
+  if (memchr(s, '\\', len)) d.buf = lua_newuserdatauv(L, len, 0);
+  int base = lua_gettop(L);
+  int r = value(&d);
+  if (r != J_FAIL) {
+    skip_ws(&d);
+    if (d.p == d.end) {
+      if (r == J_NULL) lua_pushnil(L);
+      return 1;
+    }
+    fail(&d, "the end of the text after the value");
+  }
+  lua_settop(L, base);
+  return error_result(&d);
+}
