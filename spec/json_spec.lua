@@ -54,7 +54,7 @@ describe("json.decode", function()
     local a = assert(json.decode("[" .. table.concat(items, ",") .. "]"))
     local o = assert(json.decode("{" .. table.concat(members, ",") .. "}"))
     local n = 0
-    for k in pairs(o) do n = n + 1 end
+    for _ in pairs(o) do n = n + 1 end
     assert.equal(2000 - 285, n)
     for i = 1, 2000 do
       local want = i % 7 ~= 0 and i or nil
