@@ -149,9 +149,13 @@ static int on_line(ae_sse *s, const char *p, size_t n) {
 
 /* ---------- the byte loop ---------- */
 
+/* The first '\n' or '\r' in [p, end), or end. Two memchr scans (vectorised in libc) instead of
+ * a loop per byte: a stream's time goes here. */
 static const char *find_eol(const char *p, const char *end) {
-  while (p < end && *p != '\n' && *p != '\r') p++;
-  return p;
+  const char *nl = memchr(p, '\n', (size_t)(end - p));
+  const char *stop = nl ? nl : end;
+  const char *cr = memchr(p, '\r', (size_t)(stop - p));
+  return cr ? cr : stop;
 }
 
 /* Bytes held for the current event; the limit applies to this plus the line in progress. */
