@@ -244,6 +244,51 @@ function Stream:_accumulate(ev)
   return nil
 end
 
+-- A text delta the engine read itself: kept for final() unless keep_content(false).
+local function add_text(self, text, index)
+  if self.message and not self._drop then
+    local st = self._open[index + 1]
+    if st then acc_add(st.text, text) end
+  end
+end
+
+-- What one pulled event gives the reader: an event table (or, with as_text, a text delta's text)
+-- | nil to read on (a ping, or a non-text event for text()) | nil, err.
+function Stream:_take(name, data, text, index, want_ping, as_text)
+  self.count = self.count + 1
+  if text then -- a text delta, read by the engine: what _accumulate would do, without a table
+    add_text(self, text, index)
+    if as_text then return text end
+    return { type = "content_block_delta", index = index, delta = { type = "text_delta", text = text } }
+  end
+  local ev, msg = json.decode(data)
+  if type(ev) ~= "table" then
+    if KNOWN[name] then
+      self.err = self:_error { kind = "decode", message = string.format(
+        "event %d (%s) is not a JSON object: %s", self.count, name, msg or "got " .. type(ev)) }
+      return nil, self.err
+    end
+    ev = { type = name, data = data } -- a new kind of event: passed through undecoded
+  end
+  if ev.type == nil and name ~= "" then ev.type = name end
+  if ev.type == "error" then
+    local e = type(ev.error) == "table" and ev.error or {}
+    self.err = self:_error { kind = "api", type = type(e.type) == "string" and e.type or "api_error",
+      message = type(e.message) == "string" and e.message or "the stream reported an error",
+      request_id = ev.request_id }
+    return nil, self.err
+  end
+  self.err = self:_accumulate(ev)
+  if self.err then return nil, self.err end
+  if as_text then
+    local d = ev.delta
+    if ev.type == "content_block_delta" and type(d) == "table" and d.type == "text_delta" then return d.text end
+  elseif ev.type ~= "ping" or want_ping then
+    return ev
+  end
+  return nil
+end
+
 -- The next event, skipping pings unless want_ping. as_text: text deltas come as their text and
 -- other events are skipped (stream:text()). -> event (or text) | nil at the end | nil, err
 function Stream:_read(want_ping, as_text)
@@ -265,40 +310,8 @@ function Stream:_read(want_ping, as_text)
       if self.err then return nil, self.err end
       return nil
     end
-    self.count = self.count + 1
-    if text then -- a text delta, read by the engine: what _accumulate would do, without a table
-      if self.message and not self._drop then
-        local st = self._open[index + 1]
-        if st then acc_add(st.text, text) end
-      end
-      if as_text then return text end
-      return { type = "content_block_delta", index = index, delta = { type = "text_delta", text = text } }
-    end
-    local ev, msg = json.decode(data)
-    if type(ev) ~= "table" then
-      if KNOWN[name] then
-        self.err = self:_error { kind = "decode", message = string.format(
-          "event %d (%s) is not a JSON object: %s", self.count, name, msg or "got " .. type(ev)) }
-        return nil, self.err
-      end
-      ev = { type = name, data = data } -- a new kind of event: passed through undecoded
-    end
-    if ev.type == nil and name ~= "" then ev.type = name end
-    if ev.type == "error" then
-      local e = type(ev.error) == "table" and ev.error or {}
-      self.err = self:_error { kind = "api", type = type(e.type) == "string" and e.type or "api_error",
-        message = type(e.message) == "string" and e.message or "the stream reported an error",
-        request_id = ev.request_id }
-      return nil, self.err
-    end
-    self.err = self:_accumulate(ev)
-    if self.err then return nil, self.err end
-    if as_text then
-      local d = ev.delta
-      if ev.type == "content_block_delta" and type(d) == "table" and d.type == "text_delta" then return d.text end
-    elseif ev.type ~= "ping" or want_ping then
-      return ev
-    end
+    local v, err = self:_take(name, data, text, index, want_ping, as_text)
+    if v ~= nil or err then return v, err end
   end
 end
 
@@ -321,7 +334,22 @@ end
 
 --- Iterator of the text deltas, in order. Raises the error object; closes like events().
 function Stream:text()
+  local t = self._t
   return function()
+    -- A text delta already queued is the common case, taken here without _read's rounds.
+    if not (self.err or self.finished or self.closed) then
+      local name, data, text, index = t:next_event(true)
+      if text then
+        self.count = self.count + 1
+        add_text(self, text, index)
+        return text
+      end
+      if name then
+        local v, err = self:_take(name, data, nil, nil, false, true)
+        if err then errors.raise(err) end
+        if v ~= nil then return v end
+      end
+    end
     local text, err = self:_read(false, true)
     if err then errors.raise(err) end
     return text
