@@ -1,6 +1,7 @@
 /* jtext.c - the text delta fast path's JSON reader (see jtext.h for what it accepts). */
 #include "jtext.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static const char *skip_ws(const char *p, const char *end) {
@@ -66,11 +67,28 @@ static size_t put_utf8(unsigned cp, char *out) {
   return 4;
 }
 
+size_t ae_json_plain(const char *p, const char *end) {
+  const char *s = p;
+  for (; end - s >= 8; s += 8) { /* eight bytes at a time; a flagged word is looked at bytewise */
+    uint64_t w, ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    memcpy(&w, s, 8);
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    if (((q - ones) & ~q & high) | ((b - ones) & ~b & high) | ((w - ones * 0x20) & ~w & high)) break;
+  }
+  while (s < end && *s != '"' && *s != '\\' && (unsigned char)*s >= 0x20) s++;
+  return (size_t)(s - p);
+}
+
 const char *ae_json_string(const char *p, const char *end, char *out, size_t *out_len) {
   size_t o = 0;
   if (p >= end || *p != '"') return NULL;
   p++;
   while (p < end) {
+    size_t run = ae_json_plain(p, end);
+    memcpy(out + o, p, run);
+    o += run;
+    p += run;
+    if (p >= end) break;
     unsigned char c = (unsigned char)*p;
     if (c == '"') {
       *out_len = o;

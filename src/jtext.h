@@ -24,6 +24,10 @@
  * *index. Otherwise returns 0; out may have been written to. */
 int ae_text_delta(const char *data, size_t len, char *out, size_t *text_len, long *index);
 
+/* The number of bytes from p before the first '"', '\\' or control character (< 0x20), or end:
+ * the run of a JSON string that needs no unescaping, scanned a word at a time. */
+size_t ae_json_plain(const char *p, const char *end);
+
 /* One JSON string starting at p (which must be the opening quote), unescaped into out (room for
  * end - p bytes is enough), its length in *out_len. Returns the position after the closing
  * quote, or NULL when the string is invalid or unterminated (rules as above). */

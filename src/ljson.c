@@ -43,15 +43,11 @@ static int value(jd *d);
 
 static int string(jd *d) {
   const char *q = d->p + 1;
-  while (q < d->end) {
-    unsigned char c = (unsigned char)*q;
-    if (c == '"') { /* no escape: straight from the text */
-      lua_pushlstring(d->L, d->p + 1, (size_t)(q - d->p - 1));
-      d->p = q + 1;
-      return J_VALUE;
-    }
-    if (c == '\\' || c < 0x20) break;
-    q++;
+  q += ae_json_plain(q, d->end);
+  if (q < d->end && *q == '"') { /* no escape: straight from the text */
+    lua_pushlstring(d->L, d->p + 1, (size_t)(q - d->p - 1));
+    d->p = q + 1;
+    return J_VALUE;
   }
   size_t n;
   const char *after = d->buf ? ae_json_string(d->p, d->end, d->buf, &n) : NULL;

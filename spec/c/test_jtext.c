@@ -4,6 +4,7 @@
 #include "jtext.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* 1 and the text when recognised, else 0. */
 static int td(const char *json, char *text, size_t *n, long *index) {
@@ -130,7 +131,42 @@ static void test_string(void) {
   CHECK(ae_json_string("\"a\\", s + 3, out, &n) == NULL, "a backslash at the end");
 }
 
+/* ae_json_plain (a word at a time) against a byte loop, on every stop byte at every offset and
+ * on random buffers (bytes >= 0x80 and ' ' are plain; '"', '\\' and < 0x20 stop it). */
+static size_t plain_slow(const char *p, size_t n) {
+  size_t i = 0;
+  while (i < n && p[i] != '"' && p[i] != '\\' && (unsigned char)p[i] >= 0x20) i++;
+  return i;
+}
+
+static void test_plain(void) {
+  char buf[40];
+  const char stops[] = {'"', '\\', '\0', '\n', 0x1f};
+  int bad = 0;
+  for (size_t k = 0; k < sizeof stops; k++)
+    for (size_t at = 0; at < sizeof buf; at++) {
+      memset(buf, 'a', sizeof buf);
+      buf[at] = stops[k];
+      if (ae_json_plain(buf, buf + sizeof buf) != at) bad++;
+    }
+  CHECK(bad == 0, "plain: stops at each stop byte at every offset");
+  memset(buf, 0x80, sizeof buf);
+  buf[3] = ' ';
+  buf[9] = 0x7f;
+  CHECK(ae_json_plain(buf, buf + sizeof buf) == sizeof buf, "plain: high bytes, space and DEL are plain");
+  CHECK(ae_json_plain(buf, buf) == 0, "plain: empty");
+  srand(7);
+  bad = 0;
+  for (int r = 0; r < 20000; r++) {
+    size_t n = (size_t)(rand() % (int)sizeof buf);
+    for (size_t i = 0; i < n; i++) buf[i] = (char)(rand() % 7 ? 0x20 + rand() % 224 : rand() % 256);
+    if (ae_json_plain(buf, buf + n) != plain_slow(buf, n)) bad++;
+  }
+  CHECK(bad == 0, "plain: agrees with a byte loop on random buffers");
+}
+
 int main(void) {
+  test_plain();
   test_shapes();
   test_escapes();
   test_fallbacks();
