@@ -32,15 +32,22 @@ local function finish(task, ok, ...)
   end
 end
 
-local function resume(task)
-  local co = task.co
-  local r = table.pack(coroutine.resume(co, table.unpack(task.args or {}, 1, task.args and task.args.n or 0)))
-  task.args = nil
-  if coroutine.status(co) == "dead" then
-    finish(task, table.unpack(r, 1, r.n))
+local function resumed(task, ...)
+  if coroutine.status(task.co) == "dead" then
+    finish(task, ...)
   elseif not waiting[task] then
     later[#later + 1] = task -- a plain coroutine.yield(): let the others run, resume next poll
   end
+end
+
+-- (The results pass through varargs: no table per resume.)
+local function resume(task)
+  local args = task.args
+  if args then
+    task.args = nil
+    return resumed(task, coroutine.resume(task.co, table.unpack(args, 1, args.n)))
+  end
+  return resumed(task, coroutine.resume(task.co))
 end
 
 -- Yield from inside a task until ready(); block outside of one.
