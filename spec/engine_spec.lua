@@ -71,6 +71,40 @@ describe("engine", function()
     eng:close()
   end)
 
+  it("hands queued text deltas over in batches (t:next_texts), other events one by one", function()
+    local eng = core.engine()
+    local body = '{"model":"claude-opus-4-6","max_tokens":64,"stream":true,'
+      .. '"messages":[{"role":"user","content":"tell me about batches of text deltas"}]}'
+    local whole = run(eng, assert(eng:submit(req("/v1/messages", { body = body:gsub('"stream":true,', "") }))))
+    local want = require("cjson").decode(whole.body).content[1].text
+    local t = assert(eng:submit(req("/v1/messages", { body = body, stream = true })))
+    while not t:done() do eng:wait(1) end -- everything is queued now
+    local buf, texts, batches, others = {}, {}, 0, {}
+    while true do
+      local n, index = t:next_texts(buf, 2)
+      assert.is_true(n <= 2)
+      if n > 0 then
+        batches = batches + 1
+        assert.equal(0, index)
+        for i = 1, n do texts[#texts + 1] = buf[i] end
+      else
+        assert.equal(-1, index)
+        local name, _, text = t:next_event(true)
+        if not name then break end
+        assert.is_nil(text) -- a text delta at the head would have come through next_texts
+        others[#others + 1] = name
+      end
+    end
+    assert.equal(want, table.concat(texts))
+    assert.is_true(#texts >= 3)
+    assert.equal(math.ceil(#texts / 2), batches) -- full batches of 2, the last one maybe less
+    assert.same({ "message_start", "content_block_start", "ping", "content_block_stop", "message_delta",
+      "message_stop" }, others)
+    assert.has_error(function() t:next_texts(nil, 3) end)
+    t:close()
+    eng:close()
+  end)
+
   it("keeps serving other transfers while one is stalled or waiting to retry", function()
     local eng = core.engine()
     emu:faults {

@@ -579,14 +579,30 @@ end)
 
 describe("stream accumulation (scripted events)", function()
   -- a transfer that hands out the given events, then ends with result
-  local function scripted(events, result)
+  -- With batch = true, t:next_texts hands over the text deltas at the head of the queue that
+  -- share an index, as the engine's transfers do (at most max; 0 at any other event).
+  local function scripted(events, result, batch)
     local i = 0
+    local function text_delta(e)
+      local d = e and type(e[2]) == "table" and e[2]
+      if d and e[1] == "content_block_delta" and d.delta.type == "text_delta" then return d.delta.text, d.index end
+    end
     return {
       headers = function() return { ["request-id"] = "req_scripted" } end,
       next_event = function()
         i = i + 1
         local e = events[i]
         if e then return e[1], type(e[2]) == "string" and e[2] or json.encode(e[2]) end
+      end,
+      next_texts = function(_, buf, max)
+        local n, first = 0, -1
+        while batch and n < max do
+          local text, index = text_delta(events[i + 1])
+          if not text or (first >= 0 and index ~= first) then break end
+          i, n, first = i + 1, n + 1, index
+          buf[n] = text
+        end
+        return n, first
       end,
       queued = function() return math.max(0, #events - i) end,
       done = function() return true end,
@@ -650,7 +666,7 @@ describe("stream accumulation (scripted events)", function()
   end)
 
   it("joins many text deltas, read by the engine (text, index) or decoded in Lua alike", function()
-    local function script()
+    local function script(batch)
       local events = { START, ev("content_block_start", { index = 0, content_block = { type = "text", text = "" } }) }
       local want = {}
       for i = 1, 1000 do
@@ -663,7 +679,7 @@ describe("stream accumulation (scripted events)", function()
       events[#events + 1] = ev("message_stop", {})
       -- like the engine's transfers: t:next_event(true) hands over text deltas read in C (here
       -- every other one), as name, nil, text, index
-      local t = scripted(events)
+      local t = scripted(events, nil, batch)
       local plain, n = t.next_event, 0
       t.next_event = function(_, fast)
         local name, data = plain()
@@ -677,13 +693,16 @@ describe("stream accumulation (scripted events)", function()
       return stream.wrap(tr, t, spec), want
     end
 
-    local s, want = script()
-    local texts = {}
-    for text in s:text() do texts[#texts + 1] = text end
-    assert.same(want, texts)
-    assert.equal(table.concat(want), assert(s:final()).content[1].text)
-    assert.equal(1005, s.count)
+    for _, batch in ipairs { false, true } do -- text(): one event at a time, or in batches (t:next_texts)
+      local s, want = script(batch)
+      local texts = {}
+      for text in s:text() do texts[#texts + 1] = text end
+      assert.same(want, texts)
+      assert.equal(table.concat(want), assert(s:final()).content[1].text)
+      assert.equal(1005, s.count)
+    end
 
+    local s, want = script()
     s = script()
     local deltas = {}
     for e in s:events() do

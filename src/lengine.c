@@ -403,6 +403,37 @@ static int xfer_next_event(lua_State *L) {
   return 2;
 }
 
+/* t:next_texts(buf, max) -> n, index: the queued text deltas at the head of the queue that
+ * belong to one content block (the first one's index), at most max, as their texts in
+ * buf[1..n]; 0 when the next queued event is not a text delta (or none is queued). A long
+ * stream's deltas then cost one call per batch instead of one per event. Each text is stored
+ * before its event leaves the queue, so a memory error raised by Lua loses nothing. */
+static int xfer_next_texts(lua_State *L) {
+  ae_xfer *x = checkxfer(L);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_Integer max = luaL_checkinteger(L, 3), n = 0;
+  long first = -1;
+  const ae_event *ev;
+  while (n < max && (ev = ae_xfer_peek_event(x)) && ev->data_len > 0 && ev->data[0] == '{') {
+    luaL_Buffer b;
+    char *out = luaL_buffinitsize(L, &b, ev->data_len);
+    size_t len;
+    long index;
+    if (!ae_text_delta(ev->data, ev->data_len, out, &len, &index) || (first >= 0 && index != first)) {
+      luaL_pushresultsize(&b, 0);
+      lua_pop(L, 1);
+      break;
+    }
+    luaL_pushresultsize(&b, len);
+    lua_rawseti(L, 2, ++n);
+    first = index;
+    ae_xfer_drop_event(x);
+  }
+  lua_pushinteger(L, n);
+  lua_pushinteger(L, first);
+  return 2;
+}
+
 /* t:headers() -> the current attempt's headers so far (names lower-cased) */
 static int xfer_headers(lua_State *L) {
   push_headers(L, checkxfer(L));
@@ -432,7 +463,7 @@ static const luaL_Reg xfer_meta[] = {
 static const luaL_Reg xfer_methods[] = {
     {"done", xfer_done},       {"result", xfer_result},       {"cancel", xfer_cancel},
     {"close", xfer_close},     {"started", xfer_started},     {"queued", xfer_queued},
-    {"next_event", xfer_next_event}, {"headers", xfer_headers}, {"history", xfer_history},
+    {"next_event", xfer_next_event}, {"next_texts", xfer_next_texts}, {"headers", xfer_headers}, {"history", xfer_history},
     {"status", xfer_status},   {"body", xfer_body},           {"header", xfer_header},
     {NULL, NULL}};
 

@@ -334,18 +334,24 @@ end
 
 --- Iterator of the text deltas, in order. Raises the error object; closes like events().
 function Stream:text()
-  local t = self._t
+  local t, batch, i, n = self._t, {}, 0, 0
   return function()
-    -- A text delta already queued is the common case, taken here without _read's rounds.
+    if i < n then -- texts of the last batch not handed out yet
+      i = i + 1
+      return batch[i]
+    end
+    -- Text deltas at the head of the queue come in one batch, kept for final() as one piece.
     if not (self.err or self.finished or self.closed) then
-      local name, data, text, index = t:next_event(true)
-      if text then
-        self.count = self.count + 1
-        add_text(self, text, index)
-        return text
+      local k, index = t:next_texts(batch, 256)
+      if k > 0 then
+        self.count = self.count + k
+        add_text(self, k == 1 and batch[1] or concat(batch, "", 1, k), index)
+        i, n = 1, k
+        return batch[1]
       end
+      local name, data, text, index = t:next_event(true)
       if name then
-        local v, err = self:_take(name, data, nil, nil, false, true)
+        local v, err = self:_take(name, data, text, index, false, true)
         if err then errors.raise(err) end
         if v ~= nil then return v end
       end
