@@ -703,7 +703,6 @@ describe("stream accumulation (scripted events)", function()
     end
 
     local s, want = script()
-    s = script()
     local deltas = {}
     for e in s:events() do
       if e.type == "content_block_delta" then deltas[#deltas + 1] = e end

@@ -342,10 +342,10 @@ function Stream:text()
     end
     -- Text deltas at the head of the queue come in one batch, kept for final() as one piece.
     if not (self.err or self.finished or self.closed) then
-      local k, index = t:next_texts(batch, 256)
+      local k, block = t:next_texts(batch, 256)
       if k > 0 then
         self.count = self.count + k
-        add_text(self, k == 1 and batch[1] or concat(batch, "", 1, k), index)
+        add_text(self, k == 1 and batch[1] or concat(batch, "", 1, k), block)
         i, n = 1, k
         return batch[1]
       end
