@@ -50,7 +50,7 @@ struct ae_xfer {
   CURL *easy;
   xstate state;
   double due;              /* monotonic time the next attempt may start */
-  struct curl_slist *headers;  /* first node is ours: the auth line, wiped on free */
+  struct curl_slist *headers;  /* first node is ours, pointing at the key's auth line */
   const char *auth;        /* the "x-api-key: ..." line, owned by key (ae_secret_header) */
   char *body;              /* owned copy of the request body */
   int max_retries, idempotent;
@@ -166,14 +166,14 @@ static int budget_spent(const ae_engine *e) {
                (e->budget_events && e->step_events >= e->budget_events));
 }
 
-/* The body of a started stream. Pausing happens before any byte is taken, since libcurl
- * delivers the same bytes again after the pause; so the queue may pass its high-water mark by
- * at most the events of one delivery (at most CURL_MAX_WRITE_SIZE bytes, or one event). */
 /* Only streams have an idle limit; a plain request's clock reads would be wasted. */
 static void touch(ae_xfer *x) {
   if (x->idle > 0) x->last_io = mono_now();
 }
 
+/* The body of a started stream. Pausing happens before any byte is taken, since libcurl
+ * delivers the same bytes again after the pause; so the queue may pass its high-water mark by
+ * at most the events of one delivery (at most CURL_MAX_WRITE_SIZE bytes, or one event). */
 static size_t on_stream(ae_xfer *x, const char *data, size_t len) {
   if (x->qcount >= AE_QUEUE_HIGH_EVENTS || x->qbytes >= AE_QUEUE_HIGH_BYTES) {
     x->paused = PAUSE_QUEUE;
