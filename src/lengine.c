@@ -376,26 +376,31 @@ static int xfer_queued(lua_State *L) {
  * "delta":{"type":"text_delta","text":...}}) comes as name, nil, text, N instead: no JSON for
  * Lua to decode. The strings are pushed while the event still belongs to the queue, so a memory
  * error raised by Lua leaks nothing; only then is it dropped. */
+/* Push ev's text when ev is a text delta (jtext.h) and return 1 with its block index in *index;
+ * else push nothing and return 0. The event stays queued either way. */
+static int push_text_delta(lua_State *L, const ae_event *ev, long *index) {
+  if (ev->data_len == 0 || ev->data[0] != '{') return 0;
+  luaL_Buffer b;
+  char *out = luaL_buffinitsize(L, &b, ev->data_len);
+  size_t n;
+  int ok = ae_text_delta(ev->data, ev->data_len, out, &n, index);
+  luaL_pushresultsize(&b, ok ? n : 0);
+  if (!ok) lua_pop(L, 1);
+  return ok;
+}
+
 static int xfer_next_event(lua_State *L) {
   ae_xfer *x = checkxfer(L);
   const ae_event *ev = ae_xfer_peek_event(x);
+  long index;
   if (!ev) return 0;
-  if (lua_toboolean(L, 2) && ev->data_len > 0 && ev->data[0] == '{') {
-    luaL_Buffer b;
-    char *out = luaL_buffinitsize(L, &b, ev->data_len);
-    size_t n;
-    long index;
-    if (ae_text_delta(ev->data, ev->data_len, out, &n, &index)) {
-      luaL_pushresultsize(&b, n);
-      lua_pushlstring(L, ev->name, ev->name_len);
-      lua_pushnil(L);
-      lua_rotate(L, -3, -1); /* name, nil, text */
-      lua_pushinteger(L, (lua_Integer)index);
-      ae_xfer_drop_event(x);
-      return 4;
-    }
-    luaL_pushresultsize(&b, 0);
-    lua_pop(L, 1);
+  if (lua_toboolean(L, 2) && push_text_delta(L, ev, &index)) {
+    lua_pushlstring(L, ev->name, ev->name_len);
+    lua_pushnil(L);
+    lua_rotate(L, -3, -1); /* name, nil, text */
+    lua_pushinteger(L, (lua_Integer)index);
+    ae_xfer_drop_event(x);
+    return 4;
   }
   lua_pushlstring(L, ev->name, ev->name_len);
   lua_pushlstring(L, ev->data, ev->data_len);
@@ -412,19 +417,13 @@ static int xfer_next_texts(lua_State *L) {
   ae_xfer *x = checkxfer(L);
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_Integer max = luaL_checkinteger(L, 3), n = 0;
-  long first = -1;
+  long first = -1, index;
   const ae_event *ev;
-  while (n < max && (ev = ae_xfer_peek_event(x)) && ev->data_len > 0 && ev->data[0] == '{') {
-    luaL_Buffer b;
-    char *out = luaL_buffinitsize(L, &b, ev->data_len);
-    size_t len;
-    long index;
-    if (!ae_text_delta(ev->data, ev->data_len, out, &len, &index) || (first >= 0 && index != first)) {
-      luaL_pushresultsize(&b, 0);
+  while (n < max && (ev = ae_xfer_peek_event(x)) && push_text_delta(L, ev, &index)) {
+    if (first >= 0 && index != first) { /* another block: it starts the next batch */
       lua_pop(L, 1);
       break;
     }
-    luaL_pushresultsize(&b, len);
     lua_rawseti(L, 2, ++n);
     first = index;
     ae_xfer_drop_event(x);

@@ -4,10 +4,8 @@
 local core = require "anthropic.core"
 local cjson = require("cjson").new()
 cjson.encode_sparse_array(false)
-cjson.decode_max_depth(200)
 
 local M = {}
-local null = cjson.null
 
 --- Encode a Lua value; returns the string, or nil and a message.
 function M.encode(v)
@@ -20,13 +18,6 @@ end
 -- and a message ("unexpected '}' at byte 12 (expected a value)"). In C: src/ljson.c.
 M.decode = core.json_decode
 
---- Decode keeping JSON nulls as json.null (for callers that must tell null from absent).
-function M.decode_raw(s)
-  local ok, v = pcall(cjson.decode, s)
-  if ok then return v end
-  return nil, tostring(v):gsub("^.-:%d+: ", "")
-end
-
-M.null = null
+M.null = cjson.null -- for encoding an explicit null (the emulator's answers)
 
 return M
