@@ -162,6 +162,65 @@ describe("engine", function()
     eng:close()
   end)
 
+  it("reuses its easy handles without carrying a request's method, body or headers into the next", function()
+    local eng = core.engine()
+    local body = req("/").body
+    local sequence = {
+      { method = "POST", path = "/v1/messages/count_tokens", body = body },
+      { method = "GET", path = "/v1/models", body = false, headers = { "anthropic-version: 2023-06-01" } },
+      { method = "DELETE", path = "/v1/messages/batches/msgbatch_none", body = false },
+      { method = "POST", path = "/v1/messages/batches/msgbatch_none/cancel", body = false },
+      { method = "GET", path = "/v1/models?limit=1", body = false },
+      { method = "POST", path = "/v1/messages/count_tokens", body = body },
+    }
+    for _, s in ipairs(sequence) do -- one at a time, so each takes the handle the last one left
+      -- (a timeout: a POST left without its body would wait on libcurl's default reader)
+      local t = assert(eng:submit(req(s.path, { method = s.method, body = s.body, headers = s.headers, timeout = 10 })))
+      assert.is_number(run(eng, t).status, s.method .. " " .. s.path)
+      t:close() -- its handle goes back to the engine's pool for the next request
+    end
+    local log = emu:log().requests
+    assert.equal(#sequence, #log)
+    for i, s in ipairs(sequence) do
+      local e = log[i]
+      assert.equal(s.method, e.method)
+      assert.equal(s.path:match("^[^?]*"), e.path)
+      assert.equal(s.body and #s.body or nil, e.body_size ~= 0 and e.body_size or nil, s.method .. " " .. s.path)
+      -- the content-type of the POSTs did not stay on the GET that had its own header list
+      if s.headers then assert.is_nil(e.headers["content-type"]) end
+      assert.is_nil(e.headers["expect"])
+      assert.truthy(e.headers["x-api-key"])
+    end
+    assert.equal("limit=1", log[5].query)
+    assert.equal(1, eng:connections()) -- all of it on one connection
+    eng:close()
+  end)
+
+  it("checks every URL, also after one on the same origin passed", function()
+    local eng = core.engine()
+    local function refused(url, pattern, extra)
+      local t, msg, kind = eng:submit(req("", { url = url, key = (extra or {}).key }))
+      assert.is_nil(t, url)
+      assert.equal("config", kind)
+      assert.matches(pattern, msg)
+    end
+    run(eng, assert(eng:submit(req("/v1/messages/count_tokens"))))
+    local host, port = emu.url:match("^http://([^:/]+):(%d+)")
+    refused(emu.url .. "/v1/has space", "invalid URL")
+    refused(emu.url .. "/v1/\1control", "invalid URL")
+    refused("http://" .. host .. ":" .. port .. "0.example/v1/x", "invalid URL")
+    refused("http://example.com:" .. port .. "/v1/messages", "plain http")
+    refused("ftp://" .. host .. ":" .. port .. "/v1/messages", "scheme")
+    -- the same origin without a key passed first: a request with a key is checked again
+    local eng2 = core.engine()
+    assert(eng2:submit(req("", { url = "http://example.invalid/v1/models", key = false }))):close()
+    local t, msg = eng2:submit(req("", { url = "http://example.invalid/v1/models" }))
+    assert.is_nil(t)
+    assert.matches("refusing to send the API key over plain http to example.invalid", msg)
+    eng2:close()
+    eng:close()
+  end)
+
   it("checks its arguments", function()
     local eng = core.engine()
     assert.has_error(function() eng:submit() end)

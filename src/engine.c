@@ -39,9 +39,10 @@ typedef struct qnode {
   char buf[];
 } qnode;
 
+/* A response header: offsets into the transfer's header buffer ("name\0value\0" each, the
+ * name lower-cased), so an answer's headers cost one growing allocation, not one each. */
 typedef struct hdr {
-  char *name;  /* lower-cased; one block with the value ("name\0value\0"), freed through name */
-  char *value;
+  size_t name, value;
 } hdr;
 
 struct ae_xfer {
@@ -50,9 +51,9 @@ struct ae_xfer {
   CURL *easy;
   xstate state;
   double due;              /* monotonic time the next attempt may start */
-  struct curl_slist *headers;  /* first node is ours, pointing at the key's auth line */
-  const char *auth;        /* the "x-api-key: ..." line, owned by key (ae_secret_header) */
-  char *body;              /* owned copy of the request body */
+  void *request;           /* one block: the header list's nodes and lines, then the body */
+  struct curl_slist *headers;  /* in request; the first node points at the key's auth line */
+  char *body;              /* in request: a copy of the body, NUL-terminated; NULL if none */
   int max_retries, idempotent;
   int safe;                /* GET or HEAD: nothing for the server to act on */
   double retry_after_cap;
@@ -66,6 +67,8 @@ struct ae_xfer {
   int too_big;
   hdr *hdrs;
   size_t nhdrs, hdrs_cap;
+  char *hbuf;              /* the headers' names and values */
+  size_t hbuf_len, hbuf_cap;
   /* outcome */
   int attempts;
   int error;
@@ -89,8 +92,10 @@ struct ae_xfer {
   size_t qcount, qbytes;
 };
 
-/* Easy handles of freed transfers kept for the next ones (curl_easy_reset, then reused): a new
- * handle per request costs its allocations, and their wiping by curl_alloc.c, every time. */
+/* Easy handles of freed transfers kept for the next ones: a new handle per request costs its
+ * allocations, and their wiping by curl_alloc.c, every time. A pooled handle keeps the options
+ * that never change (set_fixed_options); setup_easy sets every other one on each request, so
+ * nothing of the previous request carries over and no curl_easy_reset is needed. */
 #define EASY_POOL 16
 
 struct ae_engine {
@@ -104,6 +109,9 @@ struct ae_engine {
   size_t budget_bytes, budget_events; /* per step, 0 = unlimited */
   size_t step_bytes, step_events;     /* spent in the current step */
   ae_pollset *ps;                     /* made by the first ae_engine_pollfd, then kept in sync */
+  char *checked;                      /* "scheme://authority" of the last URL check_url passed */
+  size_t checked_len;
+  int checked_key;                    /* ... with a key to send */
 };
 
 /* ---- small helpers ---- */
@@ -166,6 +174,18 @@ static int budget_spent(const ae_engine *e) {
                (e->budget_events && e->step_events >= e->budget_events));
 }
 
+/* Room for n more bytes in buf (growing by doubling from min); 0 when out of memory. */
+static int reserve(char **buf, size_t *cap, size_t used, size_t n, size_t min) {
+  if (used + n <= *cap) return 1;
+  size_t c = *cap ? *cap : min;
+  while (c < used + n) c *= 2;
+  char *p = realloc(*buf, c);
+  if (!p) return 0;
+  *buf = p;
+  *cap = c;
+  return 1;
+}
+
 /* Only streams have an idle limit; a plain request's clock reads would be wasted. */
 static void touch(ae_xfer *x) {
   if (x->idle > 0) x->last_io = mono_now();
@@ -201,14 +221,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
     x->too_big = 1;
     return 0; /* abort: CURLE_WRITE_ERROR */
   }
-  if (x->resp_len + len + 1 > x->resp_cap) {
-    size_t cap = x->resp_cap ? x->resp_cap : 4096;
-    while (cap < x->resp_len + len + 1) cap *= 2;
-    char *p = realloc(x->resp, cap);
-    if (!p) return 0;
-    x->resp = p;
-    x->resp_cap = cap;
-  }
+  if (!reserve(&x->resp, &x->resp_cap, x->resp_len, len + 1, 4096)) return 0;
   memcpy(x->resp + x->resp_len, data, len);
   x->resp_len += len;
   x->resp[x->resp_len] = '\0';
@@ -216,9 +229,10 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
 }
 
 static void clear_headers(ae_xfer *x) {
-  for (size_t i = 0; i < x->nhdrs; i++) free(x->hdrs[i].name);
   x->nhdrs = 0;
+  x->hbuf_len = 0;
 }
+
 
 static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   ae_xfer *x = ud;
@@ -241,30 +255,33 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   while (v < end && (*v == ' ' || *v == '\t')) v++;
   while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
   if (x->nhdrs == x->hdrs_cap) {
-    size_t cap = x->hdrs_cap ? x->hdrs_cap * 2 : 16;
+    size_t cap = x->hdrs_cap ? x->hdrs_cap * 2 : 24;
     hdr *p = realloc(x->hdrs, cap * sizeof *p);
     if (!p) return 0;
     x->hdrs = p;
     x->hdrs_cap = cap;
   }
-  hdr *h = &x->hdrs[x->nhdrs];
   size_t vlen = (size_t)(end - v);
-  if (!(h->name = malloc(nlen + vlen + 2))) return 0;
+  if (!reserve(&x->hbuf, &x->hbuf_cap, x->hbuf_len, nlen + vlen + 2, 1024)) return 0;
+  hdr *h = &x->hdrs[x->nhdrs];
+  char *name = x->hbuf + x->hbuf_len;
   for (size_t i = 0; i < nlen; i++) {
     char c = data[i];
-    h->name[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    name[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
   }
-  h->name[nlen] = '\0';
-  h->value = h->name + nlen + 1;
-  memcpy(h->value, v, vlen);
-  h->value[vlen] = '\0';
+  name[nlen] = '\0';
+  memcpy(name + nlen + 1, v, vlen);
+  name[nlen + 1 + vlen] = '\0';
+  h->name = x->hbuf_len;
+  h->value = x->hbuf_len + nlen + 1;
+  x->hbuf_len += nlen + vlen + 2;
   x->nhdrs++;
   return len;
 }
 
 static const char *find_header(const ae_xfer *x, const char *name) {
   for (size_t i = x->nhdrs; i-- > 0;)
-    if (strcmp(x->hdrs[i].name, name) == 0) return x->hdrs[i].value;
+    if (strcmp(x->hbuf + x->hdrs[i].name, name) == 0) return x->hbuf + x->hdrs[i].value;
   return NULL;
 }
 
@@ -497,52 +514,91 @@ void ae_engine_free(ae_engine *e) {
   for (int i = 0; i < e->npool; i++) curl_easy_cleanup(e->pool[i]);
   curl_multi_cleanup(e->multi);
   ae_pollset_free(e->ps);
+  free(e->checked);
   free(e);
 }
 
-static int add_header(ae_xfer *x, const char *line) {
-  struct curl_slist *l = curl_slist_append(x->headers, line);
-  if (!l) return -1;
-  x->headers = l;
-  return 0;
-}
-
-static int build_auth(ae_xfer *x, const ae_request *req) {
-  x->key = ae_secret_ref(req->key);
-  x->auth = ae_secret_header(x->key, req->bearer);
-  if (!x->auth) return -1;
-  /* our own list node, so the line stays in secret memory (curl_slist_append would copy it) */
-  struct curl_slist *node = malloc(sizeof *node);
-  if (!node) return -1;
-  node->data = (char *)x->auth;
-  node->next = x->headers;
-  x->headers = node;
-  return 0;
-}
-
-static void free_headers(ae_xfer *x) {
-  struct curl_slist *l = x->headers;
-  if (l && x->auth && l->data == x->auth) { /* our node first */
-    struct curl_slist *rest = l->next;
-    free(l);
-    l = rest;
+/* The header list and the body in one block. libcurl only reads a CURLOPT_HTTPHEADER list, so
+ * its nodes need not come from curl_slist_append. The key's line is not copied: its node points
+ * at the key's own secret memory (ae_secret_header), which the transfer holds a reference to. */
+static int build_request(ae_xfer *x, const ae_request *req) {
+  static const char expect[] = "Expect:"; /* else libcurl sends "Expect: 100-continue" with large
+                                           * bodies: one more round trip for nothing */
+  const char *auth = NULL;
+  if (req->key) {
+    x->key = ae_secret_ref(req->key);
+    if (!(auth = ae_secret_header(x->key, req->bearer))) return -1;
   }
-  curl_slist_free_all(l);
-  x->headers = NULL;
-  x->auth = NULL;
+  size_t nodes = req->nheaders + 1 + (auth != NULL), size = nodes * sizeof(struct curl_slist);
+  size += sizeof expect;
+  for (size_t i = 0; i < req->nheaders; i++) size += strlen(req->headers[i]) + 1;
+  size_t body_at = size;
+  if (req->body) size += req->body_len + 1;
+  char *block = malloc(size);
+  if (!block) return -1;
+  x->request = block;
+  struct curl_slist *node = (struct curl_slist *)block;
+  char *text = block + nodes * sizeof *node;
+  x->headers = node;
+  if (auth) (node++)->data = (char *)auth;
+  for (size_t i = 0; i <= req->nheaders; i++) {
+    const char *line = i < req->nheaders ? req->headers[i] : expect;
+    size_t len = strlen(line) + 1;
+    memcpy(text, line, len);
+    node->data = text;
+    text += len;
+    node++;
+  }
+  for (size_t i = 0; i + 1 < nodes; i++) x->headers[i].next = &x->headers[i + 1];
+  x->headers[nodes - 1].next = NULL;
+  if (req->body) {
+    x->body = block + body_at;
+    memcpy(x->body, req->body, req->body_len);
+    x->body[req->body_len] = '\0';
+  }
+  return 0;
+}
+
+/* What every request of ours sets alike: set once on a new handle, kept while it is pooled. */
+static int set_fixed_options(CURL *c, ae_engine *e) {
+  int rc = 0;
+#define SET(opt, val) rc |= (int)curl_easy_setopt(c, opt, val)
+  SET(CURLOPT_PROTOCOLS_STR, "http,https");
+  SET(CURLOPT_FOLLOWLOCATION, 0L);
+  SET(CURLOPT_SSL_VERIFYPEER, 1L);
+  SET(CURLOPT_SSL_VERIFYHOST, 2L);
+  SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  SET(CURLOPT_NOSIGNAL, 1L);
+  SET(CURLOPT_TCP_KEEPALIVE, 1L);
+  SET(CURLOPT_WRITEFUNCTION, on_body);
+  SET(CURLOPT_HEADERFUNCTION, on_header);
+  SET(CURLOPT_SOCKOPTFUNCTION, sockopt_count);
+  SET(CURLOPT_SOCKOPTDATA, e);
+  SET(CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+  SET(CURLOPT_CLOSESOCKETDATA, e);
+#undef SET
+  return rc;
 }
 
 static CURL *take_easy(ae_engine *e) {
   if (e->npool > 0) return e->pool[--e->npool];
-  return curl_easy_init();
+  CURL *c = curl_easy_init();
+  if (c && set_fixed_options(c, e) != CURLE_OK) {
+    curl_easy_cleanup(c);
+    return NULL;
+  }
+  return c;
 }
 
-/* Back to the engine's pool with every option reset (setup_easy sets them all again), or freed.
- * Only a handle outside the multi handle and not in the middle of a transfer is kept. */
+/* Back to the engine's pool, or freed. Only a handle outside the multi handle and not in the
+ * middle of a transfer is kept; it forgets the pointers into the freed transfer. */
 static void release_easy(ae_engine *e, CURL *easy, int reusable) {
   if (!easy) return;
   if (e && reusable && e->npool < EASY_POOL) {
-    curl_easy_reset(easy);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
     e->pool[e->npool++] = easy;
   } else {
     curl_easy_cleanup(easy);
@@ -557,11 +613,10 @@ void ae_xfer_free(ae_xfer *x) {
   ae_xfer_cancel(x);
   detach(x);
   release_easy(e, x->easy, reusable);
-  free_headers(x);
-  free(x->body);
+  free(x->request);
   ae_secret_free(x->key);
-  clear_headers(x);
   free(x->hdrs);
+  free(x->hbuf);
   free(x->resp);
   free(x->hist);
   while (x->qhead) {
@@ -573,8 +628,41 @@ void ae_xfer_free(ae_xfer *x) {
   free(x);
 }
 
+/* Length of the "scheme://authority" that starts url, 0 when it has none. */
+static size_t origin_len(const char *url) {
+  const char *p = strstr(url, "://");
+  if (!p) return 0;
+  p += 3;
+  return (size_t)(p + strcspn(p, "/?#") - url);
+}
+
+/* A URL on the origin the last check passed (with a key if this one has one), and nothing
+ * further on that curl_url_set would refuse (control bytes, spaces), needs no new parse:
+ * all but the path is the same. */
+static int checked_before(const ae_engine *e, const ae_request *req) {
+  if (!e->checked || (req->key && !e->checked_key)) return 0;
+  if (strncmp(req->url, e->checked, e->checked_len) != 0 || origin_len(req->url) != e->checked_len)
+    return 0;
+  for (const unsigned char *p = (const unsigned char *)req->url + e->checked_len; *p; p++)
+    if (*p <= ' ' || *p == 0x7f) return 0;
+  return 1;
+}
+
+static void remember_check(ae_engine *e, const ae_request *req) {
+  size_t n = origin_len(req->url);
+  char *o = n ? malloc(n + 1) : NULL;
+  if (!o) return; /* then the next URL is parsed again */
+  memcpy(o, req->url, n);
+  o[n] = '\0';
+  free(e->checked);
+  e->checked = o;
+  e->checked_len = n;
+  e->checked_key = req->key != NULL;
+}
+
 /* Refuse what must never be sent: non-http(s) schemes, and keys over plain http off loopback. */
-static int check_url(const ae_request *req, char *err, size_t errlen) {
+static int check_url(ae_engine *e, const ae_request *req, char *err, size_t errlen) {
+  if (checked_before(e, req)) return 1;
   CURLU *u = curl_url();
   char *scheme = NULL, *host = NULL;
   int ok = 0;
@@ -594,6 +682,7 @@ static int check_url(const ae_request *req, char *err, size_t errlen) {
              "(plain http is allowed only for loopback addresses)", host);
   } else {
     ok = 1;
+    remember_check(e, req);
   }
   curl_free(scheme);
   curl_free(host);
@@ -601,54 +690,41 @@ static int check_url(const ae_request *req, char *err, size_t errlen) {
   return ok;
 }
 
+/* Every option that may differ between requests, set on each (a pooled handle still holds the
+ * previous request's). */
 static int setup_easy(ae_xfer *x, const ae_request *req) {
   CURL *c = x->easy;
   int rc = 0;
+  int get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
 #define SET(opt, val) rc |= (int)curl_easy_setopt(c, opt, val)
   SET(CURLOPT_URL, req->url);
-  SET(CURLOPT_PROTOCOLS_STR, "http,https");
-  SET(CURLOPT_FOLLOWLOCATION, 0L);
-  SET(CURLOPT_SSL_VERIFYPEER, 1L);
-  SET(CURLOPT_SSL_VERIFYHOST, 2L);
-  SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-  SET(CURLOPT_NOSIGNAL, 1L);
-  SET(CURLOPT_TCP_KEEPALIVE, 1L);
   SET(CURLOPT_ERRORBUFFER, x->errbuf);
-  SET(CURLOPT_WRITEFUNCTION, on_body);
   SET(CURLOPT_WRITEDATA, x);
-  SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, x);
   SET(CURLOPT_PRIVATE, x);
-  SET(CURLOPT_SOCKOPTFUNCTION, sockopt_count);
-  SET(CURLOPT_SOCKOPTDATA, x->eng);
-  SET(CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
-  SET(CURLOPT_CLOSESOCKETDATA, x->eng);
   SET(CURLOPT_HTTPHEADER, x->headers);
   /* a stream has no total limit (a healthy one may run for long): x->idle instead */
-  if (req->timeout > 0 && !req->stream) SET(CURLOPT_TIMEOUT_MS, (long)(req->timeout * 1000.0));
-  if (req->connect_timeout > 0) SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(req->connect_timeout * 1000.0));
-  if (req->min_speed > 0 && req->min_speed_time > 0 && !req->stream) {
-    SET(CURLOPT_LOW_SPEED_LIMIT, req->min_speed); /* fails with CURLE_OPERATION_TIMEDOUT */
-    SET(CURLOPT_LOW_SPEED_TIME, req->min_speed_time);
-  }
+  SET(CURLOPT_TIMEOUT_MS, req->timeout > 0 && !req->stream ? (long)(req->timeout * 1000.0) : 0L);
+  SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout > 0 ? (long)(req->connect_timeout * 1000.0) : 0L);
+  int slow = req->min_speed > 0 && req->min_speed_time > 0 && !req->stream;
+  SET(CURLOPT_LOW_SPEED_LIMIT, slow ? req->min_speed : 0L); /* fails with CURLE_OPERATION_TIMEDOUT */
+  SET(CURLOPT_LOW_SPEED_TIME, slow ? req->min_speed_time : 0L);
   /* libcurl silently sends a request again when its reused connection dies before an answer;
    * the server may have acted on the first copy, so a non-idempotent request gets a new one */
-  if (!req->idempotent) SET(CURLOPT_FRESH_CONNECT, 1L);
-  if (strcmp(req->method, "GET") == 0) {
-    SET(CURLOPT_HTTPGET, 1L);
-  } else {
-    if (strcmp(req->method, "POST") != 0) SET(CURLOPT_CUSTOMREQUEST, req->method);
-    if (x->body || strcmp(req->method, "POST") == 0) {
-      SET(CURLOPT_POSTFIELDS, x->body ? x->body : "");
-      SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(x->body ? req->body_len : 0));
-    }
+  SET(CURLOPT_FRESH_CONNECT, req->idempotent ? 0L : 1L);
+  /* GET first: it undoes a previous request's POST; a body-less DELETE stays without one */
+  SET(CURLOPT_HTTPGET, 1L);
+  SET(CURLOPT_CUSTOMREQUEST, get || post ? NULL : req->method);
+  if (x->body || post) {
+    SET(CURLOPT_POSTFIELDS, x->body ? x->body : "");
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(x->body ? req->body_len : 0));
   }
 #undef SET
   return rc;
 }
 
 ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen) {
-  if (!check_url(req, err, errlen)) return NULL;
+  if (!check_url(e, req, err, errlen)) return NULL;
   ae_xfer *x = calloc(1, sizeof *x);
   if (!x) goto oom;
   x->eng = e;
@@ -667,17 +743,7 @@ ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen
     x->sse = ae_sse_new(x->max_event);
     if (!x->sse) goto oom_x;
   }
-  for (size_t i = 0; i < req->nheaders; i++)
-    if (add_header(x, req->headers[i])) goto oom_x;
-  /* libcurl would add "Expect: 100-continue" to large bodies: one more round trip for nothing */
-  if (add_header(x, "Expect:")) goto oom_x;
-  if (req->key && build_auth(x, req)) goto oom_x;
-  if (req->body) {
-    x->body = malloc(req->body_len + 1);
-    if (!x->body) goto oom_x;
-    memcpy(x->body, req->body, req->body_len);
-    x->body[req->body_len] = '\0';
-  }
+  if (build_request(x, req)) goto oom_x;
   if (setup_easy(x, req) != CURLE_OK) {
     set_err(err, errlen, "libcurl refused an option (is it built with http and https?)");
     ae_xfer_free(x);
@@ -866,8 +932,8 @@ const char *ae_xfer_body(const ae_xfer *x, size_t *len) {
 }
 
 void ae_xfer_header(const ae_xfer *x, size_t i, const char **name, const char **value) {
-  *name = x->hdrs[i].name;
-  *value = x->hdrs[i].value;
+  *name = x->hbuf + x->hdrs[i].name;
+  *value = x->hbuf + x->hdrs[i].value;
 }
 
 int ae_xfer_error(const ae_xfer *x, const char **msg) {
