@@ -49,19 +49,27 @@ describe("pollable engine", function()
   end)
 
   it("drives many tasks and a stream through one descriptor", function()
-    local results = {}
+    local creates = {}
     for i = 1, 6 do
-      anthropic.spawn(function()
-        results[i] = assert(client.messages:create(P)).content[1].text
-      end)
+      creates[i] = anthropic.spawn(function() return assert(client.messages:create(P)).content[1].text end)
     end
     local text = {}
     local streaming = anthropic.spawn(function()
       local s = assert(client.messages:stream(P))
       for piece in s:text() do text[#text + 1] = piece end
+      return true
     end)
-    host_loop(function() return #results == 6 and streaming.done end, 1)
-    assert.equal(6, #results)
+    local function all_done()
+      for _, t in ipairs(creates) do if not t.done then return false end end
+      return streaming.done
+    end
+    host_loop(all_done, 1)
+    for i, t in ipairs(creates) do
+      local reply, err = t:wait()
+      assert.is_nil(err, "task " .. i)
+      assert.is_string(reply)
+    end
+    assert.is_true(streaming:wait())
     assert.is_true(#table.concat(text) > 0)
     assert.is_nil(anthropic.timeout(), "nothing pending once everything is done")
   end)
