@@ -196,6 +196,37 @@ describe("engine", function()
     eng:close()
   end)
 
+  it("decodes a 2xx JSON answer in place (t:decoded), and gives nil for anything else", function()
+    local eng = core.engine()
+    local t = assert(eng:submit(req("/v1/messages")))
+    assert.is_nil(t:decoded()) -- not done yet
+    run(eng, t)
+    local v = assert(t:decoded())
+    assert.equal("message", v.type)
+    assert.same(v, require("anthropic.json").decode(t:body()))
+    t:close()
+    -- a 2xx answer that is not JSON, one with escapes in a text over the stack buffer, a 4xx
+    emu:faults { { path = "/v1/messages", status = 200, body = "{not json" },
+                 { path = "/v1/messages", status = 200, body = '{"a":"' .. ("\\n" .. ("x"):rep(98)):rep(60) .. '"}' },
+                 { path = "/v1/messages", status = 404 } }
+    t = assert(eng:submit(req("/v1/messages", { max_retries = 0 })))
+    run(eng, t)
+    assert.equal(200, t:status())
+    assert.is_nil(t:decoded())
+    t:close()
+    t = assert(eng:submit(req("/v1/messages", { max_retries = 0 })))
+    run(eng, t)
+    assert.equal(("\n" .. ("x"):rep(98)):rep(60), assert(t:decoded()).a)
+    t:close()
+    t = assert(eng:submit(req("/v1/messages", { max_retries = 0 })))
+    run(eng, t)
+    assert.equal(404, t:status())
+    assert.is_nil(t:decoded())
+    t:close()
+    assert.has_error(function() t:decoded() end, "attempt to use a closed transfer")
+    eng:close()
+  end)
+
   it("checks every URL, also after one on the same origin passed", function()
     local eng = core.engine()
     local function refused(url, pattern, extra)

@@ -39,6 +39,18 @@ describe("json.decode", function()
     assert.equal("äöü \255", json.decode('"äöü \255"'))
   end)
 
+  it("unescapes in texts of every size around its stack buffer (4096 bytes), and fails alike", function()
+    for _, size in ipairs { 4094, 4095, 4096, 4097, 4098, 9000 } do
+      local pad = ("y"):rep(size - #'{"a":"\\n","b":""}')
+      local text = '{"a":"\\n","b":"' .. pad .. '"}'
+      assert.equal(size, #text)
+      assert.same({ a = "\n", b = pad }, json.decode(text))
+      local v, msg = json.decode(text:sub(1, -3) .. '\\q"}')
+      assert.is_nil(v)
+      assert.equal("unexpected '\\' at byte " .. (size - 1) .. " (expected a valid escape, and no control character, in a string)", msg)
+    end
+  end)
+
   it("lets the last of repeated member names win, a null one included", function()
     assert.same({ a = 2 }, json.decode('{"a":1,"a":2}'))
     assert.same({}, json.decode('{"a":1,"a":null}'))

@@ -14,6 +14,8 @@ void ae_open_engine(lua_State *L);  /* adds engine to the module table on top */
 
 /* core.json_decode(text) -> value | nil, message (ljson.c) */
 int ae_json_decode(lua_State *L);
+/* Pushes the value of the JSON text s (1 result), or nil and a message (2 results). */
+int ae_json_push(lua_State *L, const char *s, size_t len);
 
 /* The key userdata at idx, or NULL when idx is nil/none; raises on anything else or a closed key. */
 ae_secret *ae_check_key(lua_State *L, int idx, int *bearer);

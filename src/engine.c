@@ -244,8 +244,9 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   }
   if (len <= 2 && (len == 0 || data[0] == '\r' || data[0] == '\n')) { /* end of the headers */
     long code = 0;
-    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
-    if (x->stream && code >= 200 && code <= 299) x->started = 1;
+    if (x->stream && curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
+        code >= 200 && code <= 299)
+      x->started = 1;
     return len;
   }
   const char *colon = memchr(data, ':', len);

@@ -156,7 +156,8 @@ static int engine_submit(lua_State *L) {
 
   lua_getfield(L, 2, "headers"); /* index 4 */
   size_t n = lua_istable(L, 4) ? lua_rawlen(L, 4) : 0;
-  const char **hdrs = lua_newuserdatauv(L, (n ? n : 1) * sizeof *hdrs, 0); /* index 5 */
+  const char *few[16]; /* the usual lists need no allocation; a longer one takes index 5 */
+  const char **hdrs = n <= 16 ? few : lua_newuserdatauv(L, n * sizeof *hdrs, 0);
   for (size_t i = 0; i < n; i++) {
     lua_rawgeti(L, 4, (lua_Integer)i + 1);
     if (lua_type(L, -1) != LUA_TSTRING)
@@ -335,6 +336,21 @@ static int xfer_body(lua_State *L) {
   return 1;
 }
 
+/* t:decoded() -> the answer as a Lua value, when the transfer is done with a 2xx answer that is
+ * valid JSON; else nil (t:result() then tells what happened). Decodes the body where it is,
+ * without making it a Lua string first. */
+static int xfer_decoded(lua_State *L) {
+  ae_xfer *x = checkxfer(L);
+  int status = ae_xfer_status(x);
+  const char *msg;
+  if (!ae_xfer_done(x) || status < 200 || status > 299 || ae_xfer_error(x, &msg)) return 0;
+  size_t len;
+  const char *body = ae_xfer_body(x, &len);
+  lua_settop(L, 1);
+  if (ae_json_push(L, body, len) != 1) return 0;
+  return 1;
+}
+
 /* t:header(name) -> value | nil; name in lower case; repeated headers joined with ", " */
 static int xfer_header(lua_State *L) {
   ae_xfer *x = checkxfer(L);
@@ -463,7 +479,7 @@ static const luaL_Reg xfer_methods[] = {
     {"done", xfer_done},       {"result", xfer_result},       {"cancel", xfer_cancel},
     {"close", xfer_close},     {"started", xfer_started},     {"queued", xfer_queued},
     {"next_event", xfer_next_event}, {"next_texts", xfer_next_texts}, {"headers", xfer_headers}, {"history", xfer_history},
-    {"status", xfer_status},   {"body", xfer_body},           {"header", xfer_header},
+    {"status", xfer_status},   {"body", xfer_body},           {"decoded", xfer_decoded},           {"header", xfer_header},
     {NULL, NULL}};
 
 void ae_open_engine(lua_State *L) {

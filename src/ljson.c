@@ -6,7 +6,8 @@
  * unescaped by ae_json_string (jtext.c) and other bytes copied as they are, as lua-cjson does.
  * Members are gathered on the Lua stack and each table is made at its final size, so no table
  * is rehashed while it fills; the last of repeated member names wins. Nothing here is malloc'd:
- * the unescape buffer is a userdata, so a Lua error (out of memory) leaks nothing. */
+ * the unescape buffer is on the C stack or a userdata, so a Lua error (out of memory) leaks
+ * nothing. */
 #include <stdio.h>
 #include <string.h>
 
@@ -225,22 +226,32 @@ static int error_result(jd *d) {
   return 2;
 }
 
-int ae_json_decode(lua_State *L) {
-  size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
+/* Unescaped strings of a text up to this size are written on the C stack, so decoding a
+ * typical answer allocates nothing but its values. */
+#define STACK_TEXT 4096
+
+int ae_json_push(lua_State *L, const char *s, size_t len) {
+  char small[STACK_TEXT];
   jd d = {L, s, s, s + len, NULL, 0, NULL};
-  lua_settop(L, 1);
-  if (memchr(s, '\\', len)) d.buf = lua_newuserdatauv(L, len, 0);
+  if (memchr(s, '\\', len)) d.buf = len <= sizeof small ? small : lua_newuserdatauv(L, len, 0);
   int base = lua_gettop(L);
   int r = value(&d);
   if (r != J_FAIL) {
     skip_ws(&d);
     if (d.p == d.end) {
       if (r == J_NULL) lua_pushnil(L);
+      if (d.buf && d.buf != small) lua_remove(L, base);
       return 1;
     }
     fail(&d, "the end of the text after the value");
   }
-  lua_settop(L, base);
+  lua_settop(L, d.buf && d.buf != small ? base - 1 : base);
   return error_result(&d);
+}
+
+int ae_json_decode(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_settop(L, 1);
+  return ae_json_push(L, s, len);
 }

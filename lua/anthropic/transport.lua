@@ -300,17 +300,18 @@ end
 function Transport:finish(t, spec)
   -- The common case without tables: a 2xx answer, no logging (so no retry lines to write).
   if not self.log then
-    local status, failed = t:status()
-    if not failed and status and status >= 200 and status <= 299 then
-      local answer = t:body()
-      if spec.raw then
-        t:close()
-        return answer
-      end
-      local value = json.decode(answer)
+    if not spec.raw then
+      local value = t:decoded() -- nil unless a 2xx answer that is valid JSON
       if value ~= nil then
         t:close()
         return value
+      end
+    else
+      local status, failed = t:status()
+      if not failed and status and status >= 200 and status <= 299 then
+        local answer = t:body()
+        t:close()
+        return answer
       end
     end
   end
