@@ -222,8 +222,10 @@ for _, w in ipairs(WORKLOADS) do
       string.format("%.2f× (%s vs %s events/s)", r, si(ours.events), si(base.events)))
   end
 end
--- Flat memory is for keep_content(false); with the text kept for final(), memory may grow by the
--- text itself (meta.big.text_bytes) and no more than the same tenth of the stream beyond it.
+-- Flat memory is for keep_content(false). With the text kept for final(), memory may grow by
+-- twice the text (meta.big.text_bytes) and no more than the same tenth of the stream beyond: at
+-- the block's end the kept text becomes one Lua string, and for that moment it is held twice (a
+-- Lua 5.4 string is always a copy of the bytes it is made from).
 local limit = meta.big.bytes / 10 / 1024 / 1024
 local text_mb = (meta.big.text_bytes or 0) / 1024 / 1024
 for _, key in ipairs { "ours-flat", "ours" } do
@@ -233,8 +235,8 @@ for _, key in ipairs { "ours-flat", "ours" } do
       target(string.format("%s: flat memory (RSS growth < %.0f MB, a tenth of the stream), stream:text() after "
         .. "keep_content(false)", WORKLOADS[3].label, limit), s.grow < limit, string.format("%+.1f MB", s.grow))
     else
-      target(string.format("%s: stream:text() keeping the text for final(): RSS growth < the %.1f MB of text "
-        .. "+ %.0f MB", WORKLOADS[3].label, text_mb, limit), s.grow < text_mb + limit,
+      target(string.format("%s: stream:text() keeping the text for final(): RSS growth < twice the %.1f MB of "
+        .. "text + %.0f MB", WORKLOADS[3].label, text_mb, limit), s.grow < 2 * text_mb + limit,
         string.format("%+.1f MB", s.grow))
     end
   end

@@ -47,7 +47,8 @@ describe("json.decode", function()
       assert.same({ a = "\n", b = pad }, json.decode(text))
       local v, msg = json.decode(text:sub(1, -3) .. '\\q"}')
       assert.is_nil(v)
-      assert.equal("unexpected '\\' at byte " .. (size - 1) .. " (expected a valid escape, and no control character, in a string)", msg)
+      assert.equal("unexpected '\\' at byte " .. (size - 1)
+        .. " (expected a valid escape, and no control character, in a string)", msg)
     end
   end)
 

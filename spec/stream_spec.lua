@@ -575,6 +575,51 @@ describe("streaming messages", function()
     assert.is_true(peak - before < 20 * 1024, string.format("peak RSS grew by %d kB", peak - before))
     print(string.format("# 100 MB stream: %.1f s, peak RSS %d kB -> %d kB", socket.gettime() - t0, before, peak))
   end)
+
+  it("keeps a long text for final() outside the Lua heap, at most twice its size at the end #huge", function()
+    -- 160 deltas of 64 KiB: 10 MB of text kept; the Lua heap must not carry it while streaming
+    emu:stream_options { text_repeat = 160 }
+    local code = [[
+      local anthropic = require "anthropic"
+      local function status(field)
+        for line in io.lines("/proc/self/status") do
+          local v = line:match("^" .. field .. ":%s*(%d+) kB")
+          if v then return tonumber(v) end
+        end
+      end
+      local client = anthropic.new { base_url = os.getenv("ANTHROPIC_BASE_URL") }
+      local function ask(text)
+        return { model = "claude-opus-4-6", max_tokens = 20000, messages = { { role = "user", content = text } } }
+      end
+      assert(assert(client.messages:stream(ask("warm up"))):final())
+      collectgarbage()
+      local before, heap = status("VmRSS"), 0
+      local f = io.open("/proc/self/clear_refs", "w")
+      f:write("5")
+      f:close()
+      local bytes = 0
+      local s = assert(client.messages:stream(ask(string.rep("x", 65536))))
+      for text in s:text() do
+        bytes = bytes + #text
+        heap = math.max(heap, collectgarbage("count"))
+      end
+      local msg = assert(s:final())
+      assert(#msg.content[1].text == bytes, "final() has all of the text")
+      print(bytes, math.floor(heap), before, status("VmHWM"))
+    ]]
+    local out, err, status = util.run_lua(code, { ANTHROPIC_API_KEY = key, ANTHROPIC_BASE_URL = emu.url })
+    assert.equal(0, status, err)
+    local bytes, heap, before, peak = out:match("^(%d+)%s+(%d+)%s+(%d+)%s+(%d+)")
+    bytes, heap, before, peak = tonumber(bytes), tonumber(heap), tonumber(before), tonumber(peak)
+    assert.equal(160 * (65536 + #"You said: "), bytes)
+    local text_kb = bytes // 1024
+    assert.is_true(heap < text_kb / 2, string.format("Lua heap reached %d kB while streaming %d kB", heap, text_kb))
+    -- twice the text while final's string is made from the kept text, plus the 64 KiB deltas read
+    -- and dropped, and the engine's queue (1 MiB) and batch
+    assert.is_true(peak - before < 2 * text_kb + 12 * 1024,
+      string.format("peak RSS grew by %d kB for %d kB of text", peak - before, text_kb))
+    print(string.format("# 10 MB of text kept: Lua heap at most %d kB, peak RSS +%d kB", heap, peak - before))
+  end)
 end)
 
 describe("stream accumulation (scripted events)", function()

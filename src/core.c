@@ -42,5 +42,6 @@ int luaopen_anthropic_core(lua_State *L) {
   lua_setfield(L, -2, "json_decode");
   ae_open_key(L);
   ae_open_engine(L);
+  ae_open_textbuf(L);
   return 1;
 }

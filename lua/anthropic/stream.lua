@@ -30,33 +30,35 @@ local function copy(v)
   return t
 end
 
--- A block's text (or thinking, signature, tool input) arrives in thousands of small pieces; held
--- one string each they would cost several times the text. An accumulator keeps at most CHUNK
--- pieces and joins them into one string when it has that many, so the text costs about its size.
-local CHUNK = 256
-local concat = table.concat
+-- A block's text (or thinking, signature, tool input) arrives in thousands of small pieces. While
+-- the block is open each kind is kept in a core.textbuf (src/ltextbuf.c), made at its first
+-- piece: outside the Lua heap, so it costs about its size and the collector, not pacing itself by
+-- it, keeps up with the pieces the caller reads and drops. At the block's end it becomes one
+-- string in the block (for that moment the text is held twice: a Lua string is always a copy).
+local FIELDS = { "text", "thinking", "signature", "json" }
+local TEXTS = { "text", "thinking", "signature" }
 
-local function acc_new()
-  return { n = 0, chunks = {} }
-end
-
-local function acc_add(a, s)
-  local n = a.n + 1
-  a[n] = s
-  if n == CHUNK then
-    local chunks = a.chunks
-    chunks[#chunks + 1] = concat(a, "", 1, n)
-    n = 0
+local function acc_add(st, field, s)
+  if type(s) ~= "string" then return end -- (a malformed delta: nothing to keep)
+  local a = st[field]
+  if not a then
+    a = core.textbuf()
+    st[field] = a
   end
-  a.n = n
+  a:add(s)
 end
 
--- nil when nothing was added, else the pieces joined
-local function acc_join(a)
-  local chunks = a.chunks
-  if a.n == 0 and #chunks == 0 then return nil end
-  if a.n > 0 then chunks[#chunks + 1] = concat(a, "", 1, a.n) end
-  return concat(chunks)
+-- nil when nothing was added, else the pieces joined (the buffer is emptied)
+local function acc_join(st, field)
+  local a = st[field]
+  return a and a:take()
+end
+
+-- Frees what an open block kept (content no longer wanted).
+local function acc_free(st)
+  for _, field in ipairs(FIELDS) do
+    if st[field] then st[field]:close() end
+  end
 end
 
 local function plural(n, word)
@@ -110,6 +112,10 @@ function Stream:close()
   self.closed = true
   self:_charge() -- a stream closed before its end was billed for what it used
   self._t:close()
+  -- blocks still open can no longer finish (final() reports the stream as canceled): what they
+  -- kept outside the Lua heap goes now, not whenever the collector gets to it
+  for _, st in pairs(self._open) do acc_free(st) end
+  self._open = {}
 end
 Stream.__close = Stream.close
 Stream.__gc = Stream.close
@@ -161,11 +167,11 @@ function Stream:_close_block(i)
   if not st then return nil end
   self._open[i] = nil
   local block = st.block
-  local text, thinking, signature = acc_join(st.text), acc_join(st.thinking), acc_join(st.signature)
-  if text then block.text = (block.text or "") .. text end
-  if thinking then block.thinking = (block.thinking or "") .. thinking end
-  if signature then block.signature = (block.signature or "") .. signature end
-  local input = acc_join(st.json) or ""
+  for _, field in ipairs(TEXTS) do
+    local s = acc_join(st, field)
+    if s then block[field] = (block[field] or "") .. s end
+  end
+  local input = acc_join(st, "json") or ""
   if input ~= "" then
     local value, msg = json.decode(input)
     if type(value) ~= "table" then
@@ -184,6 +190,7 @@ end
 function Stream:keep_content(keep)
   self._drop = not keep
   if self._drop then
+    for _, st in pairs(self._open) do acc_free(st) end
     self._open = {}
     if self.message then self.message.content = {} end
   end
@@ -216,14 +223,14 @@ function Stream:_accumulate(ev)
     local i = ev.index + 1
     local block = copy(type(ev.content_block) == "table" and ev.content_block or {})
     m.content[i] = block
-    self._open[i] = { block = block, text = acc_new(), thinking = acc_new(), signature = acc_new(), json = acc_new() }
+    self._open[i] = { block = block }
   elseif typ == "content_block_delta" and type(ev.index) == "number" then
     local st, d = self._open[ev.index + 1], ev.delta
     if not st or type(d) ~= "table" then return nil end
-    if d.type == "text_delta" then acc_add(st.text, d.text)
-    elseif d.type == "input_json_delta" then acc_add(st.json, d.partial_json)
-    elseif d.type == "thinking_delta" then acc_add(st.thinking, d.thinking)
-    elseif d.type == "signature_delta" then acc_add(st.signature, d.signature)
+    if d.type == "text_delta" then acc_add(st, "text", d.text)
+    elseif d.type == "input_json_delta" then acc_add(st, "json", d.partial_json)
+    elseif d.type == "thinking_delta" then acc_add(st, "thinking", d.thinking)
+    elseif d.type == "signature_delta" then acc_add(st, "signature", d.signature)
     elseif d.type == "citations_delta" then
       st.block.citations = st.block.citations or {}
       st.block.citations[#st.block.citations + 1] = copy(d.citation)
@@ -244,11 +251,18 @@ function Stream:_accumulate(ev)
   return nil
 end
 
--- A text delta the engine read itself: kept for final() unless keep_content(false).
-local function add_text(self, text, index)
+-- Text deltas the engine read itself (text, or texts[1..n]): kept for final() unless
+-- keep_content(false).
+local function add_text(self, index, text, texts, n)
   if self.message and not self._drop then
     local st = self._open[index + 1]
-    if st then acc_add(st.text, text) end
+    if not st then return end
+    if texts then
+      if not st.text then st.text = core.textbuf() end
+      st.text:add_batch(texts, n)
+    else
+      acc_add(st, "text", text)
+    end
   end
 end
 
@@ -257,7 +271,7 @@ end
 function Stream:_take(name, data, text, index, want_ping, as_text)
   self.count = self.count + 1
   if text then -- a text delta, read by the engine: what _accumulate would do, without a table
-    add_text(self, text, index)
+    add_text(self, index, text)
     if as_text then return text end
     return { type = "content_block_delta", index = index, delta = { type = "text_delta", text = text } }
   end
@@ -345,7 +359,7 @@ function Stream:text()
       local k, block = t:next_texts(batch, 256)
       if k > 0 then
         self.count = self.count + k
-        add_text(self, k == 1 and batch[1] or concat(batch, "", 1, k), block)
+        add_text(self, block, nil, batch, k)
         i, n = 1, k
         return batch[1]
       end
