@@ -157,10 +157,10 @@ big/ours           ours      big    1     1  -    1  2
 big/ours-flat      ours      big    1     1  flat 1  2
 in8/baseline       baseline  create 10000 8  -    40 240
 in8/sdk            sdk       create 2000  8  -    -  -
-in8/ours           ours      create 1024  8  -    40 240
+in8/ours           ours      create 5000  8  -    40 240
 in64/baseline      baseline  create 10000 64 -    128 384
 in64/sdk           sdk       create 2000  64 -    -  -
-in64/ours          ours      create 1024  64 -    128 384
+in64/ours          ours      create 5000  64 -    128 384
 EOF
 )
 
