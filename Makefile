@@ -22,7 +22,7 @@ CORE_SRC = $(wildcard src/*.c)
 CORE_OBJ = $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 CORE_SO  = $(BUILD)/anthropic/core.so
 
-CTESTS = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/test_*.c))
+CTESTS = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/test_*.c)) $(BUILD)/test_jtext_portable
 
 DEB_PKGS = lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-socket lua-check pkg-config gcc make
 
@@ -56,6 +56,11 @@ $(CORE_SO): $(CORE_OBJ)
 $(BUILD)/test_%: spec/c/test_%.c $(PURE_SRC) $(wildcard src/*.h) spec/c/check.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(PURE_SRC)
+
+# jtext.c again without SSE2, so the word-at-a-time scan other machines use is tested here too.
+$(BUILD)/test_jtext_portable: spec/c/test_jtext.c $(PURE_SRC) $(wildcard src/*.h) spec/c/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -U__SSE2__ -Isrc -o $@ $< $(PURE_SRC)
 
 ctest: $(CTESTS)
 

@@ -3,6 +3,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static const char *skip_ws(const char *p, const char *end) {
   while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
@@ -67,13 +70,33 @@ static size_t put_utf8(unsigned cp, char *out) {
   return 4;
 }
 
+/* The first stop byte ('"', '\\' or < 0x20) of p: sixteen bytes at a time with SSE2 (every x86-64
+ * has it), then eight at a time in a word, whose lowest flagged byte is the first stop byte (a
+ * borrow only flags bytes above a true one), then byte by byte. */
 size_t ae_json_plain(const char *p, const char *end) {
   const char *s = p;
-  for (; end - s >= 8; s += 8) { /* eight bytes at a time; a flagged word is looked at bytewise */
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), ctl = _mm_set1_epi8(0x1f);
+  for (; end - s >= 16; s += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+    __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v)); /* unsigned v <= 0x1f */
+    unsigned m = (unsigned)_mm_movemask_epi8(stop);
+    if (m) return (size_t)(s - p) + (size_t)__builtin_ctz(m);
+  }
+#endif
+  for (; end - s >= 8; s += 8) {
     uint64_t w, ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
     memcpy(&w, s, 8);
     uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-    if (((q - ones) & ~q & high) | ((b - ones) & ~b & high) | ((w - ones * 0x20) & ~w & high)) break;
+    uint64_t hit = ((q - ones) & ~q & high) | ((b - ones) & ~b & high) | ((w - ones * 0x20) & ~w & high);
+    if (hit) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+      return (size_t)(s - p) + (size_t)(__builtin_ctzll(hit) >> 3);
+#else
+      break;
+#endif
+    }
   }
   while (s < end && *s != '"' && *s != '\\' && (unsigned char)*s >= 0x20) s++;
   return (size_t)(s - p);
