@@ -227,6 +227,54 @@ describe("engine", function()
     eng:close()
   end)
 
+  it("reads response headers when asked: names lower-cased, values trimmed, the last attempt's", function()
+    local eng = core.engine()
+    emu:faults { { path = "/v1/messages", status = 529, headers = { ["retry-after-ms"] = "10", ["x-note"] = "first" } },
+                 { path = "/v1/messages", status = 200, body = "{}", headers = { ["x-note"] = "  padded value  " } } }
+    local t = assert(eng:submit(req("/v1/messages", { max_retries = 1 })))
+    local r = run(eng, t)
+    assert.equal(200, r.status)
+    assert.equal(2, r.attempts)
+    assert.equal("padded value", t:header("x-note"))
+    assert.equal("padded value", r.headers["x-note"])
+    assert.is_nil(t:header("retry-after-ms")) -- the failed attempt's headers are gone
+    assert.is_string(t:header("request-id"))
+    t:close()
+    -- a server that writes names in mixed case and pads values (the emulator writes lower case)
+    local server = assert(require("socket").bind("127.0.0.1", 0))
+    server:settimeout(0)
+    local _, port = server:getsockname()
+    t = assert(eng:submit(req("", { url = "http://127.0.0.1:" .. port .. "/v1/models", method = "GET",
+      body = false, max_retries = 0, timeout = 10 })))
+    local conn, request = nil, ""
+    for _ = 1, 1000 do -- each round waits for the engine's sockets (at most 20 ms), nothing sleeps
+      if t:done() then break end
+      eng:wait(0.02)
+      conn = conn or server:accept()
+      if conn and not request:find("\r\n\r\n") then
+        conn:settimeout(0)
+        local data, _, part = conn:receive(4096)
+        request = request .. (data or part or "")
+        if request:find("\r\n\r\n") then
+          assert(conn:send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Mixed-Case:  \t padded  \r\n"
+            .. "Content-Length: 2\r\nREQUEST-ID: req_1\r\n\r\n{}"))
+        end
+      end
+    end
+    assert.is_true(t:done())
+    assert.equal(200, t:status())
+    assert.equal("padded", t:header("x-mixed-case"))
+    assert.equal("req_1", t:header("request-id"))
+    local all = t:headers()
+    assert.equal("application/json", all["content-type"])
+    assert.equal("2", all["content-length"])
+    for name in pairs(all) do assert.equal(name:lower(), name) end
+    t:close()
+    if conn then conn:close() end
+    server:close()
+    eng:close()
+  end)
+
   it("checks every URL, also after one on the same origin passed", function()
     local eng = core.engine()
     local function refused(url, pattern, extra)

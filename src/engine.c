@@ -39,10 +39,13 @@ typedef struct qnode {
   char buf[];
 } qnode;
 
-/* A response header: offsets into the transfer's header buffer ("name\0value\0" each, the
- * name lower-cased), so an answer's headers cost one growing allocation, not one each. */
+/* A response header: offsets into the transfer's header buffer, where on_header copies each
+ * line as it came (one growing allocation for all of them). Most answers' headers are never
+ * looked at, so a line is parsed in place only when one is (parse_headers): then name is the
+ * lower-cased name and value the trimmed value, each NUL-terminated; before, value is the
+ * colon's offset. end is where the line ends (a NUL follows it). */
 typedef struct hdr {
-  size_t name, value;
+  size_t name, value, end;
 } hdr;
 
 struct ae_xfer {
@@ -67,7 +70,8 @@ struct ae_xfer {
   int too_big;
   hdr *hdrs;
   size_t nhdrs, hdrs_cap;
-  char *hbuf;              /* the headers' names and values */
+  size_t hparsed;          /* hdrs[0 .. hparsed) are parsed */
+  char *hbuf;              /* the header lines */
   size_t hbuf_len, hbuf_cap;
   /* outcome */
   int attempts;
@@ -230,6 +234,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
 
 static void clear_headers(ae_xfer *x) {
   x->nhdrs = 0;
+  x->hparsed = 0;
   x->hbuf_len = 0;
 }
 
@@ -251,10 +256,6 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   }
   const char *colon = memchr(data, ':', len);
   if (!colon) return len;
-  size_t nlen = (size_t)(colon - data);
-  const char *v = colon + 1, *end = data + len;
-  while (v < end && (*v == ' ' || *v == '\t')) v++;
-  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
   if (x->nhdrs == x->hdrs_cap) {
     size_t cap = x->hdrs_cap ? x->hdrs_cap * 2 : 24;
     hdr *p = realloc(x->hdrs, cap * sizeof *p);
@@ -262,25 +263,36 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
     x->hdrs = p;
     x->hdrs_cap = cap;
   }
-  size_t vlen = (size_t)(end - v);
-  if (!reserve(&x->hbuf, &x->hbuf_cap, x->hbuf_len, nlen + vlen + 2, 1024)) return 0;
-  hdr *h = &x->hdrs[x->nhdrs];
-  char *name = x->hbuf + x->hbuf_len;
-  for (size_t i = 0; i < nlen; i++) {
-    char c = data[i];
-    name[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-  }
-  name[nlen] = '\0';
-  memcpy(name + nlen + 1, v, vlen);
-  name[nlen + 1 + vlen] = '\0';
+  if (!reserve(&x->hbuf, &x->hbuf_cap, x->hbuf_len, len + 1, 1024)) return 0;
+  hdr *h = &x->hdrs[x->nhdrs++];
   h->name = x->hbuf_len;
-  h->value = x->hbuf_len + nlen + 1;
-  x->hbuf_len += nlen + vlen + 2;
-  x->nhdrs++;
+  h->value = x->hbuf_len + (size_t)(colon - data);
+  h->end = x->hbuf_len + len;
+  memcpy(x->hbuf + h->name, data, len);
+  x->hbuf[h->end] = '\0';
+  x->hbuf_len += len + 1;
   return len;
 }
 
-static const char *find_header(const ae_xfer *x, const char *name) {
+/* The lines on_header copied, parsed in place once: the name lower-cased up to the colon, the
+ * value without the blanks around it and the line end. */
+static void parse_headers(ae_xfer *x) {
+  char *b = x->hbuf;
+  for (; x->hparsed < x->nhdrs; x->hparsed++) {
+    hdr *h = &x->hdrs[x->hparsed];
+    for (size_t i = h->name; i < h->value; i++)
+      if (b[i] >= 'A' && b[i] <= 'Z') b[i] = (char)(b[i] - 'A' + 'a');
+    b[h->value] = '\0';
+    size_t v = h->value + 1, e = h->end;
+    while (v < e && (b[v] == ' ' || b[v] == '\t')) v++;
+    while (e > v && (b[e - 1] == '\r' || b[e - 1] == '\n' || b[e - 1] == ' ')) e--;
+    b[e] = '\0';
+    h->value = v;
+  }
+}
+
+static const char *find_header(ae_xfer *x, const char *name) {
+  parse_headers(x);
   for (size_t i = x->nhdrs; i-- > 0;)
     if (strcmp(x->hbuf + x->hdrs[i].name, name) == 0) return x->hbuf + x->hdrs[i].value;
   return NULL;
@@ -381,9 +393,11 @@ static void finish_attempt(ae_xfer *x, CURLcode rc) {
     long code = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     x->status = a.status = (int)code;
-    a.should_retry = find_header(x, "x-should-retry");
-    a.retry_after = find_header(x, "retry-after");
-    a.retry_after_ms = find_header(x, "retry-after-ms");
+    if (code >= 400) { /* what a failed answer says about retrying (an answer is not retried) */
+      a.should_retry = find_header(x, "x-should-retry");
+      a.retry_after = find_header(x, "retry-after");
+      a.retry_after_ms = find_header(x, "retry-after-ms");
+    }
     a.spend_cap = code == 429 && x->resp && strstr(x->resp, SPEND_CAP_CODE) != NULL;
     a.request_sent = 1;
     x->error = AE_ERR_NONE;
@@ -933,6 +947,7 @@ const char *ae_xfer_body(const ae_xfer *x, size_t *len) {
 }
 
 void ae_xfer_header(const ae_xfer *x, size_t i, const char **name, const char **value) {
+  parse_headers((ae_xfer *)x); /* memoised parsing: nothing a caller can see changes */
   *name = x->hbuf + x->hdrs[i].name;
   *value = x->hbuf + x->hdrs[i].value;
 }
