@@ -84,6 +84,42 @@ describe("tasks", function()
     assert.matches("failed", tostring(failing))
   end)
 
+  it("wakes a waiting task for each thing it can wait on, with the engine idle or not", function()
+    -- waits that no transfer ends: another task finishing, a timer, a transfer canceled by a task
+    local tasks = require "anthropic.tasks"
+    local order = {}
+    local sleeper = anthropic.spawn(function()
+      tasks.sleep(0.05)
+      order[#order + 1] = "slept"
+      return "rested"
+    end)
+    local waiter = anthropic.spawn(function()
+      local r = sleeper:wait()
+      order[#order + 1] = "waited"
+      return r
+    end)
+    -- a stream that stalls after its first events, closed by another task while its reader waits
+    emu:faults { { path = "/v1/messages", stream_stall_after = 2 } }
+    local opened, read_err
+    local reader = anthropic.spawn(function()
+      opened = assert(client.messages:stream(P))
+      for _ in opened:events() do end
+    end)
+    local closer = anthropic.spawn(function()
+      while not opened do tasks.sleep(0.01) end
+      tasks.sleep(0.05) -- the reader is waiting on the stalled stream by now
+      opened:close()
+    end)
+    anthropic.run()
+    assert.equal("rested", (waiter:wait()))
+    assert.same({ "slept", "waited" }, order)
+    assert.is_true(closer.done)
+    local _, err = reader:wait()
+    read_err = err
+    assert.is_true(anthropic.is_error(read_err))
+    assert.equal("canceled", read_err.kind)
+  end)
+
   it("blocks normally outside tasks and refuses nonsense", function()
     assert(client.messages:create(P))
     assert.has_error(function() anthropic.spawn("x") end)

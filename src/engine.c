@@ -113,6 +113,7 @@ struct ae_engine {
   size_t budget_bytes, budget_events; /* per step, 0 = unlimited */
   size_t step_bytes, step_events;     /* spent in the current step */
   ae_pollset *ps;                     /* made by the first ae_engine_pollfd, then kept in sync */
+  unsigned long changes;              /* ae_engine_changes */
   char *checked;                      /* "scheme://authority" of the last URL check_url passed */
   size_t checked_len;
   int checked_key;                    /* ... with a key to send */
@@ -144,6 +145,11 @@ static int is_loopback(const char *host) {
   return strncmp(host, "127.", 4) == 0;
 }
 
+/* A transfer may now be ready for its reader: done, started, or with an event queued. */
+static void changed(ae_xfer *x) {
+  if (x->eng) x->eng->changes++;
+}
+
 /* ---- libcurl callbacks: copy bytes, nothing else ---- */
 
 /* ae_sse_cb: copy one parsed event into the queue. */
@@ -170,6 +176,7 @@ static int queue_event(void *ud, const ae_sse_event *ev) {
   x->qbytes += q->size;
   x->nevents++;
   if (x->eng) x->eng->step_events++;
+  changed(x);
   return 0;
 }
 
@@ -250,8 +257,10 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   if (len <= 2 && (len == 0 || data[0] == '\r' || data[0] == '\n')) { /* end of the headers */
     long code = 0;
     if (x->stream && curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
-        code >= 200 && code <= 299)
+        code >= 200 && code <= 299) {
       x->started = 1;
+      changed(x);
+    }
     return len;
   }
   const char *colon = memchr(data, ':', len);
@@ -314,6 +323,7 @@ static int start_attempt(ae_xfer *x) {
   if (x->sse) ae_sse_reset(x->sse);
   if (curl_multi_add_handle(x->eng->multi, x->easy) != CURLM_OK) {
     x->state = XS_DONE;
+    changed(x);
     x->error = AE_ERR_CONNECTION;
     snprintf(x->message, sizeof x->message, "could not start the transfer");
     return -1;
@@ -444,6 +454,7 @@ static void finish_attempt(ae_xfer *x, CURLcode rc) {
     return;
   }
   x->state = XS_DONE;
+  changed(x);
 }
 
 /* ---- engine ---- */
@@ -513,6 +524,7 @@ void ae_xfer_cancel(ae_xfer *x) {
     e->running--;
   }
   x->state = XS_DONE;
+  changed(x);
   x->paused = PAUSE_NONE;
   x->error = AE_ERR_CANCELED;
   x->retryable = 0;
@@ -924,6 +936,7 @@ int ae_engine_wait(ae_engine *e, double max_wait) {
 }
 
 long ae_engine_connections(const ae_engine *e) { return e->connections; }
+unsigned long ae_engine_changes(const ae_engine *e) { return e->changes; }
 
 void ae_engine_set_budget(ae_engine *e, size_t bytes, size_t events) {
   e->budget_bytes = bytes;

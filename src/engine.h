@@ -90,6 +90,9 @@ int ae_engine_wait(ae_engine *e, double max_wait); /* poll sockets <= max_wait, 
  * engine; every step keeps it in sync. */
 int ae_engine_pollfd(ae_engine *e);
 long ae_engine_connections(const ae_engine *e);    /* connections opened so far */
+/* A count that grows whenever a transfer may have become ready for its reader (done, started,
+ * an event queued): a scheduler whose count has not moved need not ask its transfers again. */
+unsigned long ae_engine_changes(const ae_engine *e);
 /* Stream bytes and events one step may take in (0 = no limit on that count). */
 void ae_engine_set_budget(ae_engine *e, size_t bytes, size_t events);
 

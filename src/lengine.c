@@ -81,6 +81,13 @@ static int engine_pollfd(lua_State *L) {
   return 1;
 }
 
+/* eng:changes() -> a count that grows whenever a transfer may have become ready for its reader
+ * (done, started, an event queued); tasks.lua asks its waiting tasks again only when it moved */
+static int engine_changes(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)ae_engine_changes(checkengine(L, 1)));
+  return 1;
+}
+
 static int engine_connections(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)ae_engine_connections(checkengine(L, 1)));
   return 1;
@@ -469,6 +476,7 @@ static const luaL_Reg engine_meta[] = {{"__gc", engine_close},
 static const luaL_Reg engine_methods[] = {
     {"submit", engine_submit}, {"step", engine_step},   {"timeout", engine_timeout},
     {"wait", engine_wait},     {"close", engine_close}, {"connections", engine_connections},
+    {"changes", engine_changes},
     {"pollfd", engine_pollfd},
     {"budget", engine_budget}, {NULL, NULL}};
 

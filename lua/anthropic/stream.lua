@@ -157,7 +157,9 @@ function Stream:_pull()
   local t = self._t
   local name, data, text, index = t:next_event(true)
   if name or t:done() then return name, data, text, index end
-  transport.await(function() return t:queued() > 0 or t:done() end)
+  -- (another task may close the stream meanwhile: its transfer is then gone)
+  transport.await(function() return self.closed or t:queued() > 0 or t:done() end)
+  if self.closed then return nil end
   return t:next_event(true)
 end
 
@@ -318,14 +320,15 @@ function Stream:_read(want_ping, as_text)
       return nil, self.err
     end
     local name, data, text, index = self:_pull()
-    if not name then
+    if name then
+      local v, err = self:_take(name, data, text, index, want_ping, as_text)
+      if v ~= nil or err then return v, err end
+    elseif not self.closed then -- (closed while waiting: the next round says so)
       self.finished = true
       self.err = self:_end_error()
       if self.err then return nil, self.err end
       return nil
     end
-    local v, err = self:_take(name, data, text, index, want_ping, as_text)
-    if v ~= nil or err then return v, err end
   end
 end
 

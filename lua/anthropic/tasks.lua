@@ -20,9 +20,14 @@ local waiting = {}    -- task -> ready() predicate
 local later = {}      -- tasks that yielded on their own, resumed at the next poll
 local timers = {}     -- task -> the time (core.now) its tasks.sleep() ends
 local live = 0
+-- What collect_ready saw last: the engine and its change count (eng:changes(), which moves when
+-- a transfer is done, started or has an event queued), and whether a task finished since. A
+-- waiting task's predicate can only have become true through one of those or a timer.
+local seen_engine, seen_changes, task_finished = nil, nil, false
 
 local function finish(task, ok, ...)
   task.done = true
+  task_finished = true
   live = live - 1
   by_coroutine[task.co] = nil
   if ok then
@@ -60,16 +65,6 @@ function transport.await(ready)
   coroutine.yield()
 end
 
-local function collect_ready()
-  for task, ready in pairs(waiting) do
-    if ready() then
-      waiting[task] = nil
-      timers[task] = nil
-      runnable[#runnable + 1] = task
-    end
-  end
-end
-
 -- Seconds until the first sleeping task wakes (0 when one is due), or nil when none sleeps.
 local function next_timer()
   local first
@@ -77,6 +72,23 @@ local function next_timer()
     if not first or due < first then first = due end
   end
   return first and math.max(0, first - core.now())
+end
+
+local function collect_ready()
+  local engine = transport.engine()
+  local changes = engine:changes()
+  if engine == seen_engine and changes == seen_changes and not task_finished
+      and not (next(timers) and next_timer() == 0) then
+    return -- nothing a waiting task's predicate depends on has moved
+  end
+  seen_engine, seen_changes, task_finished = engine, changes, false
+  for task, ready in pairs(waiting) do
+    if ready() then
+      waiting[task] = nil
+      timers[task] = nil
+      runnable[#runnable + 1] = task
+    end
+  end
 end
 
 -- Seconds until something can happen: a transfer's timer or a sleeping task; nil when idle.
@@ -113,11 +125,15 @@ function M.sleep(seconds)
   end
 end
 
+local spare = {} -- an empty list for the next batch (two lists take turns: no table per batch)
+
 local function run_runnable()
   while #runnable > 0 do
     local batch = runnable
-    runnable = {}
+    runnable, spare = spare or {}, nil -- (a nested poll from inside a task finds none spare)
     for _, task in ipairs(batch) do resume(task) end
+    for i = #batch, 1, -1 do batch[i] = nil end
+    spare = batch
     collect_ready() -- answers that were already complete, or tasks waiting for these
   end
 end
@@ -137,8 +153,10 @@ function M.poll(timeout)
   timeout = timeout or 0
   local engine = transport.engine()
   local deadline = core.now() + timeout
-  for _, task in ipairs(later) do runnable[#runnable + 1] = task end
-  later = {}
+  if #later > 0 then
+    for _, task in ipairs(later) do runnable[#runnable + 1] = task end
+    later = {}
+  end
   run_runnable()
   engine:step()
   collect_ready()
