@@ -272,7 +272,7 @@ describe("fault matrix", function()
     assert.is_nil(gerr, where .. ": the next request failed: " .. tostring(gerr))
     assert.equal("message", msg.type)
     engine_idle(where .. " (after a good request)")
-    return text
+    return text, lines
   end
 
   for _, row in ipairs(ROWS) do
@@ -289,8 +289,9 @@ describe("fault matrix", function()
       else
         runnable = runnable + 1
         it(name, function()
-          local got = run_cell(row, col)
-          assert.equal(row[col.id] or row.expect, got, name)
+          local got, lines = run_cell(row, col)
+          -- (the log lines say what each attempt met, should a cell come out otherwise)
+          assert.equal(row[col.id] or row.expect, got, name .. "\n" .. table.concat(lines, "\n"))
         end)
       end
     end
