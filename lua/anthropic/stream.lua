@@ -38,14 +38,18 @@ end
 local FIELDS = { "text", "thinking", "signature", "json" }
 local TEXTS = { "text", "thinking", "signature" }
 
-local function acc_add(st, field, s)
-  if type(s) ~= "string" then return end -- (a malformed delta: nothing to keep)
+-- The block's buffer for field, made at its first piece.
+local function acc(st, field)
   local a = st[field]
   if not a then
     a = core.textbuf()
     st[field] = a
   end
-  a:add(s)
+  return a
+end
+
+local function acc_add(st, field, s)
+  if type(s) == "string" then acc(st, field):add(s) end -- (else a malformed delta: nothing to keep)
 end
 
 -- nil when nothing was added, else the pieces joined (the buffer is emptied)
@@ -260,8 +264,7 @@ local function add_text(self, index, text, texts, n)
     local st = self._open[index + 1]
     if not st then return end
     if texts then
-      if not st.text then st.text = core.textbuf() end
-      st.text:add_batch(texts, n)
+      acc(st, "text"):add_batch(texts, n)
     else
       acc_add(st, "text", text)
     end
