@@ -1,9 +1,17 @@
 /* curl_alloc.c - libcurl's allocator: the libc heap, wiped on free.
  * Request headers, the key's among them, pass through libcurl's own buffers; freed heap that
  * still held them would carry the key into a core dump or a later allocation. Each block
- * carries its size in front, so freeing knows what to wipe without libc extensions. */
+ * carries its size in front, so freeing knows what to wipe without libc extensions.
+ *
+ * Freed blocks of BIG_MIN bytes or more are kept, wiped, for the next allocation of the same size
+ * (at most CACHE_BLOCKS of them, CACHE_BYTES in all). libcurl allocates and frees a 16 KiB
+ * receive buffer for every transfer; with many transfers in flight, handing those back to malloc
+ * let the heap's top shrink and grow again, and wiping a block whose pages were fresh (most of a
+ * receive buffer is never written) faulted every page in: three page faults a request. libcurl
+ * may allocate from its resolver thread, hence the lock. */
 #include "curl_alloc.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,10 +22,47 @@ typedef union head {
   max_align_t align; /* keeps the caller's pointer aligned as malloc's would be */
 } head;
 
+#define BIG_MIN 4096
+#define CACHE_BLOCKS 64
+#define CACHE_BYTES ((size_t)1 << 20)
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static head *cache[CACHE_BLOCKS];
+static int ncache;
+static size_t cache_bytes;
+
+/* A kept block of exactly n bytes, or NULL. */
+static head *cache_take(size_t n) {
+  head *h = NULL;
+  pthread_mutex_lock(&cache_lock);
+  for (int i = ncache; i-- > 0;)
+    if (cache[i]->size == n) {
+      h = cache[i];
+      cache[i] = cache[--ncache];
+      cache_bytes -= n;
+      break;
+    }
+  pthread_mutex_unlock(&cache_lock);
+  return h;
+}
+
+/* Keeps a wiped block if there is room; 0 when it must go back to malloc. */
+static int cache_put(head *h) {
+  int kept = 0;
+  pthread_mutex_lock(&cache_lock);
+  if (ncache < CACHE_BLOCKS && cache_bytes + h->size <= CACHE_BYTES) {
+    cache[ncache++] = h;
+    cache_bytes += h->size;
+    kept = 1;
+  }
+  pthread_mutex_unlock(&cache_lock);
+  return kept;
+}
+
 static void *wipe_malloc(size_t n) {
   if (n > SIZE_MAX - sizeof(head)) return NULL;
-  head *h = malloc(sizeof *h + n);
-  if (!h) return NULL;
+  head *h = n >= BIG_MIN ? cache_take(n) : NULL;
+  if (!h && !(h = malloc(sizeof *h + n))) return NULL;
   h->size = n;
   return h + 1;
 }
@@ -25,7 +70,10 @@ static void *wipe_malloc(size_t n) {
 static void wipe_free(void *p) {
   if (!p) return;
   head *h = (head *)p - 1;
-  explicit_bzero(h, sizeof *h + h->size);
+  size_t n = h->size;
+  explicit_bzero(h + 1, n);
+  if (n >= BIG_MIN && cache_put(h)) return;
+  explicit_bzero(h, sizeof *h);
   free(h);
 }
 
