@@ -59,6 +59,16 @@ static int cache_put(head *h) {
   return kept;
 }
 
+#if defined(__GNUC__)
+/* lua_close unloads the module: what the cache holds goes back to malloc first, not lost. */
+__attribute__((destructor)) static void cache_release(void) {
+  pthread_mutex_lock(&cache_lock);
+  while (ncache > 0) free(cache[--ncache]);
+  cache_bytes = 0;
+  pthread_mutex_unlock(&cache_lock);
+}
+#endif
+
 static void *wipe_malloc(size_t n) {
   if (n > SIZE_MAX - sizeof(head)) return NULL;
   head *h = n >= BIG_MIN ? cache_take(n) : NULL;
