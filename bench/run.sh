@@ -3,7 +3,7 @@
 #
 # Environment:
 #   LUA=lua5.4          the interpreter
-#   BENCH_RUNS=5        timed runs per row (the table shows medians)
+#   BENCH_RUNS=9        timed runs per row (the table shows medians)
 #   BENCH_SCALE=1       multiplies the request counts (0.2 for a quick look)
 #   BENCH_CALLGRIND=1   0 skips the instruction counts (valgrind --tool=callgrind)
 #   BENCH_ONLY=REGEX    only the rows whose id matches (e.g. 'create|small')
@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LUA=${LUA:-lua5.4}
-RUNS=${BENCH_RUNS:-5}
+RUNS=${BENCH_RUNS:-9}
 SCALE=${BENCH_SCALE:-1}
 CALLGRIND=${BENCH_CALLGRIND:-1}
 ONLY=${BENCH_ONLY:-}
