@@ -537,10 +537,10 @@ describe("streaming messages", function()
     assert.matches("^You said: ", out)
   end)
 
-  it("consumes a 100 MB stream with peak RSS growth under 20 MB #huge", function()
-    -- one text delta of 64 KiB, sent 1600 times: 105 MB of events, read in a fresh process
-    emu:stream_options { text_repeat = 1600 }
-    local code = [[
+  -- Memory is measured in a fresh process. The code there has status(field) (a /proc/self/status
+  -- figure in kB), client and ask(text), after one warm-up stream and a full collection; it
+  -- prints its figures on one line, which come back as numbers.
+  local MEASURED = [[
       local anthropic = require "anthropic"
       local function status(field)
         for line in io.lines("/proc/self/status") do
@@ -552,24 +552,32 @@ describe("streaming messages", function()
       local function ask(text)
         return { model = "claude-opus-4-6", max_tokens = 20000, messages = { { role = "user", content = text } } }
       end
-      local word = string.rep("x", 65536)
       assert(assert(client.messages:stream(ask("warm up"))):final())
       collectgarbage()
+  ]]
+  local function run_measured(code)
+    local out, err, status = util.run_lua(MEASURED .. code, { ANTHROPIC_API_KEY = key, ANTHROPIC_BASE_URL = emu.url })
+    assert.equal(0, status, err)
+    local figures = {}
+    for v in out:match("^[^\n]*"):gmatch("%d+") do figures[#figures + 1] = tonumber(v) end
+    return table.unpack(figures)
+  end
+
+  it("consumes a 100 MB stream with peak RSS growth under 20 MB #huge", function()
+    -- one text delta of 64 KiB, sent 1600 times: 105 MB of events, read in a fresh process
+    emu:stream_options { text_repeat = 1600 }
+    local t0 = socket.gettime()
+    local bytes, n, before, peak = run_measured [[
       local before = status("VmHWM")
       local bytes, n = 0, 0
-      local s = assert(client.messages:stream(ask(word))):keep_content(false)
+      local s = assert(client.messages:stream(ask(string.rep("x", 65536)))):keep_content(false)
       for text in s:text() do
         bytes, n = bytes + #text, n + 1
       end
       local msg = assert(s:final())
       assert(#msg.content == 0 and msg.usage.output_tokens > 0 and msg.stop_reason == "end_turn")
-      print(bytes, n, before, status("VmHWM"), status("VmRSS"))
+      print(bytes, n, before, status("VmHWM"))
     ]]
-    local t0 = socket.gettime()
-    local out, err, status = util.run_lua(code, { ANTHROPIC_API_KEY = key, ANTHROPIC_BASE_URL = emu.url })
-    assert.equal(0, status, err)
-    local bytes, n, before, peak = out:match("^(%d+)%s+(%d+)%s+(%d+)%s+(%d+)")
-    bytes, n, before, peak = tonumber(bytes), tonumber(n), tonumber(before), tonumber(peak)
     assert.equal(1600, n)
     assert.equal(1600 * (65536 + #"You said: "), bytes)
     assert.is_true(peak - before < 20 * 1024, string.format("peak RSS grew by %d kB", peak - before))
@@ -579,20 +587,7 @@ describe("streaming messages", function()
   it("keeps a long text for final() outside the Lua heap, at most twice its size at the end #huge", function()
     -- 160 deltas of 64 KiB: 10 MB of text kept; the Lua heap must not carry it while streaming
     emu:stream_options { text_repeat = 160 }
-    local code = [[
-      local anthropic = require "anthropic"
-      local function status(field)
-        for line in io.lines("/proc/self/status") do
-          local v = line:match("^" .. field .. ":%s*(%d+) kB")
-          if v then return tonumber(v) end
-        end
-      end
-      local client = anthropic.new { base_url = os.getenv("ANTHROPIC_BASE_URL") }
-      local function ask(text)
-        return { model = "claude-opus-4-6", max_tokens = 20000, messages = { { role = "user", content = text } } }
-      end
-      assert(assert(client.messages:stream(ask("warm up"))):final())
-      collectgarbage()
+    local bytes, heap, before, peak = run_measured [[
       local before, heap = status("VmRSS"), 0
       local f = io.open("/proc/self/clear_refs", "w")
       f:write("5")
@@ -607,10 +602,6 @@ describe("streaming messages", function()
       assert(#msg.content[1].text == bytes, "final() has all of the text")
       print(bytes, math.floor(heap), before, status("VmHWM"))
     ]]
-    local out, err, status = util.run_lua(code, { ANTHROPIC_API_KEY = key, ANTHROPIC_BASE_URL = emu.url })
-    assert.equal(0, status, err)
-    local bytes, heap, before, peak = out:match("^(%d+)%s+(%d+)%s+(%d+)%s+(%d+)")
-    bytes, heap, before, peak = tonumber(bytes), tonumber(heap), tonumber(before), tonumber(peak)
     assert.equal(160 * (65536 + #"You said: "), bytes)
     local text_kb = bytes // 1024
     assert.is_true(heap < text_kb / 2, string.format("Lua heap reached %d kB while streaming %d kB", heap, text_kb))

@@ -150,6 +150,11 @@ static void changed(ae_xfer *x) {
   if (x->eng) x->eng->changes++;
 }
 
+static void mark_done(ae_xfer *x) {
+  x->state = XS_DONE;
+  changed(x);
+}
+
 /* ---- libcurl callbacks: copy bytes, nothing else ---- */
 
 /* ae_sse_cb: copy one parsed event into the queue. */
@@ -245,7 +250,6 @@ static void clear_headers(ae_xfer *x) {
   x->hbuf_len = 0;
 }
 
-
 static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   ae_xfer *x = ud;
   size_t len = size * n;
@@ -322,8 +326,7 @@ static int start_attempt(ae_xfer *x) {
   touch(x);
   if (x->sse) ae_sse_reset(x->sse);
   if (curl_multi_add_handle(x->eng->multi, x->easy) != CURLM_OK) {
-    x->state = XS_DONE;
-    changed(x);
+    mark_done(x);
     x->error = AE_ERR_CONNECTION;
     snprintf(x->message, sizeof x->message, "could not start the transfer");
     return -1;
@@ -453,8 +456,7 @@ static void finish_attempt(ae_xfer *x, CURLcode rc) {
     x->due = mono_now() + delay;
     return;
   }
-  x->state = XS_DONE;
-  changed(x);
+  mark_done(x);
 }
 
 /* ---- engine ---- */
@@ -523,8 +525,7 @@ void ae_xfer_cancel(ae_xfer *x) {
     curl_multi_remove_handle(e->multi, x->easy);
     e->running--;
   }
-  x->state = XS_DONE;
-  changed(x);
+  mark_done(x);
   x->paused = PAUSE_NONE;
   x->error = AE_ERR_CANCELED;
   x->retryable = 0;

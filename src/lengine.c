@@ -474,11 +474,10 @@ static const luaL_Reg engine_meta[] = {{"__gc", engine_close},
                                        {NULL, NULL}};
 
 static const luaL_Reg engine_methods[] = {
-    {"submit", engine_submit}, {"step", engine_step},   {"timeout", engine_timeout},
-    {"wait", engine_wait},     {"close", engine_close}, {"connections", engine_connections},
-    {"changes", engine_changes},
-    {"pollfd", engine_pollfd},
-    {"budget", engine_budget}, {NULL, NULL}};
+    {"submit", engine_submit}, {"step", engine_step},     {"timeout", engine_timeout},
+    {"wait", engine_wait},     {"close", engine_close},   {"connections", engine_connections},
+    {"changes", engine_changes}, {"pollfd", engine_pollfd}, {"budget", engine_budget},
+    {NULL, NULL}};
 
 static const luaL_Reg xfer_meta[] = {
     {"__gc", xfer_close}, {"__close", xfer_close}, {"__tostring", xfer_tostring}, {NULL, NULL}};
@@ -486,8 +485,9 @@ static const luaL_Reg xfer_meta[] = {
 static const luaL_Reg xfer_methods[] = {
     {"done", xfer_done},       {"result", xfer_result},       {"cancel", xfer_cancel},
     {"close", xfer_close},     {"started", xfer_started},     {"queued", xfer_queued},
-    {"next_event", xfer_next_event}, {"next_texts", xfer_next_texts}, {"headers", xfer_headers}, {"history", xfer_history},
-    {"status", xfer_status},   {"body", xfer_body},           {"decoded", xfer_decoded},           {"header", xfer_header},
+    {"next_event", xfer_next_event}, {"next_texts", xfer_next_texts},
+    {"headers", xfer_headers}, {"history", xfer_history},     {"header", xfer_header},
+    {"status", xfer_status},   {"body", xfer_body},           {"decoded", xfer_decoded},
     {NULL, NULL}};
 
 void ae_open_engine(lua_State *L) {

@@ -234,18 +234,19 @@ int ae_json_push(lua_State *L, const char *s, size_t len) {
   char small[STACK_TEXT];
   jd d = {L, s, s, s + len, NULL, 0, NULL};
   if (memchr(s, '\\', len)) d.buf = len <= sizeof small ? small : lua_newuserdatauv(L, len, 0);
+  int boxed = d.buf && d.buf != small; /* the userdata sits below the value */
   int base = lua_gettop(L);
   int r = value(&d);
   if (r != J_FAIL) {
     skip_ws(&d);
     if (d.p == d.end) {
       if (r == J_NULL) lua_pushnil(L);
-      if (d.buf && d.buf != small) lua_remove(L, base);
+      if (boxed) lua_remove(L, base);
       return 1;
     }
     fail(&d, "the end of the text after the value");
   }
-  lua_settop(L, d.buf && d.buf != small ? base - 1 : base);
+  lua_settop(L, boxed ? base - 1 : base);
   return error_result(&d);
 }
 

@@ -206,7 +206,7 @@ end
 -- Count the message's usage in the client's spend (spend_limit, guard.lua), once.
 function Stream:_charge()
   local g, m = self._tr and self._tr.guard, self.message
-  if g and m and not self._charged and self._spec and self._spec.path == "/v1/messages" then
+  if g and m and not self._charged and self._spec and self._spec.metered then
     self._charged = true
     g:charge(m.model, m.usage)
   end
