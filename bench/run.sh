@@ -10,6 +10,8 @@
 #   BENCH_DOCS=1        0 leaves docs/performance.md alone (default 0 with BENCH_ONLY or BENCH_SCALE)
 #   BENCH_STRICT=0      1 exits non-zero when a target fails (a wrong measurement always does)
 #   BENCH_KEEP=0        1 keeps the temporary folder (data, results, callgrind profiles)
+#   BENCH_PIN=1         0 lets the scheduler place nginx and the clients (default: with two CPUs or
+#                       more, nginx runs on CPU 0 and every client on CPU 1, through taskset)
 # Needs (installed by `make bench` as root): nginx, libcjson-dev, valgrind, lua-socket, lua-cjson;
 # node and npm for the TypeScript SDK peer (skipped with a note when missing).
 set -euo pipefail
@@ -23,6 +25,13 @@ ONLY=${BENCH_ONLY:-}
 # docs/performance.md gets the table of full runs only, unless BENCH_DOCS=1 says otherwise
 if [ -z "$ONLY" ] && [ "$SCALE" = 1 ]; then DOCS=${BENCH_DOCS:-1}; else DOCS=${BENCH_DOCS:-0}; fi
 STRICT=${BENCH_STRICT:-0}
+# Pinning: nginx and the client each keep a CPU of their own, so neither is moved or shares a
+# core's caches with the other mid-run; on this 2-core VM that halves how much one run's CPU
+# figure differs from the next.
+PIN_SERVER=() PIN_CLIENT=()
+if [ "${BENCH_PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  PIN_SERVER=(taskset -c 0) PIN_CLIENT=(taskset -c 1)
+fi
 BUILD=${BUILD:-build}
 T0=$(date +%s)
 
@@ -117,7 +126,7 @@ EOF
 for attempt in 1 2 3 4 5; do
   PORT=$(free_port)
   write_nginx_conf "$PORT"
-  nginx -e "$D/nginx-error.log" -p "$D" -c "$D/nginx.conf" -g 'daemon off;' &
+  "${PIN_SERVER[@]}" nginx -e "$D/nginx-error.log" -p "$D" -c "$D/nginx.conf" -g 'daemon off;' &
   NGINX_PID=$!
   for _ in $(seq 50); do
     if ! kill -0 "$NGINX_PID" 2>/dev/null; then break; fi
@@ -135,32 +144,34 @@ say "bench: nginx $(nginx -v 2>&1 | sed 's/.*\///') on $BASE (pid $NGINX_PID), d
 
 # ---- the rows: id client workload n inflight variant cg_a cg_b ----
 # n is per timed run; cg_a/cg_b are the two request counts of the callgrind runs, whose
-# difference gives instructions per request (start-up and warm-up cancel). Streams of 20 MB
+# difference gives instructions per request (start-up and warm-up cancel). A workload's baseline
+# and ours rows run back to back (in reverse order every other run), so the ratio of the two
+# within one run is what the report takes the median of. Streams of 20 MB
 # are counted on the 2 MB stream of the same mix and scaled by the number of events; "-": not
 # counted (node under callgrind takes about a minute a run).
 ROWS=$(cat <<'EOF'
 create/baseline    baseline  create 10000 1  -    20 220
+create/ours        ours      create 10000 1  -    20 220
 create/raw         baseline  create 10000 1  raw  20 220
 create/luasocket   luasocket create 10000 1  -    20 220
 create/sdk         sdk       create 2000  1  -    20 80
-create/ours        ours      create 10000 1  -    20 220
 small/baseline     baseline  small  3000  1  -    5  45
+small/ours         ours      small  3000  1  -    5  45
 small/raw          baseline  small  3000  1  raw  5  45
 small/luasocket    luasocket small  3000  1  -    5  45
 small/sdk          sdk       small  1000  1  -    5  25
-small/ours         ours      small  3000  1  -    5  45
 big/baseline       baseline  big    1     1  -    1  2
+big/ours           ours      big    1     1  -    1  2
+big/ours-flat      ours      big    1     1  flat 1  2
 big/raw            baseline  big    1     1  raw  1  2
 big/luasocket      luasocket big    1     1  -    1  2
 big/sdk            sdk       big    1     1  -    1  2
-big/ours           ours      big    1     1  -    1  2
-big/ours-flat      ours      big    1     1  flat 1  2
 in8/baseline       baseline  create 10000 8  -    40 240
-in8/sdk            sdk       create 2000  8  -    -  -
 in8/ours           ours      create 5000  8  -    40 240
+in8/sdk            sdk       create 2000  8  -    -  -
 in64/baseline      baseline  create 10000 64 -    128 384
-in64/sdk           sdk       create 2000  64 -    -  -
 in64/ours          ours      create 5000  64 -    128 384
+in64/sdk           sdk       create 2000  64 -    -  -
 EOF
 )
 
@@ -192,10 +203,11 @@ RESULTS="$D/results.txt"
 : >"$RESULTS"
 say "bench: $RUNS timed runs of $(active_rows | wc -l) rows (medians reported)"
 for run in $(seq "$RUNS"); do
+  if [ $((run % 2)) = 1 ]; then order=cat; else order=tac; fi
   while read -r id client workload n k variant _ _; do
     [ "$workload" = big ] || n=$(scaled "$n")
     cmd=$(row_cmd "$client" "$workload" "$n" "$k" "$variant")
-    if out=$($cmd 2>"$D/stderr.txt"); then
+    if out=$("${PIN_CLIENT[@]}" $cmd 2>"$D/stderr.txt"); then
       line=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -1)
       echo "$id run=$run ${line#RESULT }" >>"$RESULTS"
     else
@@ -203,7 +215,7 @@ for run in $(seq "$RUNS"); do
       say "bench: $id failed: $cmd"
       tail -5 "$D/stderr.txt" >&2
     fi
-  done < <(active_rows)
+  done < <(active_rows | $order)
   say "bench: run $run/$RUNS done ($(( $(date +%s) - T0 ))s)"
 done
 
@@ -273,6 +285,7 @@ fi
   echo "valgrind=$(valgrind --version 2>/dev/null || echo none)"
   echo "commit=$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- src lua 2>/dev/null || echo ' + uncommitted changes in src/ or lua/')"
   echo "runs=$RUNS"
+  echo "pinned=${PIN_CLIENT[*]:+nginx on CPU 0, clients on CPU 1}"
   echo "scale=$SCALE"
   echo "seconds=$(( $(date +%s) - T0 ))"
   for note in "${NOTES[@]}"; do echo "note=$note"; done
