@@ -102,6 +102,19 @@ describe("messages client", function()
     assert.equal(tostring(math.tointeger(msg.usage.input_tokens)), tostring(msg.usage.input_tokens))
   end)
 
+  it("sends the body with members sorted, and refuses params JSON cannot hold before sending", function()
+    assert(create(nil, { metadata = { user_id = "u-1" }, temperature = 0.5, top_k = 5.0 }))
+    local body = requests("/v1/messages")[1].body
+    assert.equal('{"max_tokens":64,"messages":[{"content":"Hello, Claude","role":"user"}],'
+      .. '"metadata":{"user_id":"u-1"},"model":"' .. MODEL .. '","temperature":0.5,"top_k":5}', body)
+    local msg, err = create(nil, { tools = { { name = "t", input_schema = { type = "object", check = print } } } })
+    assert.is_nil(msg)
+    assert.equal("config", err.kind)
+    assert.equal("the request cannot be sent: cannot encode a function at tools[1].input_schema.check: JSON holds "
+      .. "only strings, numbers, booleans, tables and null", err.message)
+    assert.equal(1, #requests("/v1/messages")) -- nothing more went out
+  end)
+
   it("refuses a non-streaming request that may run past 10 minutes", function()
     local msg, err = create(nil, { max_tokens = 64000 })
     assert.is_nil(msg)

@@ -145,3 +145,119 @@ describe("json.decode", function()
     end
   end)
 end)
+
+-- core.json_encode (src/ljsonenc.c) through anthropic.json: request bodies, CLI output, plans.
+describe("json.encode", function()
+  it("writes members sorted by name, so equal tables give equal text however they were built", function()
+    assert.equal('{"a":[1,2,3],"b":1,"c":{"x":true,"y":false}}',
+      json.encode { b = 1, c = { y = false, x = true }, a = { 1, 2, 3 } })
+    local one, other = {}, {}
+    for i = 1, 40 do one["k" .. i] = i end
+    for i = 40, 1, -1 do other["k" .. i] = i end
+    assert.equal(json.encode(one), json.encode(other))
+    -- bytewise order, longer names after their prefixes; more members than the insertion sort takes
+    local text = json.encode(one)
+    assert.truthy(text:find('^{"k1":1,"k10":10,"k11":11,'))
+    local names = {}
+    for name in text:gmatch('"(k%d+)"') do names[#names + 1] = name end
+    assert.equal(40, #names)
+    for i = 2, #names do assert.is_true(names[i - 1] < names[i]) end
+  end)
+
+  it("writes integers and whole floats exactly, and other floats so they read back the same", function()
+    assert.equal("[9223372036854775807,-9223372036854775808,9007199254740993,1024,0,-3]",
+      json.encode { math.maxinteger, math.mininteger, 9007199254740993, 1024.0, -0.0, -3.0 })
+    assert.equal("[0.1,1.5,1e+300,-0.33333333333333331]", json.encode { 0.1, 1.5, 1e300, -1 / 3 })
+    math.randomseed(11)
+    for _ = 1, 2000 do
+      local x = (math.random() - 0.5) * 10 ^ math.random(-300, 300)
+      assert.equal(x, json.decode(json.encode { x })[1])
+    end
+  end)
+
+  it("escapes quotes, backslashes and control characters, and copies every other byte", function()
+    assert.equal('"a\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u001f/é\127"', json.encode("a\"b\\c\n\r\t\b\f\1\31/é\127"))
+    local all = {}
+    for i = 0, 255 do all[#all + 1] = string.char(i) end
+    local s = table.concat(all):rep(40) -- past the 2 KB the text starts in
+    assert.equal(s, cjson.decode(json.encode(s)))
+    assert.equal(s, json.decode(json.encode { s })[1])
+  end)
+
+  it("writes nil and json.null as null, arrays with holes as nulls, and an empty table as {}", function()
+    assert.equal("null", json.encode(nil))
+    assert.equal('{"a":null,"b":[1,null,3]}', json.encode { a = json.null, b = { 1, nil, 3 } })
+    assert.equal("{}", json.encode {})
+    assert.equal('[{},"x"]', json.encode { {}, "x" })
+    assert.equal('{"1":"a","2.5":"b","z":1}', json.encode { [1] = "a", [2.5] = "b", z = 1 })
+    assert.equal('["a","b"]', json.encode { [1.0] = "a", [2] = "b" })
+  end)
+
+  it("refuses what JSON cannot hold with nil and a message naming the place and the fix", function()
+    local cases = {
+      { { messages = { { content = { { type = "text", ["odd key"] = print } } } } },
+        'cannot encode a function at messages[1].content[1]["odd key"]: JSON holds only strings, numbers, '
+        .. "booleans, tables and null" },
+      { { temperature = 0 / 0 }, "cannot encode NaN or infinity at temperature: JSON numbers are finite" },
+      { { top_k = math.huge }, "cannot encode NaN or infinity at top_k: JSON numbers are finite" },
+      { { x = { [true] = 1 } }, "cannot encode a boolean as a member name at x: member names are strings (or "
+        .. "numbers, written as text)" },
+      { { list = { [1] = "a", [30] = "b" } }, "cannot encode a sparse array (2 values, the largest index 30) "
+        .. "at list: fill the gaps with json.null, or use string keys" },
+      { { f = io.stdout }, "cannot encode a userdata at f: JSON holds only strings, numbers, booleans, "
+        .. "tables and null" },
+      { coroutine.create(print), "cannot encode a thread: JSON holds only strings, numbers, booleans, tables "
+        .. "and null" },
+      { { [math.huge] = 1 }, "cannot encode an infinite number as a member name" },
+    }
+    for _, c in ipairs(cases) do
+      local v, msg = json.encode(c[1])
+      assert.is_nil(v)
+      assert.equal(c[2], msg)
+    end
+    local t = {}
+    t.self = t
+    local v, msg = json.encode { outer = t }
+    assert.is_nil(v)
+    assert.truthy(msg:find("^cannot encode more than 200 nested tables at %.%.%.self%.self"), msg)
+    assert.truthy(msg:find(": does a table contain itself%?$"), msg)
+    local deep = {}
+    for _ = 1, 199 do deep = { deep } end
+    assert.is_string(json.encode(deep)) -- 200 levels are fine
+    assert.has_error(function() json.encode() end) -- no argument at all is a programming error
+  end)
+
+  it("round-trips random documents through both decoders, and large ones through the growing buffer", function()
+    math.randomseed(7)
+    local function gen(depth)
+      local r = math.random(depth > 3 and 5 or 7)
+      if r == 1 then return math.random(-1e15, 1e15) end
+      if r == 2 then return (math.random() - 0.5) * 10 ^ math.random(-20, 20) end
+      if r == 3 then
+        local b = {}
+        for i = 1, math.random(0, 30) do b[i] = string.char(math.random(0, 255)) end
+        return table.concat(b)
+      end
+      if r == 4 then return math.random(2) == 1 end
+      if r == 5 then return "text \"quoted\" \\ / \n é" end
+      local t = {}
+      if r == 6 then
+        for i = 1, math.random(1, 8) do t[i] = gen(depth + 1) end
+      else
+        for _ = 1, math.random(1, 30) do t["k" .. math.random(50)] = gen(depth + 1) end
+      end
+      return t
+    end
+    for _ = 1, 300 do
+      local v = gen(0)
+      local text = assert(json.encode(v))
+      assert.same(v, json.decode(text))
+      assert.same(v, cjson.decode(text))
+    end
+    local big = {}
+    for i = 1, 3000 do big[i] = { index = i, text = ("word "):rep(i % 50), nested = { i, { i } } } end
+    local text = assert(json.encode { items = big })
+    assert.is_true(#text > 200000)
+    assert.same({ items = big }, json.decode(text))
+  end)
+end)

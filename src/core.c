@@ -40,6 +40,8 @@ int luaopen_anthropic_core(lua_State *L) {
   lua_setfield(L, -2, "sleep");
   lua_pushcfunction(L, ae_json_decode);
   lua_setfield(L, -2, "json_decode");
+  lua_pushcfunction(L, ae_json_encode);
+  lua_setfield(L, -2, "json_encode");
   ae_open_key(L);
   ae_open_engine(L);
   ae_open_textbuf(L);

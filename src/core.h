@@ -15,6 +15,8 @@ void ae_open_textbuf(lua_State *L); /* adds textbuf to the module table on top *
 
 /* core.json_decode(text) -> value | nil, message (ljson.c) */
 int ae_json_decode(lua_State *L);
+/* core.json_encode(value) -> text | nil, message (ljsonenc.c) */
+int ae_json_encode(lua_State *L);
 /* Pushes the value of the JSON text s (1 result), or nil and a message (2 results). */
 int ae_json_push(lua_State *L, const char *s, size_t len);
 

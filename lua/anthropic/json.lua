@@ -1,23 +1,21 @@
---- JSON for the library: decoding in C (core.json_decode: a JSON null member reads as absent,
--- the Lua way, and whole numbers come back as integers); encoding through a private lua-cjson
--- instance (no shared module-wide settings).
+--- JSON for the library, in C: decoding (core.json_decode: a JSON null member reads as absent,
+-- the Lua way, and whole numbers come back as integers) and encoding (core.json_encode: members
+-- sorted by name, so equal tables give equal text; whole numbers exact; a message naming the
+-- place of anything JSON cannot hold). See src/ljson.c and src/ljsonenc.c.
 local core = require "anthropic.core"
-local cjson = require("cjson").new()
-cjson.encode_sparse_array(false)
 
 local M = {}
 
---- Encode a Lua value; returns the string, or nil and a message.
-function M.encode(v)
-  local ok, s = pcall(cjson.encode, v)
-  if ok then return s end
-  return nil, tostring(s):gsub("^.-:%d+: ", "")
-end
+--- Encode a Lua value; returns the string, or nil and a message
+-- ("cannot encode a function at tools[1].handler").
+M.encode = core.json_encode
 
 --- Decode a string; returns the value (null members absent, whole numbers integers), or nil
--- and a message ("unexpected '}' at byte 12 (expected a value)"). In C: src/ljson.c.
+-- and a message ("unexpected '}' at byte 12 (expected a value)").
 M.decode = core.json_decode
 
-M.null = cjson.null -- for encoding an explicit null (the emulator's answers)
+--- An explicit null where a table would otherwise leave the member out (lua-cjson's null, a
+-- NULL light userdata, encodes the same).
+M.null = require("cjson").null
 
 return M

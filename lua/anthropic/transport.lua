@@ -262,7 +262,7 @@ function Transport:request(spec)
     local msg
     body, msg = json.encode(spec.body)
     if not body then
-      return nil, errors.new { kind = "config", message = "cannot encode the request as JSON: " .. msg }
+      return nil, errors.new { kind = "config", message = "the request cannot be sent: " .. msg }
     end
     headers = self.headers_json
   elseif spec.method == "POST" then -- no body (workspace archive): curl would announce a form
