@@ -136,11 +136,13 @@ $(BUILD)/fuzz_query: spec/fuzz/fuzz_query.c
 	  $$($(PKG_CONFIG) --cflags lua5.4 libcurl) -DAE_LUA_DIR='"$(CURDIR)/lua"' -o $@ $< \
 	  $$($(PKG_CONFIG) --libs lua5.4 libcurl) -lm
 
-# The JSON decoder builds Lua values: this one embeds Lua 5.4 and checks it against lua-cjson.
-$(BUILD)/fuzz_json: spec/fuzz/fuzz_json.c src/ljson.c src/jtext.c $(wildcard src/*.h)
+# The JSON decoder builds Lua values: this one embeds Lua 5.4, checks it against lua-cjson and
+# writes what it decoded back through the encoder.
+$(BUILD)/fuzz_json: spec/fuzz/fuzz_json.c src/ljson.c src/ljsonenc.c src/jtext.c $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	  $$($(PKG_CONFIG) --cflags lua5.4) -Isrc -o $@ $< src/ljson.c src/jtext.c $$($(PKG_CONFIG) --libs lua5.4) -lm
+	  $$($(PKG_CONFIG) --cflags lua5.4) -Isrc -o $@ $< src/ljson.c src/ljsonenc.c src/jtext.c \
+	  $$($(PKG_CONFIG) --libs lua5.4) -lm
 
 fuzz-deps:
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_PKGS) clang libclang-rt-14-dev"

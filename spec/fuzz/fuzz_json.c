@@ -10,7 +10,10 @@
  *    (except that a whole number beyond 2^53 stays an exact integer here, where lua-cjson
  *    rounds it through a double first);
  *  - when lua-cjson refuses a text, decode refuses it too (lua-cjson is laxer, never stricter:
- *    it reads numbers with strtod, so 0x10, 012 or inf pass there and fail here). */
+ *    it reads numbers with strtod, so 0x10, 012 or inf pass there and fail here);
+ *  - core.json_encode (src/ljsonenc.c) writes every decoded value back as a text that decodes to
+ *    the same value, unless the value holds an array with more holes (nulls) than values or an
+ *    infinity (1e400), which it refuses with its message for those. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 
 int ae_json_decode(lua_State *L);
+int ae_json_encode(lua_State *L);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *CHECK =
@@ -60,6 +64,16 @@ static const char *CHECK =
     "  end\n"
     "  if not ok then error('decoded what lua-cjson refuses (' .. tostring(c) .. ')') end\n"
     "  same(v, normalize(c), '$')\n"
+    "  local text, emsg = encode(v)\n"
+    "  if not text then\n"
+    "    if not (emsg:find('^cannot encode a sparse array') or emsg:find('^cannot encode NaN or infinity')) then\n"
+    "      error('encode: ' .. emsg)\n"
+    "    end\n"
+    "    return\n"
+    "  end\n"
+    "  local back, dmsg = decode(text)\n"
+    "  if dmsg then error('encoded text does not decode: ' .. dmsg) end\n"
+    "  same(back, v, '$')\n"
     "end\n";
 
 static lua_State *L;
@@ -69,6 +83,8 @@ static void init(void) {
   luaL_openlibs(L);
   lua_pushcfunction(L, ae_json_decode);
   lua_setglobal(L, "decode");
+  lua_pushcfunction(L, ae_json_encode);
+  lua_setglobal(L, "encode");
   if (luaL_dostring(L, CHECK)) {
     fprintf(stderr, "fuzz_json: %s\n", lua_tostring(L, -1));
     abort();
