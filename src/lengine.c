@@ -105,24 +105,42 @@ static int engine_budget(lua_State *L) {
 
 /* ---- submit ---- */
 
-static double optfield_number(lua_State *L, int t, const char *k, double def) {
-  lua_getfield(L, t, k);
+/* The request fields eng:submit reads, interned once as upvalues of submit (and the transfer
+ * metatable after them): a lookup with a Lua string is one hash probe, where lua_getfield with a
+ * C string first finds the string in Lua's string cache. */
+enum {
+  F_METHOD = 1, F_URL, F_BODY, F_TIMEOUT, F_CONNECT_TIMEOUT, F_MAX_RETRIES, F_RETRY_AFTER_CAP,
+  F_MAX_BODY, F_MAX_EVENT, F_MIN_SPEED, F_MIN_SPEED_TIME, F_IDEMPOTENT, F_STREAM, F_KEY, F_HEADERS,
+  F_XFER_MT, /* not a field: the transfer metatable */
+};
+static const char *const submit_fields[] = {
+    NULL, "method", "url", "body", "timeout", "connect_timeout", "max_retries", "retry_after_cap",
+    "max_body", "max_event", "min_speed", "min_speed_time", "idempotent", "stream", "key", "headers"};
+
+/* Pushes req[field] (req at index 2) and returns its type. */
+static int field(lua_State *L, int f) {
+  lua_pushvalue(L, lua_upvalueindex(f));
+  return lua_rawget(L, 2);
+}
+
+static double optfield_number(lua_State *L, int f, double def) {
   double v = def;
-  if (!lua_isnil(L, -1)) {
+  int type = field(L, f);
+  if (type != LUA_TNIL) {
     if (!lua_isnumber(L, -1))
-      luaL_error(L, "request field '%s' must be a number (got %s)", k, luaL_typename(L, -1));
+      luaL_error(L, "request field '%s' must be a number (got %s)", submit_fields[f], luaL_typename(L, -1));
     v = lua_tonumber(L, -1);
   }
   lua_pop(L, 1);
   return v;
 }
 
-static const char *field_string(lua_State *L, int t, const char *k, size_t *len, int required) {
-  lua_getfield(L, t, k);
+static const char *field_string(lua_State *L, int f, size_t *len, int required) {
   const char *s = NULL;
-  if (lua_type(L, -1) == LUA_TSTRING) s = lua_tolstring(L, -1, len);
-  else if (!lua_isnil(L, -1) || required)
-    luaL_error(L, "request field '%s' must be a string (got %s)", k, luaL_typename(L, -1));
+  int type = field(L, f);
+  if (type == LUA_TSTRING) s = lua_tolstring(L, -1, len);
+  else if (type != LUA_TNIL || required)
+    luaL_error(L, "request field '%s' must be a string (got %s)", submit_fields[f], luaL_typename(L, -1));
   lua_pop(L, 1); /* the string stays referenced by the request table */
   return s;
 }
@@ -134,34 +152,33 @@ static int engine_submit(lua_State *L) {
   lua_settop(L, 2);
   ae_request req;
   memset(&req, 0, sizeof req);
-  req.method = field_string(L, 2, "method", NULL, 1);
-  req.url = field_string(L, 2, "url", NULL, 1);
-  req.body = field_string(L, 2, "body", &req.body_len, 0);
-  req.timeout = optfield_number(L, 2, "timeout", 600);
-  req.connect_timeout = optfield_number(L, 2, "connect_timeout", 5);
-  req.max_retries = (int)optfield_number(L, 2, "max_retries", 2);
-  req.retry_after_cap = optfield_number(L, 2, "retry_after_cap", 60);
-  req.max_body = (size_t)optfield_number(L, 2, "max_body", 0);
-  req.max_event = (size_t)optfield_number(L, 2, "max_event", 0);
-  lua_Number min_speed = optfield_number(L, 2, "min_speed", 0);
-  lua_Number min_speed_time = optfield_number(L, 2, "min_speed_time", 0);
+  req.method = field_string(L, F_METHOD, NULL, 1);
+  req.url = field_string(L, F_URL, NULL, 1);
+  req.body = field_string(L, F_BODY, &req.body_len, 0);
+  req.timeout = optfield_number(L, F_TIMEOUT, 600);
+  req.connect_timeout = optfield_number(L, F_CONNECT_TIMEOUT, 5);
+  req.max_retries = (int)optfield_number(L, F_MAX_RETRIES, 2);
+  req.retry_after_cap = optfield_number(L, F_RETRY_AFTER_CAP, 60);
+  req.max_body = (size_t)optfield_number(L, F_MAX_BODY, 0);
+  req.max_event = (size_t)optfield_number(L, F_MAX_EVENT, 0);
+  lua_Number min_speed = optfield_number(L, F_MIN_SPEED, 0);
+  lua_Number min_speed_time = optfield_number(L, F_MIN_SPEED_TIME, 0);
   if (min_speed < 0 || min_speed > LONG_MAX || min_speed_time < 0 || min_speed_time > LONG_MAX ||
       min_speed_time != (long)min_speed_time)
     luaL_error(L, "request fields 'min_speed' (bytes/s) and 'min_speed_time' (whole seconds) must be >= 0");
   req.min_speed = (long)min_speed;
   req.min_speed_time = (long)min_speed_time;
-  lua_getfield(L, 2, "idempotent");
-  req.idempotent = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
+  req.idempotent = field(L, F_IDEMPOTENT) == LUA_TNIL ? 1 : lua_toboolean(L, -1);
   lua_pop(L, 1);
-  lua_getfield(L, 2, "stream");
+  field(L, F_STREAM);
   req.stream = lua_toboolean(L, -1);
   lua_pop(L, 1);
   if (req.max_retries < 0) luaL_error(L, "request field 'max_retries' must be >= 0");
 
-  lua_getfield(L, 2, "key"); /* index 3 */
+  field(L, F_KEY); /* index 3 */
   req.key = ae_check_key(L, 3, &req.bearer);
 
-  lua_getfield(L, 2, "headers"); /* index 4 */
+  field(L, F_HEADERS); /* index 4 */
   size_t n = lua_istable(L, 4) ? lua_rawlen(L, 4) : 0;
   const char *few[16]; /* the usual lists need no allocation; a longer one takes index 5 */
   const char **hdrs = n <= 16 ? few : lua_newuserdatauv(L, n * sizeof *hdrs, 0);
@@ -177,7 +194,8 @@ static int engine_submit(lua_State *L) {
 
   lxfer *lx = lua_newuserdatauv(L, sizeof *lx, 1);
   lx->x = NULL;
-  luaL_setmetatable(L, AE_XFER_MT);
+  lua_pushvalue(L, lua_upvalueindex(F_XFER_MT));
+  lua_setmetatable(L, -2);
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1); /* the engine lives as long as its transfers */
   char err[AE_ERRLEN];
@@ -474,7 +492,7 @@ static const luaL_Reg engine_meta[] = {{"__gc", engine_close},
                                        {NULL, NULL}};
 
 static const luaL_Reg engine_methods[] = {
-    {"submit", engine_submit}, {"step", engine_step},     {"timeout", engine_timeout},
+    {"step", engine_step},     {"timeout", engine_timeout},
     {"wait", engine_wait},     {"close", engine_close},   {"connections", engine_connections},
     {"changes", engine_changes}, {"pollfd", engine_pollfd}, {"budget", engine_budget},
     {NULL, NULL}};
@@ -493,6 +511,13 @@ static const luaL_Reg xfer_methods[] = {
 void ae_open_engine(lua_State *L) {
   compat_newclass(L, AE_ENGINE_MT, engine_meta, engine_methods);
   compat_newclass(L, AE_XFER_MT, xfer_meta, xfer_methods);
+  luaL_getmetatable(L, AE_ENGINE_MT);
+  lua_getfield(L, -1, "__index");
+  for (int f = F_METHOD; f < F_XFER_MT; f++) lua_pushstring(L, submit_fields[f]);
+  luaL_getmetatable(L, AE_XFER_MT);
+  lua_pushcclosure(L, engine_submit, F_XFER_MT);
+  lua_setfield(L, -2, "submit");
+  lua_pop(L, 2);
   lua_pushcfunction(L, engine_new);
   lua_setfield(L, -2, "engine");
 }
