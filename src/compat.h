@@ -28,7 +28,9 @@ static inline void *compat_newuserdatauv(lua_State *L, size_t sz, int nuv) {
 #endif
 
 /* Register a class: a metatable named `name` holding `meta` metamethods, with `methods` as
- * __index. Safe to call again on the same state (luaopen may run twice). */
+ * __index. Safe to call again on the same state (luaopen may run twice). The metatable is also
+ * kept in the registry under the address of `name`, so that compat_checkudata finds it by a raw
+ * pointer lookup, where luaL_checkudata looks the name up as a string on every call. */
 static inline void compat_newclass(lua_State *L, const char *name, const luaL_Reg *meta,
                                    const luaL_Reg *methods) {
   if (luaL_newmetatable(L, name)) {
@@ -36,8 +38,27 @@ static inline void compat_newclass(lua_State *L, const char *name, const luaL_Re
     lua_newtable(L);
     luaL_setfuncs(L, methods, 0);
     lua_setfield(L, -2, "__index");
+#if LUA_VERSION_NUM >= 502
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, name);
+#endif
   }
   lua_pop(L, 1);
+}
+
+/* luaL_checkudata(L, idx, name) for a class made by compat_newclass, passing `name` itself (the
+ * same pointer). Anything but a match takes luaL_checkudata's way, and so its error message. */
+static inline void *compat_checkudata(lua_State *L, int idx, const char *name) {
+#if LUA_VERSION_NUM >= 502
+  void *p = lua_touserdata(L, idx);
+  if (p && lua_getmetatable(L, idx)) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, name);
+    int same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (same) return p;
+  }
+#endif
+  return luaL_checkudata(L, idx, name);
 }
 
 #endif

@@ -17,7 +17,7 @@ typedef struct lxfer {
 /* ---- engine ---- */
 
 static lengine *toengine(lua_State *L, int idx) {
-  return (lengine *)luaL_checkudata(L, idx, AE_ENGINE_MT);
+  return (lengine *)compat_checkudata(L, idx, AE_ENGINE_MT);
 }
 
 static ae_engine *checkengine(lua_State *L, int idx) {
@@ -213,7 +213,7 @@ static int engine_submit(lua_State *L) {
 
 /* ---- transfers ---- */
 
-static lxfer *toxfer(lua_State *L) { return (lxfer *)luaL_checkudata(L, 1, AE_XFER_MT); }
+static lxfer *toxfer(lua_State *L) { return (lxfer *)compat_checkudata(L, 1, AE_XFER_MT); }
 
 static ae_xfer *checkxfer(lua_State *L) {
   lxfer *lx = toxfer(L);

@@ -11,7 +11,7 @@ typedef struct lkey {
   char source[96];
 } lkey;
 
-static lkey *tokey(lua_State *L) { return (lkey *)luaL_checkudata(L, 1, AE_KEY_MT); }
+static lkey *tokey(lua_State *L) { return (lkey *)compat_checkudata(L, 1, AE_KEY_MT); }
 
 static int key_close(lua_State *L) {
   lkey *k = tokey(L);
@@ -62,7 +62,7 @@ static int key_kind(lua_State *L) {
 
 ae_secret *ae_check_key(lua_State *L, int idx, int *bearer) {
   if (lua_isnoneornil(L, idx)) return NULL;
-  lkey *k = (lkey *)luaL_checkudata(L, idx, AE_KEY_MT);
+  lkey *k = (lkey *)compat_checkudata(L, idx, AE_KEY_MT);
   if (!k->s) luaL_error(L, "attempt to use a closed key");
   *bearer = k->bearer;
   return k->s;

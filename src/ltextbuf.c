@@ -32,7 +32,7 @@ typedef struct textbuf {
   size_t size;
 } textbuf;
 
-static textbuf *checkbuf(lua_State *L) { return luaL_checkudata(L, 1, AE_TEXTBUF_MT); }
+static textbuf *checkbuf(lua_State *L) { return compat_checkudata(L, 1, AE_TEXTBUF_MT); }
 
 static void clear(textbuf *tb) {
   while (tb->head) {
