@@ -227,6 +227,33 @@ describe("engine", function()
     eng:close()
   end)
 
+  it("reads answers many times its 4 KiB receive buffer whole, and streams on the same handles after", function()
+    local eng = core.engine()
+    local big = '{"text":"' .. ("0123456789abcdef"):rep(20000) .. '"}' -- 320 KB
+    local answer = { path = "/v1/messages", status = 200, body = big }
+    emu:faults { answer, answer }
+    for _ = 1, 2 do
+      local t = assert(eng:submit(req("/v1/messages", { max_retries = 0 })))
+      run(eng, t)
+      assert.equal(big, t:body())
+      t:close()
+    end
+    local body = req("/").body:gsub("}$", ',"stream":true}')
+    local s = assert(eng:submit(req("/v1/messages", { body = body, stream = true })))
+    local names = {}
+    while true do
+      local name = s:next_event()
+      if name then names[#names + 1] = name
+      elseif s:done() then break
+      else eng:wait(1) end
+    end
+    assert.equal("message_start", names[1])
+    assert.equal("message_stop", names[#names])
+    assert.equal(200, s:status())
+    s:close()
+    eng:close()
+  end)
+
   it("reads response headers when asked: names lower-cased, values trimmed, the last attempt's", function()
     local eng = core.engine()
     emu:faults { { path = "/v1/messages", status = 529, headers = { ["retry-after-ms"] = "10", ["x-note"] = "first" } },
@@ -334,11 +361,12 @@ describe("engine", function()
     assert.has_error(function() eng:submit { url = emu.url } end, "request field 'method' must be a string (got nil)")
     assert.has_error(function() eng:submit(req("/", { timeout = "x" })) end,
       "request field 'timeout' must be a number (got string)")
-    assert.has_error(function() eng:submit(req("/", { body = 12 })) end, "request field 'body' must be a string (got number)")
-    assert.has_error(function() eng:submit(req("/", { max_retries = -1 })) end, "request field 'max_retries' must be >= 0")
+    assert.has_error(function() eng:submit(req("/", { body = 12 })) end,
+      "request field 'body' must be a string (got number)")
+    assert.has_error(function() eng:submit(req("/", { max_retries = -1 })) end,
+      "request field 'max_retries' must be >= 0")
     -- fields are read raw: a metatable on the request table is not consulted
-    local t = assert(eng:submit(setmetatable(req("/"), { __index = function() error("consulted") end })))
-    t:close()
+    assert(eng:submit(setmetatable(req("/"), { __index = function() error("consulted") end }))):close()
     assert.has_error(function() eng:submit(req("/", { headers = { 1 } })) end)
     assert.has_error(function() eng:submit(req("/", { key = "sk-ant-api03-raw" })) end)
     local t, msg, kind = eng:submit(req("/", { url = "gopher://127.0.0.1/" }))

@@ -20,6 +20,12 @@
 #include "sse.h"
 
 #define DEFAULT_MAX_BODY (64u * 1024u * 1024u)
+/* libcurl allocates a transfer's receive buffer for each transfer, and curl_alloc.c wipes it when
+ * it is freed, all of it. A plain answer (headers and a typical message) fits in 4 KiB, so that is
+ * what it gets: a larger answer takes a few more reads. A stream keeps libcurl's 16 KiB: its bytes
+ * keep coming, and reads of whole buffers keep the event rate up. */
+#define ANSWER_BUFFER 4096L
+#define STREAM_BUFFER 16384L
 #define SPEND_CAP_CODE "enforced_spend_limit_reached"
 
 typedef enum { XS_WAITING, XS_RUNNING, XS_DONE } xstate;
@@ -742,6 +748,9 @@ static int setup_easy(ae_xfer *x, const ae_request *req) {
   SET(CURLOPT_FRESH_CONNECT, req->idempotent ? 0L : 1L);
   /* GET first: it undoes a previous request's POST; a body-less DELETE stays without one */
   SET(CURLOPT_HTTPGET, 1L);
+  /* libcurl 7.88 refuses a new size while the handle still holds its buffer (a handle whose last
+   * transfer failed may): it then reads with the size it has, which works as well */
+  (void)curl_easy_setopt(c, CURLOPT_BUFFERSIZE, req->stream ? STREAM_BUFFER : ANSWER_BUFFER);
   SET(CURLOPT_CUSTOMREQUEST, get || post ? NULL : req->method);
   if (x->body || post) {
     SET(CURLOPT_POSTFIELDS, x->body ? x->body : "");
