@@ -25,17 +25,24 @@ end
 local function method(transport, owner, resource_name, name, desc)
   local names = path_names(desc.path)
   local label = resource_name .. ":" .. name
+  -- A request with a body to a path without arguments (messages:create, count_tokens): the same
+  -- spec for every call, the params passed beside it.
+  local fixed = #names == 0 and not desc.stream and desc.method ~= "GET" and
+    { method = desc.method, path = desc.path, idempotent = desc.idempotent, timeout = desc.timeout,
+      metered = desc.metered }
   return function(self, ...)
     if self ~= owner then error(label .. " must be called with a colon: " .. label .. "(...)", 2) end
-    local args = { ... }
-    local path = desc.path
-    for i, pname in ipairs(names) do
-      local v = args[i]
-      local bad = bad_path_arg(v)
-      if bad then error(string.format("%s: argument #%d (%s) %s", label, i, pname, bad), 2) end
-      path = path:gsub("{" .. pname .. "}", (query.escape(v):gsub("%%", "%%%%")), 1)
+    local path, params = desc.path, ...
+    if #names > 0 then
+      local args = { ... }
+      for i, pname in ipairs(names) do
+        local v = args[i]
+        local bad = bad_path_arg(v)
+        if bad then error(string.format("%s: argument #%d (%s) %s", label, i, pname, bad), 2) end
+        path = path:gsub("{" .. pname .. "}", (query.escape(v):gsub("%%", "%%%%")), 1)
+      end
+      params = args[#names + 1]
     end
-    local params = args[#names + 1]
     if params ~= nil and type(params) ~= "table" then
       error(string.format("%s: argument #%d (params) must be a table (got %s)", label, #names + 1, type(params)), 2)
     end
@@ -48,6 +55,7 @@ local function method(transport, owner, resource_name, name, desc)
       local msg = desc.check(params)
       if msg then return nil, errors.new { kind = "config", message = label .. ": " .. msg } end
     end
+    if fixed then return transport:request(fixed, params) end
     local spec = { method = desc.method, path = path, idempotent = desc.idempotent, timeout = desc.timeout,
       metered = desc.metered }
     if desc.stream then -- the body is params with stream = true (the caller's table is not changed)

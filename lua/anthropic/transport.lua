@@ -253,14 +253,16 @@ end
 --- Send one request. spec: method, path, query (table), body (table), idempotent (default true),
 -- raw (return the body string). Returns the decoded answer | nil, err.
 -- spec.stream: returns the submitted transfer at once (anthropic.stream waits and reads it).
-function Transport:request(spec)
+-- value: the body, when not spec.body (so one spec can serve every call of a method).
+function Transport:request(spec, value)
   local key, kerr = self:key()
   if not key then return nil, kerr end
   local headers = spec.headers or self.headers -- spec.headers: a bodiless request's own list (batches.lua)
   local body
-  if spec.body ~= nil then
+  if value == nil then value = spec.body end
+  if value ~= nil then
     local msg
-    body, msg = json.encode(spec.body)
+    body, msg = json.encode(value)
     if not body then
       return nil, errors.new { kind = "config", message = "the request cannot be sent: " .. msg }
     end
