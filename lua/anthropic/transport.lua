@@ -291,9 +291,9 @@ function Transport:request(spec, value)
   M.await(function() return t:done() end)
   if g then
     g:observe(function(name) return t:header(name) end)
-    local value, err = self:finish(t, spec)
-    if type(value) == "table" then g:charge(value.model, value.usage) end
-    return value, err
+    local answer, err = self:finish(t, spec)
+    if type(answer) == "table" then g:charge(answer.model, answer.usage) end
+    return answer, err
   end
   return self:finish(t, spec)
 end
