@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +68,6 @@ struct ae_xfer {
   int safe;                /* GET or HEAD: nothing for the server to act on */
   double retry_after_cap;
   size_t max_body;
-  char errbuf[CURL_ERROR_SIZE];
   ae_secret *key;          /* a reference to the key: its header line, scrubbing messages */
   /* the current attempt's answer */
   int status;
@@ -82,7 +82,6 @@ struct ae_xfer {
   /* outcome */
   int attempts;
   int error;
-  char message[AE_ERRLEN];
   int ambiguous, retryable;
   double retry_after;
   ae_history *hist;
@@ -100,6 +99,10 @@ struct ae_xfer {
   long nevents;
   qnode *qhead, *qtail;
   size_t qcount, qbytes;
+  /* Last, and not zeroed when the transfer is made (new_xfer): most transfers never write more
+   * than their first byte, and with many in flight the untouched bytes stay out of the cache. */
+  char errbuf[CURL_ERROR_SIZE]; /* libcurl's message for the current attempt */
+  char message[AE_ERRLEN];      /* ours, when the transfer failed */
 };
 
 /* Easy handles of freed transfers kept for the next ones: a new handle per request costs its
@@ -762,8 +765,10 @@ static int setup_easy(ae_xfer *x, const ae_request *req) {
 
 ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen) {
   if (!check_url(e, req, err, errlen)) return NULL;
-  ae_xfer *x = calloc(1, sizeof *x);
+  ae_xfer *x = malloc(sizeof *x);
   if (!x) goto oom;
+  memset(x, 0, offsetof(ae_xfer, errbuf)); /* the two message buffers only start empty */
+  x->errbuf[0] = x->message[0] = '\0';
   x->eng = e;
   x->max_retries = req->max_retries < 0 ? 0 : req->max_retries;
   x->idempotent = req->idempotent;
