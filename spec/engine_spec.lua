@@ -254,6 +254,29 @@ describe("engine", function()
     eng:close()
   end)
 
+  it("hands a freed transfer's answer buffers to the next ones with nothing of the old answer", function()
+    local eng = core.engine()
+    local long = '{"text":"' .. ("x"):rep(6000) .. '"}'
+    emu:faults { { path = "/v1/messages", status = 200, body = long, headers = { ["x-first"] = ("h"):rep(900) } },
+                 { path = "/v1/messages", status = 200, body = "{}" },
+                 { path = "/v1/messages", status = 404, body = "" } }
+    local t = assert(eng:submit(req("/v1/messages", { max_retries = 0 })))
+    run(eng, t)
+    assert.equal(long, t:body())
+    t:close() -- its body and header buffers become spares
+    for _, want in ipairs { { 200, "{}" }, { 404, "" } } do
+      t = assert(eng:submit(req("/v1/messages", { max_retries = 0 })))
+      local r = run(eng, t)
+      assert.equal(want[1], r.status)
+      assert.equal(want[2], t:body())
+      assert.is_nil(t:header("x-first"))
+      assert.is_nil(r.headers["x-first"])
+      if want[1] == 200 then assert.same({}, t:decoded()) end
+      t:close()
+    end
+    eng:close()
+  end)
+
   it("reads response headers when asked: names lower-cased, values trimmed, the last attempt's", function()
     local eng = core.engine()
     emu:faults { { path = "/v1/messages", status = 529, headers = { ["retry-after-ms"] = "10", ["x-note"] = "first" } },

@@ -111,10 +111,23 @@ struct ae_xfer {
  * nothing of the previous request carries over and no curl_easy_reset is needed. */
 #define EASY_POOL 16
 
+/* Answer buffers (a transfer's body and header lines) of freed transfers, kept for the next ones
+ * (at most SPARE_BUFS, each at most SPARE_MAX bytes): with many transfers in flight, a fresh
+ * 4 KiB malloc per answer made glibc consolidate its free lists every time, and a buffer just
+ * given back is still in the cache. */
+#define SPARE_BUFS 64
+#define SPARE_MAX (16u * 1024u)
+typedef struct spare {
+  char *buf;
+  size_t cap;
+} spare;
+
 struct ae_engine {
   CURLM *multi;
   CURL *pool[EASY_POOL];
   int npool;
+  spare spares[SPARE_BUFS];
+  int nspares;
   ae_xfer *xfers;
   int running;
   uint64_t rng;
@@ -211,6 +224,22 @@ static int reserve(char **buf, size_t *cap, size_t used, size_t n, size_t min) {
   return 1;
 }
 
+/* reserve() for an answer buffer (*buf is NULL until the first byte): a spare one first. */
+static int reserve_answer(ae_xfer *x, char **buf, size_t *cap, size_t used, size_t n, size_t min) {
+  ae_engine *e = x->eng;
+  if (!*buf && e && e->nspares > 0) {
+    spare sp = e->spares[--e->nspares];
+    *buf = sp.buf;
+    *cap = sp.cap;
+  }
+  return reserve(buf, cap, used, n, min);
+}
+
+static void give_back(ae_engine *e, char *buf, size_t cap) {
+  if (buf && e && e->nspares < SPARE_BUFS && cap <= SPARE_MAX) e->spares[e->nspares++] = (spare){buf, cap};
+  else free(buf);
+}
+
 /* Only streams have an idle limit; a plain request's clock reads would be wasted. */
 static void touch(ae_xfer *x) {
   if (x->idle > 0) x->last_io = mono_now();
@@ -246,7 +275,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
     x->too_big = 1;
     return 0; /* abort: CURLE_WRITE_ERROR */
   }
-  if (!reserve(&x->resp, &x->resp_cap, x->resp_len, len + 1, 4096)) return 0;
+  if (!reserve_answer(x, &x->resp, &x->resp_cap, x->resp_len, len + 1, 4096)) return 0;
   memcpy(x->resp + x->resp_len, data, len);
   x->resp_len += len;
   x->resp[x->resp_len] = '\0';
@@ -285,7 +314,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
     x->hdrs = p;
     x->hdrs_cap = cap;
   }
-  if (!reserve(&x->hbuf, &x->hbuf_cap, x->hbuf_len, len + 1, 1024)) return 0;
+  if (!reserve_answer(x, &x->hbuf, &x->hbuf_cap, x->hbuf_len, len + 1, 1024)) return 0;
   hdr *h = &x->hdrs[x->nhdrs++];
   h->name = x->hbuf_len;
   h->value = x->hbuf_len + (size_t)(colon - data);
@@ -549,6 +578,7 @@ void ae_engine_free(ae_engine *e) {
     detach(x);
   }
   for (int i = 0; i < e->npool; i++) curl_easy_cleanup(e->pool[i]);
+  for (int i = 0; i < e->nspares; i++) free(e->spares[i].buf);
   curl_multi_cleanup(e->multi);
   ae_pollset_free(e->ps);
   free(e->checked);
@@ -653,8 +683,8 @@ void ae_xfer_free(ae_xfer *x) {
   free(x->request);
   ae_secret_free(x->key);
   free(x->hdrs);
-  free(x->hbuf);
-  free(x->resp);
+  give_back(e, x->hbuf, x->hbuf_cap);
+  give_back(e, x->resp, x->resp_cap);
   free(x->hist);
   while (x->qhead) {
     qnode *q = x->qhead;
