@@ -99,7 +99,7 @@ struct ae_xfer {
   long nevents;
   qnode *qhead, *qtail;
   size_t qcount, qbytes;
-  /* Last, and not zeroed when the transfer is made (new_xfer): most transfers never write more
+  /* Last, and not zeroed when the transfer is made (ae_submit): most transfers never write more
    * than their first byte, and with many in flight the untouched bytes stay out of the cache. */
   char errbuf[CURL_ERROR_SIZE]; /* libcurl's message for the current attempt */
   char message[AE_ERRLEN];      /* ours, when the transfer failed */

@@ -82,7 +82,8 @@ static void at(je *e, const char *step, size_t n, int index) {
       char c = step[i];
       word = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
     }
-    len = word ? snprintf(seg, sizeof seg, ".%.*s", (int)n, step) : snprintf(seg, sizeof seg, "[\"%.*s\"]", n > 40 ? 40 : (int)n, step);
+    if (word) len = snprintf(seg, sizeof seg, ".%.*s", (int)n, step);
+    else len = snprintf(seg, sizeof seg, "[\"%.*s\"]", n > 40 ? 40 : (int)n, step);
   }
   size_t have = strlen(e->path);
   if (len < 0 || (size_t)len + have >= sizeof e->path) { /* keep the inner part */
