@@ -5,8 +5,9 @@
  *   they were built: prompt caching matches requests by their exact prefix.
  * - A table whose keys are all whole numbers >= 1 is an array (holes are null); any other table
  *   is an object, whose number keys become names ("1"). An empty table is an object ({}), as
- *   with lua-cjson. An array with more holes than values (and an index past 10) is refused
- *   rather than padded with nulls.
+ *   with lua-cjson, unless its metatable has __json = "array" (json.array{}): then it is [].
+ *   An array with more holes than values (and an index past 10) is refused rather than padded
+ *   with nulls.
  * - Integers, and floats with a whole value, are written exactly; other floats in the shortest of
  *   %.15g and %.17g that reads back the same. NaN and infinities are refused.
  * - nil and lua-cjson's null (a NULL light userdata) are null. Strings are copied byte for byte
@@ -255,6 +256,16 @@ static int array(je *e, int t, lua_Integer max, int depth) {
   return 1;
 }
 
+/* An empty table is {} unless its metatable says __json = "array" (json.array). */
+static int marked_array(lua_State *L, int t) {
+  if (!lua_getmetatable(L, t)) return 0;
+  lua_getfield(L, -1, "__json");
+  const char *kind = lua_tostring(L, -1);
+  int array = kind && strcmp(kind, "array") == 0;
+  lua_pop(L, 2);
+  return array;
+}
+
 static int table(je *e, int t, int depth) {
   lua_State *L = e->L;
   if (depth >= MAX_DEPTH) return fail(e, "more than 200 nested tables", "does a table contain itself?");
@@ -283,6 +294,10 @@ static int table(je *e, int t, int depth) {
       }
       is_array = 0;
     }
+  }
+  if (count == 0 && marked_array(L, t)) {
+    put(e, "[]", 2);
+    return 1;
   }
   if (count == 0 || !is_array) return object(e, t, count, depth + 1);
   if ((size_t)max > 2 * count && max > 10) {

@@ -18,4 +18,13 @@ M.decode = core.json_decode
 -- NULL light userdata, encodes the same).
 M.null = require("cjson").null
 
+local ARRAY = { __json = "array", __name = "anthropic.json.array" }
+
+--- Marks t (default: a new table) as a JSON array, so that it encodes as [] while empty (an
+-- empty table is otherwise {}); returns t. A table with values 1..n is an array anyway.
+function M.array(t)
+  if t ~= nil and type(t) ~= "table" then error("json.array expects a table or nothing", 2) end
+  return setmetatable(t or {}, ARRAY)
+end
+
 return M
