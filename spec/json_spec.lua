@@ -193,6 +193,8 @@ describe("json.encode", function()
     assert.equal("[]", json.encode(setmetatable({}, { __json = "array" })))
     assert.equal("{}", json.encode(setmetatable({}, { __json = "object" })))
     assert.has_error(function() json.array("x") end, "json.array expects a table or nothing")
+    -- what decode reads as an empty array encodes back as one
+    assert.equal('{"a":[],"b":{},"c":[[]]}', json.encode(json.decode('{"a":[],"b":{},"c":[[]]}')))
     assert.equal('[{},"x"]', json.encode { {}, "x" })
     assert.equal('{"1":"a","2.5":"b","z":1}', json.encode { [1] = "a", [2.5] = "b", z = 1 })
     assert.equal('["a","b"]', json.encode { [1.0] = "a", [2] = "b" })

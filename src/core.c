@@ -42,6 +42,10 @@ int luaopen_anthropic_core(lua_State *L) {
   lua_setfield(L, -2, "json_decode");
   lua_pushcfunction(L, ae_json_encode);
   lua_setfield(L, -2, "json_encode");
+  luaL_newmetatable(L, AE_JSON_ARRAY_MT);
+  lua_pushliteral(L, "array");
+  lua_setfield(L, -2, "__json");
+  lua_setfield(L, -2, "json_array_mt");
   ae_open_key(L);
   ae_open_engine(L);
   ae_open_textbuf(L);

@@ -8,6 +8,8 @@
 #define AE_KEY_MT "anthropic.key"
 #define AE_ENGINE_MT "anthropic.engine"
 #define AE_XFER_MT "anthropic.transfer"
+/* The metatable of an empty table that encodes as [] (json.array): __json = "array". */
+#define AE_JSON_ARRAY_MT "anthropic.json.array"
 
 void ae_open_key(lua_State *L);     /* adds load_key, scrub to the module table on top */
 void ae_open_engine(lua_State *L);  /* adds engine to the module table on top */

@@ -7,7 +7,8 @@
  * Members are gathered on the Lua stack and each table is made at its final size, so no table
  * is rehashed while it fills; the last of repeated member names wins. Nothing here is malloc'd:
  * the unescape buffer is on the C stack or a userdata, so a Lua error (out of memory) leaks
- * nothing. */
+ * nothing. An empty array gets json.array's metatable, so that it encodes back as [] (an empty
+ * table is otherwise {}). */
 #include <stdio.h>
 #include <string.h>
 
@@ -180,6 +181,7 @@ static int container(jd *d, int array) {
     }
   }
   flush(d, base, &made, array, &next);
+  if (array && next == 1) luaL_setmetatable(L, AE_JSON_ARRAY_MT); /* [] encodes back as [] */
   d->depth--;
   return J_VALUE;
 }

@@ -18,7 +18,7 @@ M.decode = core.json_decode
 -- NULL light userdata, encodes the same).
 M.null = require("cjson").null
 
-local ARRAY = { __json = "array", __name = "anthropic.json.array" }
+local ARRAY = core.json_array_mt -- { __json = "array" }: also on the empty arrays decode returns
 
 --- Marks t (default: a new table) as a JSON array, so that it encodes as [] while empty (an
 -- empty table is otherwise {}); returns t. A table with values 1..n is an array anyway.
