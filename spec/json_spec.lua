@@ -2,6 +2,29 @@
 local json = require "anthropic.json"
 local cjson = require "cjson"
 
+-- A random document: integers, floats, strings of any bytes, booleans, nested arrays and objects,
+-- and lua-cjson's null when nulls is set.
+local function random_document(depth, nulls)
+  local r = math.random(depth > 3 and 6 or 8)
+  if r == 1 then return math.random(-1e15, 1e15) end
+  if r == 2 then return (math.random() - 0.5) * 10 ^ math.random(-20, 20) end
+  if r == 3 then
+    local b = {}
+    for i = 1, math.random(0, 30) do b[i] = string.char(math.random(0, 255)) end
+    return table.concat(b)
+  end
+  if r == 4 then return math.random(2) == 1 end
+  if r == 5 and nulls then return cjson.null end
+  if r <= 6 then return "text \"quoted\" \\ / \n é" end
+  local t = {}
+  if r == 7 then
+    for i = 1, math.random(0, 8) do t[i] = random_document(depth + 1, nulls) end
+  else
+    for _ = 1, math.random(0, 20) do t["k" .. math.random(50)] = random_document(depth + 1, nulls) end
+  end
+  return t
+end
+
 describe("json.decode", function()
   it("reads null members as absent, nulls in arrays as holes, and whole numbers as integers", function()
     local v = assert(json.decode('{"a":1,"b":[1,null,3],"c":null,"d":2.0,"e":1.5,"f":-0,"g":1e2,"h":true,"i":false}'))
@@ -112,26 +135,6 @@ describe("json.decode", function()
 
   it("agrees with lua-cjson (nulls removed, whole numbers integers) on random documents", function()
     math.randomseed(6)
-    local function gen(depth)
-      local r = math.random(depth > 3 and 6 or 8)
-      if r == 1 then return math.random(-1e9, 1e9) end
-      if r == 2 then return math.random() * 10 ^ math.random(-5, 20) end
-      if r == 3 then
-        local b = {}
-        for i = 1, math.random(0, 12) do b[i] = string.char(math.random(0, 255)) end
-        return table.concat(b)
-      end
-      if r == 4 then return math.random(2) == 1 end
-      if r == 5 then return cjson.null end
-      if r == 6 then return "text \"quoted\" \\ / \n é" end
-      local t = {}
-      if r == 7 then
-        for i = 1, math.random(0, 6) do t[i] = gen(depth + 1) end
-      else
-        for _ = 1, math.random(0, 6) do t["k" .. math.random(20)] = gen(depth + 1) end
-      end
-      return t
-    end
     local function normalize(v)
       if v == cjson.null then return nil end
       if type(v) == "number" and v % 1 == 0 and v >= -0x1p63 and v < 0x1p63 then return v | 0 end
@@ -140,7 +143,7 @@ describe("json.decode", function()
       return v
     end
     for _ = 1, 500 do
-      local text = cjson.encode(gen(0))
+      local text = cjson.encode(random_document(0, true))
       assert.same(normalize(cjson.decode(text)), json.decode(text))
     end
   end)
@@ -236,27 +239,8 @@ describe("json.encode", function()
 
   it("round-trips random documents through both decoders, and large ones through the growing buffer", function()
     math.randomseed(7)
-    local function gen(depth)
-      local r = math.random(depth > 3 and 5 or 7)
-      if r == 1 then return math.random(-1e15, 1e15) end
-      if r == 2 then return (math.random() - 0.5) * 10 ^ math.random(-20, 20) end
-      if r == 3 then
-        local b = {}
-        for i = 1, math.random(0, 30) do b[i] = string.char(math.random(0, 255)) end
-        return table.concat(b)
-      end
-      if r == 4 then return math.random(2) == 1 end
-      if r == 5 then return "text \"quoted\" \\ / \n é" end
-      local t = {}
-      if r == 6 then
-        for i = 1, math.random(1, 8) do t[i] = gen(depth + 1) end
-      else
-        for _ = 1, math.random(1, 30) do t["k" .. math.random(50)] = gen(depth + 1) end
-      end
-      return t
-    end
     for _ = 1, 300 do
-      local v = gen(0)
+      local v = random_document(0)
       local text = assert(json.encode(v))
       assert.same(v, json.decode(text))
       assert.same(v, cjson.decode(text))
