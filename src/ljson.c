@@ -1,6 +1,7 @@
 /* ljson.c - core.json_decode(text) -> value | nil, message: JSON to Lua values the way the
  * library hands answers out. A member whose value is null is absent (a null in an array leaves a
- * hole), and a number with a whole value in the 64-bit range is an integer.
+ * hole), and a number whose exact value is whole and in the 64-bit range is an integer (1, 1.0,
+ * 1e2, -0 as 0); any other is a float (1.5, 1e-400 as 0.0, 9223372036854775808, 1e400 as inf).
  *
  * Strict RFC 8259 (no comments, no leading zeros, hex, NaN or trailing commas); strings are
  * unescaped by ae_json_string (jtext.c) and other bytes copied as they are, as lua-cjson does.
@@ -9,6 +10,7 @@
  * the unescape buffer is on the C stack or a userdata, so a Lua error (out of memory) leaks
  * nothing. An empty array gets json.array's metatable, so that it encodes back as [] (an empty
  * table is otherwise {}). */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,6 +64,50 @@ static int string(jd *d) {
   return J_VALUE;
 }
 
+/* The number's exact value as an integer when it is whole and in the 64-bit range: 1 and *out
+ * set; 0 when it is not whole (1.5, 1e-400) or does not fit (9223372036854775808, 1e19). Decided
+ * on the digits, not on a double: -9223372036854775809 and 1.0000000000000000001 round to whole
+ * doubles but are neither, and 12345678901234567891e-1 keeps its last digit. */
+static int exact_integer(const char *s, const char *int_end, const char *end, lua_Integer *out) {
+  int neg = *s == '-';
+  const char *ds = neg ? s + 1 : s, *frac = int_end, *frac_end = int_end;
+  if (frac < end && *frac == '.') {
+    frac++;
+    frac_end = frac;
+    while (frac_end < end && *frac_end >= '0' && *frac_end <= '9') frac_end++;
+  }
+  long long e = 0; /* the exponent, saturated: past 10^9 only its sign matters */
+  const char *x = frac_end;
+  if (x < end && (*x == 'e' || *x == 'E')) {
+    int eneg = *++x == '-';
+    if (*x == '+' || *x == '-') x++;
+    for (; x < end && *x >= '0' && *x <= '9'; x++)
+      if (e < 1000000000LL) e = e * 10 + (*x - '0');
+    if (eneg) e = -e;
+  }
+  /* digit i of the integer digits followed by the fraction digits; value = digits x 10^scale */
+  long long ni = int_end - ds, n = ni + (frac_end - frac), lo = 0, hi = n - 1;
+#define DIGIT(i) ((i) < ni ? ds[i] : frac[(i) - ni])
+  while (lo < n && DIGIT(lo) == '0') lo++;
+  if (lo == n) return *out = 0, 1; /* zero: -0 and 0e5 too */
+  while (DIGIT(hi) == '0') hi--;
+  long long scale = e - (n - ni) + (n - 1 - hi);
+  if (scale < 0 || hi - lo + 1 + scale > 19) return 0; /* a fraction, or 10^19 or more */
+  uint64_t v = 0, limit = neg ? (uint64_t)1 << 63 : ((uint64_t)1 << 63) - 1;
+  for (long long i = lo; i <= hi; i++) {
+    unsigned dgt = (unsigned)(DIGIT(i) - '0');
+    if (v > (limit - dgt) / 10) return 0;
+    v = v * 10 + dgt;
+  }
+#undef DIGIT
+  for (long long i = 0; i < scale; i++) {
+    if (v > limit / 10) return 0;
+    v *= 10;
+  }
+  *out = neg ? (lua_Integer)(0 - v) : (lua_Integer)v; /* 0 - 2^63 wraps to the minimum */
+  return 1;
+}
+
 /* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
 static int number(jd *d) {
   const char *p = d->p, *start = p;
@@ -92,7 +138,12 @@ static int number(jd *d) {
     lua_pushinteger(d->L, *start == '-' ? -v : v);
     return J_VALUE;
   }
-  /* Lua's own reading (lua_stringtonumber): integers exact, else a float (1e999 is inf) */
+  lua_Integer v;
+  if (exact_integer(start, int_end, p, &v)) { /* 1.0, 1e2, 100e-2: whole numbers */
+    lua_pushinteger(d->L, v);
+    return J_VALUE;
+  }
+  /* a float, by Lua's own reading (lua_stringtonumber; 1e999 is inf, 1e-999 is 0.0) */
   char tmp[64];
   if (len < sizeof tmp) {
     memcpy(tmp, start, len);
@@ -103,14 +154,7 @@ static int number(jd *d) {
     if (!lua_stringtonumber(d->L, lua_tostring(d->L, -1))) return d->p = start, fail(d, "a number");
     lua_remove(d->L, -2);
   }
-  if (!lua_isinteger(d->L, -1)) { /* a float with a whole value in range reads as an integer */
-    lua_Number x = lua_tonumber(d->L, -1);
-    if (x >= -0x1p63 && x < 0x1p63 && x == (lua_Number)(lua_Integer)x) {
-      lua_pop(d->L, 1);
-      lua_pushinteger(d->L, (lua_Integer)x);
-    }
-  }
-  return J_VALUE;
+  return J_VALUE; /* a float: exact_integer found no whole number in range */
 }
 
 static int literal(jd *d, const char *word, size_t n) {
