@@ -180,7 +180,8 @@ prune { workspace_members = true }
         .. 'prune { members = true, invites = true, workspace_members = true, keys = true, workspaces = true }'
       local plan = assert(plan_spoiled(text, function() end))
       assert.same({ '- workspace "Production" key "prod-backend"',
-        '- workspace "Production" member "carol@example.com"', '- member "erin@example.com"', '- invite "frank@example.com"', '! workspace "Staging"' }, rh.changes(plan))
+        '- workspace "Production" member "carol@example.com"', '- member "erin@example.com"',
+        '- invite "frank@example.com"', '! workspace "Staging"' }, rh.changes(plan))
     end)
   end)
 
