@@ -2,6 +2,8 @@
 --   cursor: limit, after_id, before_id -> {data, has_more, first_id, last_id}; a query with
 --           before_id walks backwards (before_id = first_id).
 --   token:  page -> {data, has_more, next_page}; walk until next_page is null.
+-- A walk ends at has_more = false. A page with has_more = true and no cursor, or with a cursor the
+-- walk already had, is a "decode" error: never the last page, never an endless loop.
 -- pager:page() fetches one raw page, pager:pages() iterates pages, pager:each() iterates items
 -- across pages lazily, pager:all([max]) -> array | nil, err. Iterators raise the error object.
 local errors = require "anthropic.error"
@@ -23,23 +25,41 @@ local function copy(t)
   return c
 end
 
--- The query for the page after `page`, or nil at the end.
-function Pager:next_query(query, page)
-  if type(page.data) ~= "table" or #page.data == 0 then return nil end
+-- A page that breaks the pagination contract. It is JSON, but not a page the API promises, so it
+-- is a decode error, never taken for the last page (a list cut short reads as objects missing).
+local function contract_error(message)
+  return errors.new { kind = "decode", retryable = false, message = message }
+end
+
+-- Which field of a page holds the cursor, and which query parameter takes it.
+local function cursor_fields(kind, query)
+  if kind == "token" then return "next_page", "page" end
+  if query.before_id then return "first_id", "before_id" end
+  return "last_id", "after_id"
+end
+
+-- The query for the page after `page` -> query | nil at the end | false, err when the page says
+-- there is more but gives no cursor, or a cursor this walk has had (`seen`: cursor -> true).
+function Pager:next_query(query, page, seen)
+  local field, param = cursor_fields(self.kind, query)
+  local cursor = page[field]
+  if type(cursor) ~= "string" or cursor == "" then cursor = nil end
+  if page.has_more == true then
+    if not cursor then
+      return false, contract_error(string.format("the server said has_more = true but sent no %s (the cursor "
+        .. "of the next page): the list cannot be read to its end", field))
+    end
+  elseif page.has_more == false or not cursor or type(page.data) ~= "table" or #page.data == 0 then
+    return nil
+  end
+  seen = seen or {}
+  if cursor == query[param] or seen[cursor] then
+    return false, contract_error(string.format("the server sent the same %s twice (%s): the pages do not "
+      .. "advance, so the list cannot be read to its end", field, cursor:sub(1, 60)))
+  end
+  seen[cursor] = true
   local q = copy(query)
-  if self.kind == "token" then
-    if not page.next_page then return nil end
-    q.page = page.next_page
-    return q
-  end
-  if page.has_more == false then return nil end
-  if query.before_id then
-    if not page.first_id then return nil end
-    q.before_id = page.first_id
-  else
-    if not page.last_id then return nil end
-    q.after_id = page.last_id
-  end
+  q[param] = cursor
   return q
 end
 
@@ -50,12 +70,13 @@ end
 
 --- Iterate raw pages lazily; raises the error object on failure.
 function Pager:pages()
-  local query = self.query
+  local query, seen, failure = self.query, {}, nil
   return function()
+    if failure then errors.raise(failure) end
     if not query then return nil end
     local page, err = self.fetch(query)
     if not page then errors.raise(err) end
-    query = self:next_query(query, page)
+    query, failure = self:next_query(query, page, seen)
     return page
   end
 end

@@ -6,12 +6,14 @@ local reconcile = require "anthropic.reconcile"
 
 local USAGE = [[
 usage: anthropic apply FILE [options]
-       anthropic apply PLAN.json [--yes]
+       anthropic apply PLAN.json [options]
 
 With an organization file: plans (as `anthropic plan FILE` shows), asks, applies wave by wave,
 then plans again to check that the organization matches the file.
 With a plan saved by `anthropic plan --out PLAN.json`: refuses it when the organization changed
-since (the plan is stale), else asks and carries out exactly its actions.
+since (the plan is stale), when an action does not fit the organization (an edited plan), or when
+it breaks a safety rail without the flag below that allows it (the flags of this command count,
+not those the plan was made with); else asks and carries out exactly its actions.
 
   --yes                  do not ask for confirmation
 ]] .. rcli.SAFETY_USAGE .. [[
@@ -66,10 +68,9 @@ local function saved_plan(path)
 end
 
 local function apply_saved(admin, doc, opts)
-  local ok, err = reconcile.check_saved(admin, doc)
+  local ok, err = reconcile.check_saved(admin, doc, rcli.options(opts))
   if not ok then return rcli.fail("apply", err) end
   io.stdout:write(reconcile.render.human(doc))
-  if doc.refusals and #doc.refusals > 0 then return rcli.fail("apply", "the saved plan was refused; plan again") end
   if doc.summary.changes == 0 then return rcli.OK end
   if not confirm(doc, opts.yes) then return rcli.ERROR end
   io.stdout:write("\n")

@@ -19,6 +19,8 @@ local planner = require "anthropic.reconcile.plan"
 local read = require "anthropic.reconcile.read"
 local render = require "anthropic.reconcile.render"
 local rotation = require "anthropic.reconcile.rotation"
+local safety = require "anthropic.reconcile.safety"
+local saved = require "anthropic.reconcile.saved"
 
 local M = {}
 
@@ -30,6 +32,15 @@ M.FORMAT_VERSION = planner.FORMAT_VERSION
 local function config_error(msg)
   return errors.new { kind = "config", message = msg }
 end
+
+local function refused(refusals)
+  local msgs = {}
+  for i, r in ipairs(refusals) do msgs[i] = r.message end
+  return config_error("the plan is refused: " .. table.concat(msgs, "; "))
+end
+
+-- Plans execute carries out: those M.plan made, and saved plans that passed M.check_saved.
+local runnable = setmetatable({}, { __mode = "k" })
 
 -- The reports a config needs: the month's cost per workspace (budgets), usage per key (idle_days).
 local function read_reports(admin, config, now)
@@ -73,17 +84,18 @@ function M.plan(admin, config, opts)
   })
   if not p then return nil, err end
   p.fingerprint = read.fingerprint(snap)
+  runnable[p] = true
   return p
 end
 
---- Carries out a plan (from M.plan or a decoded plan.json). -> result | nil, err (refused)
--- result: { done, failed, skipped } (see apply.lua)
+--- Carries out a plan (from M.plan, or a decoded plan.json that passed M.check_saved).
+-- -> result | nil, err (refused) ; result: { done, failed, skipped } (see apply.lua)
 function M.execute(admin, plan, opts)
-  if plan.refusals and #plan.refusals > 0 then
-    local msgs = {}
-    for i, r in ipairs(plan.refusals) do msgs[i] = r.message end
-    return nil, config_error("the plan is refused: " .. table.concat(msgs, "; "))
+  if not runnable[plan] then
+    return nil, config_error("a saved plan is carried out only after reconcile.check_saved(admin, plan, opts) "
+      .. "has checked it against the organization")
   end
+  if plan.refusals and #plan.refusals > 0 then return nil, refused(plan.refusals) end
   return apply.run(admin, plan, opts)
 end
 
@@ -108,27 +120,50 @@ function M.verify(admin, config, result, plan, opts)
   return result
 end
 
---- Checks that a saved plan (decoded plan.json) may still be applied: its format, its
--- organization, and that the organization has not changed since (the fingerprint of a new read
--- of the same things). -> true | nil, err
-function M.check_saved(admin, doc)
-  if type(doc) ~= "table" or type(doc.format_version) ~= "string" or type(doc.actions) ~= "table" then
-    return nil, config_error("not a plan file (no format_version or actions)")
-  end
-  local major = doc.format_version:match("^(%d+)")
-  if major ~= M.FORMAT_VERSION:match("^(%d+)") then
-    return nil, config_error("plan format " .. doc.format_version .. " is not supported (this version writes "
-      .. M.FORMAT_VERSION .. ")")
+--- Checks that a saved plan (decoded plan.json) may be carried out now, with the options opts
+-- (allow_archive, allow_mass_removal, allow_empty: the flags of now, not those the plan was made
+-- with). Nothing the file says about itself is trusted (see saved.lua): its format; its
+-- organization; that the organization has not changed since (the fingerprint of a new read of
+-- the same things); that it was not refused when made; that every action fits that read and its
+-- summary its actions; and the safety rails, worked out again from the actions. -> true | nil, err
+function M.check_saved(admin, doc, opts)
+  local major = M.FORMAT_VERSION:match("^(%d+)")
+  local ok, msg = saved.shape(doc, major)
+  if not ok then
+    if msg:match("is not supported$") then msg = msg .. " (this version writes " .. M.FORMAT_VERSION .. ")" end
+    return nil, config_error(msg)
   end
   local snap, err = read.snapshot(admin, doc.read and doc.read.members_of or {})
   if not snap then return nil, err end
-  if doc.organization and doc.organization.id ~= snap.org.id then
+  if doc.organization.id ~= snap.org.id then
     return nil, config_error(string.format("the plan is for organization %s, but the admin key belongs to %s",
       tostring(doc.organization.id), tostring(snap.org.id)))
   end
   if read.fingerprint(snap) ~= doc.fingerprint then
     return nil, config_error("the plan is stale: the organization changed since it was made; plan again")
   end
+  if doc.refusals and #doc.refusals > 0 then
+    local msgs = {}
+    for i, r in ipairs(doc.refusals) do msgs[i] = type(r) == "table" and tostring(r.message) or tostring(r) end
+    return nil, config_error("the plan was refused when it was made (" .. table.concat(msgs, "; ")
+      .. "); plan again with the flags it needs")
+  end
+  local derived
+  derived, msg = saved.rails(doc, snap)
+  if not derived then
+    return nil, config_error("the plan does not fit the organization it was made from: " .. msg
+      .. "; it was edited or damaged: plan again")
+  end
+  local summary = planner.summarize(doc.actions)
+  for k, v in pairs(summary) do
+    if doc.summary[k] ~= v then
+      return nil, config_error(string.format("the plan's summary does not match its actions (%s: %s in the "
+        .. "summary, %d in the actions); it was edited or damaged: plan again", k, tostring(doc.summary[k]), v))
+    end
+  end
+  local refusals = safety.check(derived, opts)
+  if #refusals > 0 then return nil, refused(refusals) end
+  runnable[doc] = true
   return true
 end
 

@@ -11,6 +11,7 @@
 -- does not do (the API cannot, or the object is not managed). Waves: organization, workspaces,
 -- members, keys, then removals (keys, workspace members, users, invites, workspaces).
 local builder = require "anthropic.reconcile.builder"
+local declared = require "anthropic.reconcile.declared"
 local safety = require "anthropic.reconcile.safety"
 local time = require "anthropic.reconcile.time"
 local errors = require "anthropic.error"
@@ -137,6 +138,12 @@ function M.build(config, snap, matches, reports, opts)
   b:members()
   b:keys()
   if #b.problems > 0 then return nil, plan_error(b.problems) end
+  local conflicts = declared.check(b)
+  if #conflicts > 0 then
+    return nil, errors.new { kind = "decode", retryable = true, message = "refusing to plan: "
+      .. table.concat(conflicts, "; ") .. ". The file declares what this plan would remove: the read of the "
+      .. "organization was inconsistent (or this is a bug); nothing was planned. Try again" }
+  end
   sort_actions(b.actions)
   local plan = {
     format_version = M.FORMAT_VERSION,

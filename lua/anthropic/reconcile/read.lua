@@ -1,6 +1,7 @@
 --- Reads the live organization through the admin client into a snapshot:
 --   { org = {id, name}, users, invites, workspaces (archived too), keys, members = { [ws_id] = list } }
--- Every list is read to its end. Any error aborts the read: an error never means "absent".
+-- Every list is read to its end. Any error aborts the read: an error never means "absent". Lists
+-- that contradict each other (a member who is not a user, an id listed twice) abort it too.
 -- fingerprint(snapshot) -> a short string that changes when anything a plan depends on changes.
 local errors = require "anthropic.error"
 
@@ -27,6 +28,76 @@ local function all(pager, what)
   return list
 end
 
+---------------------------------------------------------------------------------------------------
+-- Consistency. The lists are read one after the other, page by page, and the organization may
+-- change in between: someone joins after the users were read and before a workspace's members
+-- were. A plan made on such a read would take that member for one the file does not list (and
+-- prune them), so a read whose lists contradict each other is an error: try again.
+
+local function inconsistent(problems)
+  return errors.new { kind = "decode", retryable = true, message = "inconsistent read of "
+    .. "the organization: " .. table.concat(problems, "; ") .. ". It probably changed while it was being read "
+    .. "(or the API answered inconsistently): nothing was planned; try again" }
+end
+
+-- An id listed twice (pages that overlap) is a problem; -> id -> object
+local function index(list, what, problems)
+  local by_id = {}
+  for _, x in ipairs(list) do
+    if by_id[x.id] then
+      problems[#problems + 1] = string.format("%s %s is listed twice", what, tostring(x.id))
+    end
+    by_id[x.id] = x
+  end
+  return by_id
+end
+
+-- The cross-references of the base lists: unique ids, one user per e-mail, every key in a listed
+-- workspace (archived ones are listed too). -> problems (a list of texts)
+function M.check_base(snap)
+  local problems = {}
+  index(snap.users, "user", problems)
+  index(snap.invites, "invite", problems)
+  index(snap.keys, "API key", problems)
+  local workspaces = index(snap.workspaces, "workspace", problems)
+  local by_email = {}
+  for _, u in ipairs(snap.users) do
+    local email = (u.email or ""):lower()
+    local other = by_email[email]
+    if other and other.id ~= u.id then
+      problems[#problems + 1] = string.format("users %s and %s have the same e-mail %s", tostring(other.id),
+        tostring(u.id), email)
+    end
+    by_email[email] = u
+  end
+  for _, k in ipairs(snap.keys) do
+    if k.workspace_id and not workspaces[k.workspace_id] then
+      problems[#problems + 1] = string.format("API key %s is in workspace %s, which is not in the workspaces list",
+        tostring(k.id), tostring(k.workspace_id))
+    end
+  end
+  return problems
+end
+
+-- The cross-references of one workspace's members: each user once, each one a listed user.
+function M.check_members(snap, id, list)
+  local problems, seen, users = {}, {}, {}
+  for _, u in ipairs(snap.users) do users[u.id] = u end
+  for _, m in ipairs(list) do
+    if seen[m.user_id] then
+      problems[#problems + 1] = string.format("workspace %s lists member %s twice", id, tostring(m.user_id))
+    elseif not users[m.user_id] then
+      problems[#problems + 1] = string.format("workspace %s lists member %s, who is not in the users list", id,
+        tostring(m.user_id))
+    elseif m.workspace_id and m.workspace_id ~= id then
+      problems[#problems + 1] = string.format("the members of workspace %s include a membership of workspace %s",
+        id, tostring(m.workspace_id))
+    end
+    seen[m.user_id] = true
+  end
+  return problems
+end
+
 --- The organization without workspace members. -> snapshot | nil, err
 function M.base(admin)
   local snap = { members = {}, members_of = {} }
@@ -45,6 +116,8 @@ function M.base(admin)
     if not list then return nil, err end
     snap[step[1]] = list
   end
+  local problems = M.check_base(snap)
+  if #problems > 0 then return nil, inconsistent(problems) end
   return snap
 end
 
@@ -54,6 +127,8 @@ function M.members(admin, snap, ids)
     if not snap.members[id] then
       local list, err = all(admin.members(id):list { limit = PAGE }, "the members of workspace " .. id)
       if not list then return nil, err end
+      local problems = M.check_members(snap, id, list)
+      if #problems > 0 then return nil, inconsistent(problems) end
       snap.members[id] = list
       snap.members_of[#snap.members_of + 1] = id
     end
