@@ -156,8 +156,25 @@ function Transport:key()
   return key
 end
 
+--- Hand a line to the log hook, scrubbed. A hook that raises never breaks the request: its
+-- error is reported once on stderr and the hook is off for this client from then on.
 function Transport:emit(level, msg)
-  if self.log then self.log(level, core.scrub(msg, self._key)) end
+  local log = self.log
+  if not log then return end
+  local ok, err = pcall(log, level, core.scrub(msg, self._key))
+  if not ok then
+    self.log = nil
+    local shown, text = pcall(tostring, err)
+    io.stderr:write("anthropic: the log function raised an error; this client no longer calls it: ",
+      core.scrub(shown and text or "(an error without a message)", self._key), "\n")
+  end
+end
+
+--- err with every string in it scrubbed (the key, sk-ant- tokens): a server or proxy may echo
+-- what it was sent into any field. -> err
+function Transport:scrub_error(err)
+  local key = self._key
+  return errors.scrub(err, function(s) return core.scrub(s, key) end)
 end
 
 --- Wait until ready() is true, driving the shared engine. Inside a task (anthropic.spawn) the
@@ -174,14 +191,16 @@ local STATUS_TYPES = {
   [504] = "timeout_error", [529] = "overloaded_error",
 }
 
-local function text_excerpt(body)
+-- The first 200 characters of a page's text, cleaned before "..." is added: a key cut at the
+-- end still counts as cut there.
+local function text_excerpt(body, clean)
   local text = body:gsub("<[^>]*>", " "):gsub("%s+", " "):gsub("^ ", "")
-  if #text > 200 then text = text:sub(1, 200) .. "..." end
+  if #text > 200 then return clean(text:sub(1, 200)) .. "..." end
   return text
 end
 
--- The error object for an HTTP answer that is not 2xx.
-local function api_error(res, spec)
+-- The error object for an HTTP answer that is not 2xx (its strings not scrubbed yet).
+local function api_error(res, spec, clean)
   local body = json.decode(res.body)
   local e = type(body) == "table" and type(body.error) == "table" and body.error or nil
   local details
@@ -199,7 +218,7 @@ local function api_error(res, spec)
     message = string.format("the server answered %d with a redirect to %s; redirects are never followed "
       .. "(the key must not reach another host): check base_url", res.status, res.headers.location or "?")
   elseif type(message) ~= "string" then
-    message = #res.body > 0 and ("HTTP " .. res.status .. " with a non-JSON body: " .. text_excerpt(res.body))
+    message = #res.body > 0 and ("HTTP " .. res.status .. " with a non-JSON body: " .. text_excerpt(res.body, clean))
       or ("HTTP " .. res.status .. " with an empty body")
   end
   return errors.new {
@@ -224,10 +243,10 @@ function Transport:outcome(res, spec)
   end
   if res.error then
     self:emit("error", string.format("%s %s: %s", spec.method, spec.path, res.error.message))
-    return nil, errors.new {
+    return nil, self:scrub_error(errors.new {
       kind = res.error.kind, message = res.error.message, status = res.status, attempts = res.attempts,
       retryable = res.retryable, ambiguous = res.ambiguous, method = spec.method, path = spec.path,
-    }
+    })
   end
   local request_id = res.headers["request-id"]
   if log then
@@ -235,17 +254,16 @@ function Transport:outcome(res, spec)
       request_id or "no request-id", res.attempts, res.attempts == 1 and "" or "s"))
   end
   if res.status < 200 or res.status > 299 then
-    local err = api_error(res, spec)
-    err.message = core.scrub(err.message, self._key) -- a server may echo what it was sent
-    return nil, err
+    local key = self._key
+    return nil, self:scrub_error(api_error(res, spec, function(text) return core.scrub(text, key) end))
   end
   if spec.raw then return res.body end
   local value, msg = json.decode(res.body)
   if value == nil then
-    return nil, errors.new {
+    return nil, self:scrub_error(errors.new {
       kind = "decode", status = res.status, request_id = request_id, attempts = res.attempts,
       message = "the response is not valid JSON (" .. msg .. ")", retryable = false,
-    }
+    })
   end
   return value
 end
