@@ -6,6 +6,8 @@
 --   params = { name = rule }    checked and converted before sending; a bad one raises (params.lua)
 --   stream = true               sent with "stream": true; returns a stream (stream.lua)
 --   metered = true              billed generation: the spend guard and pacing see it (guard.lua)
+--   body = false                a POST that sends no body: it takes no params (any other POST
+--                               requires a params table; a GET or DELETE takes one optionally)
 -- A resource table with scope = "arg" is called with that path argument first (endpoints_admin.lua).
 local M = {}
 
@@ -54,7 +56,7 @@ M.batches = {
   create = { method = "POST", path = "/v1/messages/batches", check = batch_requests, idempotent = false },
   get = { method = "GET", path = "/v1/messages/batches/{message_batch_id}" },
   list = { method = "GET", path = "/v1/messages/batches", pager = "cursor" },
-  cancel = { method = "POST", path = "/v1/messages/batches/{message_batch_id}/cancel" },
+  cancel = { method = "POST", path = "/v1/messages/batches/{message_batch_id}/cancel", body = false },
   delete = { method = "DELETE", path = "/v1/messages/batches/{message_batch_id}" },
 }
 
