@@ -20,10 +20,14 @@ local function nonstreaming_timeout(params)
   end
 end
 
+-- max_tokens is read here (the 10-minute rule): a whole number, or the rule's arithmetic would
+-- run on NaN or infinity. The model's own limit is the API's to check.
+local MESSAGE = { max_tokens = { int = { 1, 2147483647 } } }
+
 M.messages = {
-  create = { method = "POST", path = "/v1/messages", check = nonstreaming_timeout, metered = true },
+  create = { method = "POST", path = "/v1/messages", check = nonstreaming_timeout, metered = true, params = MESSAGE },
   count_tokens = { method = "POST", path = "/v1/messages/count_tokens" },
-  stream = { method = "POST", path = "/v1/messages", stream = true, metered = true },
+  stream = { method = "POST", path = "/v1/messages", stream = true, metered = true, params = MESSAGE },
 }
 
 -- Message Batches (docs/batches.md). results and wait are in batches.lua: they are not one request.

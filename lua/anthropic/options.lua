@@ -48,6 +48,7 @@ local function num(x)
 end
 M.num = num
 
+-- A number in a message: NaN and math.huge by those names.
 local function shown(v)
   if type(v) ~= "number" then return type(v) end
   if v ~= v then return "NaN" end
@@ -55,6 +56,7 @@ local function shown(v)
   if v == -math.huge then return "-math.huge" end
   return num(v)
 end
+M.shown = shown
 
 --- What a number spec accepts: "a number of seconds from 0.001 to 86400".
 function M.describe(spec)
