@@ -617,14 +617,54 @@ static size_t utf8_whole(const char *s, size_t n) {
   return (need > 1 && n - (i - 1) < need) ? i - 1 : n;
 }
 
+/* A piece of the key: AE_SCRUB_PIECE bytes or more of it in a row, found anywhere in the text
+ * (a key split by markup or a line break, or cut at its start, as echoed text may be). One byte
+ * more than a hint shows of the key's start, so a hint is never mistaken for a piece. The index
+ * lists, for each byte value, where the key holds it: head[c] is the first position + 1, next[i]
+ * the position after i + 1 (0 ends a list). It describes the key, so it is wiped after use. */
+#define AE_SCRUB_PIECE 17
+
+typedef struct {
+  unsigned short head[256];
+  unsigned short next[AE_SECRET_MAX];
+} piece_index;
+
+static int piece_index_build(piece_index *ix, const ae_secret *s) {
+  size_t i;
+  if (!s || s->len < AE_SCRUB_PIECE || s->len > AE_SECRET_MAX) return 0;
+  memset(ix->head, 0, sizeof ix->head);
+  for (i = s->len; i-- > 0;) {
+    unsigned char c = (unsigned char)s->bytes[i];
+    ix->next[i] = ix->head[c];
+    ix->head[c] = (unsigned short)(i + 1);
+  }
+  return 1;
+}
+
+/* The longest piece of the key at p (0 for none). Stops at p's NUL: the key holds none. */
+static size_t piece_at(const char *p, const ae_secret *s, const piece_index *ix) {
+  size_t best = 0, j, i;
+  for (j = ix->head[(unsigned char)*p]; j; j = ix->next[j - 1]) {
+    const char *k = s->bytes + j - 1;
+    size_t room = s->len - (j - 1);
+    for (i = 0; i < room && p[i] == k[i]; i++) {}
+    if (i >= AE_SCRUB_PIECE && i > best) best = i;
+  }
+  return best;
+}
+
 size_t ae_scrub(const char *in, const ae_secret *s, char *out, size_t outlen) {
   size_t n = 0, k, t;
+  piece_index ix;
+  int pieces;
   if (!out || outlen == 0) return 0;
   if (!in) in = "";
+  pieces = piece_index_build(&ix, s);
   while (*in) {
     k = key_at(in, s);
     t = token_at(in);
     if (t > k) k = t; /* the longer match: "sk-ant-KEYmore" hides "more" too */
+    if (pieces && (t = piece_at(in, s, &ix)) > k) k = t;
     if (k > 0) {
       if (n + sizeof REDACTED - 1 >= outlen) break; /* all of "[redacted]" or nothing */
       memcpy(out + n, REDACTED, sizeof REDACTED - 1);
@@ -634,6 +674,10 @@ size_t ae_scrub(const char *in, const ae_secret *s, char *out, size_t outlen) {
       if (n + 1 >= outlen) break;
       out[n++] = *in++;
     }
+  }
+  if (pieces) {
+    explicit_bzero(ix.head, sizeof ix.head);
+    explicit_bzero(ix.next, s->len * sizeof ix.next[0]);
   }
   if (*in) n = utf8_whole(out, n); /* truncated: no half characters at the end */
   out[n] = 0;

@@ -65,8 +65,9 @@ ae_secret *ae_secret_from_command(char *const argv[], double timeout_s, char *er
 ae_secret *ae_secret_from_dotenv(const char *path, const char *name, char *err, size_t errlen);
 
 /* Copy `in` to `out` (NUL-terminated, truncated to outlen) replacing every occurrence of the
- * key's bytes (when s != NULL) and of any token starting with "sk-ant-" (up to the next byte
- * outside [A-Za-z0-9_-]) with "[redacted]". Returns the length written. */
+ * key's bytes (when s != NULL), of any piece of 17 or more bytes of it in a row, of a prefix of
+ * 8 or more bytes that `in` ends with, and of any token starting with "sk-ant-" (up to the next
+ * byte outside [A-Za-z0-9_-]) with "[redacted]". Returns the length written. */
 size_t ae_scrub(const char *in, const ae_secret *s, char *out, size_t outlen);
 
 #endif

@@ -6,8 +6,16 @@ local errors = require "anthropic.error"
 local json = require "anthropic.json"
 local query = require "anthropic.query"
 local tasks = require "anthropic.tasks"
+local options = require "anthropic.options"
 
 local M = {}
+
+-- batches:wait's options (options.lua; the table in docs/getting-started.md). A batch ends
+-- within 24 hours; a timeout of up to a week leaves room for a slow one.
+M.WAIT_OPTS = { type = "table", fields = {
+  interval = { type = "number", unit = "seconds", min = 0, max = 86400, default = 5 },
+  timeout = { type = "number", unit = "seconds", min = 0, max = 604800 },
+} }
 
 local function check_id(label, id)
   if type(id) ~= "string" or id == "" or id == "." or id == ".." then
@@ -82,15 +90,9 @@ function M.extras(transport)
   -- it yields between polls (tasks.sleep); outside one it blocks like every call.
   function extras.wait(self, id, opts)
     check_id("wait", id)
-    if opts ~= nil and type(opts) ~= "table" then
-      error("batches:wait: argument #2 (opts) must be a table (got " .. type(opts) .. ")", 2)
-    end
     opts = opts or {}
+    options.assert(M.WAIT_OPTS, opts, { "batches:wait: ", "opts", "" }, 2)
     local interval, timeout = opts.interval or 5, opts.timeout
-    if type(interval) ~= "number" or interval < 0 then error("batches:wait: opts.interval must be a number >= 0", 2) end
-    if timeout ~= nil and (type(timeout) ~= "number" or timeout < 0) then
-      error("batches:wait: opts.timeout must be a number >= 0", 2)
-    end
     local deadline = timeout and tasks.now() + timeout
     while true do
       local batch, err = self:get(id)

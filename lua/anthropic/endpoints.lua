@@ -6,6 +6,8 @@
 --   params = { name = rule }    checked and converted before sending; a bad one raises (params.lua)
 --   stream = true               sent with "stream": true; returns a stream (stream.lua)
 --   metered = true              billed generation: the spend guard and pacing see it (guard.lua)
+--   body = false                a POST that sends no body: it takes no params (any other POST
+--                               requires a params table; a GET or DELETE takes one optionally)
 -- A resource table with scope = "arg" is called with that path argument first (endpoints_admin.lua).
 local M = {}
 
@@ -18,10 +20,14 @@ local function nonstreaming_timeout(params)
   end
 end
 
+-- max_tokens is read here (the 10-minute rule): a whole number, or the rule's arithmetic would
+-- run on NaN or infinity. The model's own limit is the API's to check.
+local MESSAGE = { max_tokens = { int = { 1, 2147483647 } } }
+
 M.messages = {
-  create = { method = "POST", path = "/v1/messages", check = nonstreaming_timeout, metered = true },
+  create = { method = "POST", path = "/v1/messages", check = nonstreaming_timeout, metered = true, params = MESSAGE },
   count_tokens = { method = "POST", path = "/v1/messages/count_tokens" },
-  stream = { method = "POST", path = "/v1/messages", stream = true, metered = true },
+  stream = { method = "POST", path = "/v1/messages", stream = true, metered = true, params = MESSAGE },
 }
 
 -- Message Batches (docs/batches.md). results and wait are in batches.lua: they are not one request.
@@ -54,7 +60,7 @@ M.batches = {
   create = { method = "POST", path = "/v1/messages/batches", check = batch_requests, idempotent = false },
   get = { method = "GET", path = "/v1/messages/batches/{message_batch_id}" },
   list = { method = "GET", path = "/v1/messages/batches", pager = "cursor" },
-  cancel = { method = "POST", path = "/v1/messages/batches/{message_batch_id}/cancel" },
+  cancel = { method = "POST", path = "/v1/messages/batches/{message_batch_id}/cancel", body = false },
   delete = { method = "DELETE", path = "/v1/messages/batches/{message_batch_id}" },
 }
 

@@ -81,7 +81,7 @@ M.workspaces = {
   get = { method = "GET", path = "/v1/organizations/workspaces/{workspace_id}" },
   update = { method = "POST", path = "/v1/organizations/workspaces/{workspace_id}",
     params = { name = "string", tags = "table", data_residency = "table", external_key_id = "string" } },
-  archive = { method = "POST", path = "/v1/organizations/workspaces/{workspace_id}/archive" },
+  archive = { method = "POST", path = "/v1/organizations/workspaces/{workspace_id}/archive", body = false },
   rate_limits = { method = "GET", path = "/v1/organizations/workspaces/{workspace_id}/rate_limits", pager = "token",
     params = { group_type = "string", page = "string" } },
 }

@@ -32,6 +32,47 @@ function M.is_error(x)
   return getmetatable(x) == Error
 end
 
+-- As deep as the JSON decoder nests (src/ljson.c), so no decoded body is cut.
+local MAX_DEPTH = 200
+local TOO_DEEP = "[nested too deep to show]"
+
+local function scrub_table(t, clean, depth, seen)
+  if seen[t] then return end
+  seen[t] = true
+  local renames
+  for k, v in next, t do
+    if type(v) == "string" then
+      local c = clean(v)
+      if c ~= v then rawset(t, k, c) end
+    elseif type(v) == "table" then
+      -- what is not looked at cannot be shown safely: a subtree past the limit goes
+      if depth >= MAX_DEPTH then rawset(t, k, TOO_DEEP) else scrub_table(v, clean, depth + 1, seen) end
+    end
+    if type(k) == "string" then
+      local c = clean(k)
+      if c ~= k then
+        renames = renames or {}
+        renames[#renames + 1] = { k, c }
+      end
+    elseif type(k) == "table" then
+      scrub_table(k, clean, depth + 1, seen)
+    end
+  end
+  for _, r in ipairs(renames or {}) do -- (not during the traversal: that would add keys)
+    local v = rawget(t, r[1])
+    rawset(t, r[1], nil)
+    rawset(t, r[2], v)
+  end
+end
+
+--- Pass every string reachable from err through clean(s) -> s', in place: field values and
+-- names, at any depth (details, nested arrays, names of members), each table once (cycles).
+-- Metatables are not followed. -> err
+function M.scrub(err, clean)
+  scrub_table(err, clean, 1, {})
+  return err
+end
+
 --- Raise err as a Lua error (for iterators, which cannot return nil, err).
 function M.raise(err)
   error(err, 2)

@@ -23,19 +23,9 @@ Guard.__index = Guard
 -- USD in units of 10^-12 USD (what tokens x micro-dollars per MTok gives).
 local PICO_PER_MICRO = prices.big(1000000)
 
---- Check the options; -> guard | nil when neither is set. Raises on a bad option (level 4 is
--- the caller of anthropic.new).
+--- -> guard | nil when neither option is set (their values are checked by transport.OPTIONS).
 function M.new(opts)
   local limit = opts.spend_limit
-  if limit ~= nil then
-    local usd = limit.usd
-    if type(usd) ~= "number" or usd <= 0 or usd ~= usd or usd == math.huge then
-      error("option 'spend_limit' must be { usd = a positive number } (got usd = " .. tostring(usd) .. ")", 4)
-    end
-    for k in pairs(limit) do
-      if k ~= "usd" then error("option 'spend_limit' has an unknown field '" .. tostring(k) .. "' (known: usd)", 4) end
-    end
-  end
   if limit == nil and not opts.pace then return nil end
   local g = setmetatable({ total = prices.big(0), requests = 0, unpriced = 0, pace = opts.pace == true }, Guard)
   if limit then

@@ -19,18 +19,27 @@ local Client = {}
 Client.__index = Client
 Client.__name = "anthropic.client"
 
+-- client.close() instead of client:close() would otherwise fail on a nil self, unclearly.
+local function check_client(self, name)
+  if getmetatable(self) ~= Client then
+    error("client:" .. name .. " must be called with a colon: client:" .. name .. "()", 3)
+  end
+end
+
 function Client:__tostring()
   return "anthropic.client (" .. tostring(self._transport) .. ")"
 end
 
 --- Close the client: wipes its key; later calls fail with kind "config". Idempotent; also __close.
 function Client:close()
+  check_client(self, "close")
   self._transport:close()
 end
 Client.__close = Client.close
 
 --- The hint of the key in use ("sk-ant-api03-R2D...igAA"), loading it if needed -> hint | nil, err.
 function Client:key_hint()
+  check_client(self, "key_hint")
   local key, err = self._transport:key()
   if not key then return nil, err end
   return key:hint()
@@ -39,6 +48,7 @@ end
 --- What this client spent on Messages answers (spend_limit, guard.lua) ->
 -- { usd = "0.012345", requests = n, unpriced = n, limit_usd = n | nil }; zeros without a guard.
 function Client:spend()
+  check_client(self, "spend")
   local g = self._transport.guard
   if not g then return { usd = "0.000000", requests = 0, unpriced = 0 } end
   return g:spend()

@@ -7,12 +7,22 @@
 -- pager:page() fetches one raw page, pager:pages() iterates pages, pager:each() iterates items
 -- across pages lazily, pager:all([max]) -> array | nil, err. Iterators raise the error object.
 local errors = require "anthropic.error"
+local options = require "anthropic.options"
 
 local Pager = {}
 Pager.__index = Pager
 Pager.__name = "anthropic.pager"
 
 local M = {}
+
+-- pager:all's max (options.lua; the table in docs/getting-started.md)
+M.ARGS = { all = { type = "number", int = true, min = 0, max = 1e9 } }
+
+local function check_self(self, name)
+  if getmetatable(self) ~= Pager then
+    error("pager:" .. name .. " must be called with a colon: pager:" .. name .. "(...)", 3)
+  end
+end
 
 --- fetch(query) -> page | nil, err; kind is "cursor" or "token".
 function M.new(kind, query, fetch)
@@ -65,11 +75,16 @@ end
 
 --- One raw page; with no argument, the first page of the pager's query.
 function Pager:page(query)
+  check_self(self, "page")
+  if query ~= nil and type(query) ~= "table" then
+    error("pager:page: argument #1 (query) must be a table (got " .. type(query) .. ")", 2)
+  end
   return self.fetch(query or self.query)
 end
 
 --- Iterate raw pages lazily; raises the error object on failure.
 function Pager:pages()
+  check_self(self, "pages")
   local query, seen, failure = self.query, {}, nil
   return function()
     if failure then errors.raise(failure) end
@@ -83,6 +98,7 @@ end
 
 --- Iterate items across pages lazily; raises the error object on failure.
 function Pager:each()
+  check_self(self, "each")
   local pages = self:pages()
   local data, i = {}, 0
   return function()
@@ -98,6 +114,8 @@ end
 
 --- Every item of every page (the first `max` items, when given) -> array | nil, err.
 function Pager:all(max)
+  check_self(self, "all")
+  if max ~= nil then options.assert(M.ARGS.all, max, "pager:all: argument #1 (max)", 2) end
   local out = {}
   local ok, err = pcall(function()
     for item in self:each() do

@@ -13,6 +13,8 @@
 --   rule.refuse = { value = "why" }          a value the API refuses, with the reason
 -- Parameters the description does not name pass through unchanged (the API may add some).
 -- check(label, rules, params) -> converted copy of params | nil, message
+local options = require "anthropic.options"
+
 local M = {}
 
 local function list_values(values)
@@ -83,7 +85,8 @@ local function check_value(name, rule, v, all)
   if rule.int then
     local lo, hi = rule.int[1], rule.int[2]
     if type(v) ~= "number" or v ~= math.floor(v) or v < lo or v > hi then
-      return nil, string.format("%s must be a whole number from %d to %d (got %s)", name, lo, hi, tostring(v))
+      return nil, string.format("%s must be a whole number from %d to %d (got %s)", name, lo, hi,
+        type(v) == "number" and options.shown(v) or tostring(v))
     end
     return math.floor(v)
   end

@@ -21,10 +21,36 @@ local function bad_path_arg(v)
   if v == "." or v == ".." then return "must not be '" .. v .. "' (a dot segment would change the URL's path)" end
 end
 
+-- What a method takes after its path arguments (one rule for every method): a POST sends its
+-- params as the body, so they must be a table; a POST marked body = false sends no body and
+-- takes no params; a GET or DELETE takes an optional table (the query).
+local function params_rule(desc)
+  if desc.method ~= "POST" then return "optional" end
+  return desc.body == false and "none" or "required"
+end
+
+-- Raises when the arguments after the path arguments break the rule (level 3: the caller).
+-- taken: the argument names, params included unless the rule is "none".
+local function check_params(label, taken, rule, params, nargs, ...)
+  for i = #taken + 1, nargs do
+    if select(i, ...) ~= nil then
+      error(string.format("%s: takes %d argument%s, %s(%s); got another one as argument #%d", label, #taken,
+        #taken == 1 and "" or "s", label, table.concat(taken, ", "), i), 3)
+    end
+  end
+  if rule == "none" then return end
+  if type(params) ~= "table" and (params ~= nil or rule == "required") then
+    error(string.format("%s: argument #%d (params) must be a table (got %s)", label, #taken, type(params)), 3)
+  end
+end
+
 -- A method: fn(self, <path args...>, params) -> answer | nil, err (or a pager).
 local function method(transport, owner, resource_name, name, desc)
   local names = path_names(desc.path)
   local label = resource_name .. ":" .. name
+  local rule = params_rule(desc)
+  local taken = { table.unpack(names) }
+  if rule ~= "none" then taken[#taken + 1] = "params" end
   -- A request with a body to a path without arguments (messages:create, count_tokens): the same
   -- spec for every call, the params passed beside it.
   local fixed = #names == 0 and not desc.stream and desc.method ~= "GET" and
@@ -43,9 +69,7 @@ local function method(transport, owner, resource_name, name, desc)
       end
       params = args[#names + 1]
     end
-    if params ~= nil and type(params) ~= "table" then
-      error(string.format("%s: argument #%d (params) must be a table (got %s)", label, #names + 1, type(params)), 2)
-    end
+    check_params(label, taken, rule, params, select("#", ...), ...)
     if desc.params then
       local msg
       params, msg = checks.check(desc.params, params)
@@ -103,6 +127,9 @@ function M.build(transport, resource_name, endpoints, extra)
       local bad = bad_path_arg(value)
       if bad then error(string.format("%s(%s): %s %s", resource_name, scope, scope, bad), 2) end
       return M.build(transport, resource_name, bind(endpoints, scope, value), extra)
+    end, __index = function(_, name) -- admin.members:list() instead of admin.members(id):list()
+      error(string.format("%s is called with the %s first: %s(%s):%s(...)", resource_name, scope,
+        resource_name, scope, tostring(name)), 2)
     end })
   end
   local r = {}

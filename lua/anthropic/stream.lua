@@ -149,7 +149,9 @@ function Stream:_error(fields)
   fields.events = self.count
   fields.retryable = false -- events reached the caller: retrying is the caller's decision
   fields.ambiguous = true
-  fields.message = core.scrub(tostring(fields.message), self._tr._key)
+  fields.message = tostring(fields.message)
+  local key = self._tr._key -- an error event is server text: the key may be echoed in any field
+  errors.scrub(fields, function(s) return core.scrub(s, key) end)
   self._tr:emit("error", string.format("%s %s: %s", self._spec.method, self._spec.path, fields.message))
   return errors.new(fields)
 end

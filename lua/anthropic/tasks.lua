@@ -7,8 +7,15 @@
 -- bytes of all of them. See docs/tasks.md.
 local core = require "anthropic.core"
 local transport = require "anthropic.transport"
+local options = require "anthropic.options"
 
 local M = {}
+
+-- The numbers these functions take (options.lua; the table in docs/getting-started.md).
+M.ARGS = {
+  sleep = { type = "number", unit = "seconds", min = 0, max = 86400 },
+  poll = { type = "number", unit = "seconds", min = 0, max = 86400, default = 0 },
+}
 
 local Task = {}
 Task.__index = Task
@@ -103,7 +110,7 @@ M.now = core.now
 --- Sleep `seconds`: inside a task, yield (the others run) until the time has come; outside one,
 -- drive the shared engine (transfers and tasks progress) until then.
 function M.sleep(seconds)
-  if type(seconds) ~= "number" then error("tasks.sleep expects a number of seconds", 2) end
+  options.assert(M.ARGS.sleep, seconds, "tasks.sleep: argument #1 (seconds)", 2)
   local due = core.now() + seconds
   local task = by_coroutine[coroutine.running()]
   if task then
@@ -151,6 +158,7 @@ end
 --- Advance every task without blocking longer than timeout seconds (default 0) -> live tasks.
 function M.poll(timeout)
   timeout = timeout or 0
+  options.assert(M.ARGS.poll, timeout, "anthropic.poll: argument #1 (timeout)", 2)
   local engine = transport.engine()
   local deadline = core.now() + timeout
   if #later > 0 then
@@ -218,6 +226,7 @@ end
 
 --- Wait for the task (yielding inside another task) -> its results | nil, err when it raised.
 function Task:wait()
+  if getmetatable(self) ~= Task then error("task:wait must be called with a colon: task:wait()", 2) end
   local current = by_coroutine[coroutine.running()]
   if current == self then error("a task cannot wait for itself", 2) end
   if current then

@@ -5,6 +5,7 @@ local json = require "anthropic.json"
 local errors = require "anthropic.error"
 local query = require "anthropic.query"
 local guard = require "anthropic.guard"
+local options = require "anthropic.options"
 
 local M = {}
 local Transport = {}
@@ -22,44 +23,62 @@ local VERSION = core.VERSION
 local API_VERSION = "2023-06-01"
 local DEFAULT_BASE_URL = "https://api.anthropic.com"
 
--- option name -> expected Lua type(s)
-local OPTIONS = {
-  api_key = "string", key_file = "string", key_command = "table", key_command_timeout = "number",
-  key_fn = "function", dotenv = { string = true, boolean = true }, base_url = "string",
-  timeout = "number", connect_timeout = "number", max_retries = "number", retry_after_cap = "number",
-  headers = "table", beta = "table", user_agent = "string", log = "function", max_body = "number",
-  min_speed = "table", spend_limit = "table", pace = "boolean",
+-- The options of anthropic.new and anthropic.admin, as data (the spec fields: options.lua).
+-- Times take whole milliseconds at the C level (libcurl), where 0 means "no limit": so no time
+-- option may be below 0.001 s, and none above a day. The ranges are in docs/getting-started.md
+-- (a spec checks that table against this one).
+local function seconds(default)
+  return { type = "number", unit = "seconds", min = 0.001, max = 86400, default = default }
+end
+
+local function no_key_headers(headers)
+  for name in pairs(headers) do
+    local lk = name:lower()
+    if lk == "x-api-key" or lk == "authorization" then
+      return "must not carry the key; use api_key, key_file, key_command or key_fn"
+    end
+  end
+end
+
+M.OPTIONS = {
+  api_key = { type = "string" }, key_file = { type = "string" }, key_command = { type = "table" },
+  key_command_timeout = seconds(10), key_fn = { type = "function" },
+  dotenv = { type = { "string", "boolean" } }, base_url = { type = "string", text = "url" },
+  timeout = seconds(600), connect_timeout = seconds(5), retry_after_cap = seconds(60),
+  max_retries = { type = "number", int = true, min = 0, max = 100, default = 2 },
+  max_body = { type = "number", int = true, unit = "bytes", min = 1, max = 2 ^ 32, default = "64 MiB" },
+  min_speed = { type = "table", items = {
+    { name = "bytes_per_second", type = "number", int = true, min = 1, max = 2 ^ 32 },
+    { name = "seconds", type = "number", int = true, min = 1, max = 86400 },
+  } },
+  headers = { type = "table", keys = { type = "string", text = "token" }, values = { type = "string", text = "field" },
+    check = no_key_headers },
+  beta = { type = "table", each = { type = "string", text = "token" } },
+  user_agent = { type = "string", text = "field", nonempty = true },
+  log = { type = "function" },
+  -- guard.lua: the total is kept in micro-dollars, so a smaller limit would round to nothing
+  spend_limit = { type = "table", fields = { usd = { type = "number", min = 0.000001, max = 1e9, required = true } } },
+  pace = { type = "boolean" },
 }
 
 local function option_names()
   local names = {}
-  for k in pairs(OPTIONS) do names[#names + 1] = k end
+  for k in pairs(M.OPTIONS) do names[#names + 1] = k end
   table.sort(names)
   return table.concat(names, ", ")
 end
 
 local function check_options(opts, ctor)
-  for k, v in pairs(opts) do
-    local want = OPTIONS[k]
-    if not want then
+  local names = {}
+  for k in pairs(opts) do
+    if not M.OPTIONS[k] then
       error(string.format("unknown option '%s' for %s (known options: %s)", tostring(k), ctor, option_names()), 4)
     end
-    local ok = type(want) == "table" and want[type(v)] or type(v) == want
-    if not ok then
-      error(string.format("option '%s' for %s must be a %s (got %s)", k, ctor,
-        type(want) == "table" and "string or boolean" or want, type(v)), 4)
-    end
+    names[#names + 1] = k
   end
-  for _, k in ipairs { "timeout", "connect_timeout", "retry_after_cap" } do
-    if opts[k] and opts[k] <= 0 then error(string.format("option '%s' must be > 0 seconds", k), 4) end
-  end
-  if opts.max_retries and (opts.max_retries < 0 or opts.max_retries ~= math.floor(opts.max_retries)) then
-    error("option 'max_retries' must be a whole number >= 0", 4)
-  end
-  local ms = opts.min_speed
-  if ms and not (type(ms[1]) == "number" and ms[1] >= 1 and ms[1] == math.floor(ms[1])
-      and type(ms[2]) == "number" and ms[2] >= 1 and ms[2] == math.floor(ms[2])) then
-    error("option 'min_speed' must be { bytes_per_second, seconds }, two whole numbers >= 1", 4)
+  table.sort(names) -- the same error first on every run
+  for _, k in ipairs(names) do
+    options.assert(M.OPTIONS[k], opts[k], { "option '", k, "' for " .. ctor }, 4)
   end
 end
 
@@ -73,18 +92,7 @@ local function header_lines(opts)
   local names = {}
   for k in pairs(opts.headers or {}) do names[#names + 1] = k end
   table.sort(names)
-  for _, k in ipairs(names) do
-    local v = opts.headers[k]
-    if type(k) ~= "string" or not k:match("^[%w%-]+$") or type(v) ~= "string" or v:find("[\r\n]") then
-      error(string.format("option 'headers' must map header names to single-line strings (bad entry '%s')",
-        tostring(k)), 4)
-    end
-    local lk = k:lower()
-    if lk == "x-api-key" or lk == "authorization" then
-      error("option 'headers' must not carry the key; use api_key, key_file, key_command or key_fn", 4)
-    end
-    lines[#lines + 1] = k .. ": " .. v
-  end
+  for _, k in ipairs(names) do lines[#lines + 1] = k .. ": " .. opts.headers[k] end
   return lines
 end
 
@@ -156,8 +164,25 @@ function Transport:key()
   return key
 end
 
+--- Hand a line to the log hook, scrubbed. A hook that raises never breaks the request: its
+-- error is reported once on stderr and the hook is off for this client from then on.
 function Transport:emit(level, msg)
-  if self.log then self.log(level, core.scrub(msg, self._key)) end
+  local log = self.log
+  if not log then return end
+  local ok, err = pcall(log, level, core.scrub(msg, self._key))
+  if not ok then
+    self.log = nil
+    local shown, text = pcall(tostring, err)
+    io.stderr:write("anthropic: the log function raised an error; this client no longer calls it: ",
+      core.scrub(shown and text or "(an error without a message)", self._key), "\n")
+  end
+end
+
+--- err with every string in it scrubbed (the key, sk-ant- tokens): a server or proxy may echo
+-- what it was sent into any field. -> err
+function Transport:scrub_error(err)
+  local key = self._key
+  return errors.scrub(err, function(s) return core.scrub(s, key) end)
 end
 
 --- Wait until ready() is true, driving the shared engine. Inside a task (anthropic.spawn) the
@@ -174,14 +199,16 @@ local STATUS_TYPES = {
   [504] = "timeout_error", [529] = "overloaded_error",
 }
 
-local function text_excerpt(body)
+-- The first 200 characters of a page's text, cleaned before "..." is added: a key cut at the
+-- end still counts as cut there.
+local function text_excerpt(body, clean)
   local text = body:gsub("<[^>]*>", " "):gsub("%s+", " "):gsub("^ ", "")
-  if #text > 200 then text = text:sub(1, 200) .. "..." end
+  if #text > 200 then return clean(text:sub(1, 200)) .. "..." end
   return text
 end
 
--- The error object for an HTTP answer that is not 2xx.
-local function api_error(res, spec)
+-- The error object for an HTTP answer that is not 2xx (its strings not scrubbed yet).
+local function api_error(res, spec, clean)
   local body = json.decode(res.body)
   local e = type(body) == "table" and type(body.error) == "table" and body.error or nil
   local details
@@ -199,7 +226,7 @@ local function api_error(res, spec)
     message = string.format("the server answered %d with a redirect to %s; redirects are never followed "
       .. "(the key must not reach another host): check base_url", res.status, res.headers.location or "?")
   elseif type(message) ~= "string" then
-    message = #res.body > 0 and ("HTTP " .. res.status .. " with a non-JSON body: " .. text_excerpt(res.body))
+    message = #res.body > 0 and ("HTTP " .. res.status .. " with a non-JSON body: " .. text_excerpt(res.body, clean))
       or ("HTTP " .. res.status .. " with an empty body")
   end
   return errors.new {
@@ -224,10 +251,10 @@ function Transport:outcome(res, spec)
   end
   if res.error then
     self:emit("error", string.format("%s %s: %s", spec.method, spec.path, res.error.message))
-    return nil, errors.new {
+    return nil, self:scrub_error(errors.new {
       kind = res.error.kind, message = res.error.message, status = res.status, attempts = res.attempts,
       retryable = res.retryable, ambiguous = res.ambiguous, method = spec.method, path = spec.path,
-    }
+    })
   end
   local request_id = res.headers["request-id"]
   if log then
@@ -235,17 +262,16 @@ function Transport:outcome(res, spec)
       request_id or "no request-id", res.attempts, res.attempts == 1 and "" or "s"))
   end
   if res.status < 200 or res.status > 299 then
-    local err = api_error(res, spec)
-    err.message = core.scrub(err.message, self._key) -- a server may echo what it was sent
-    return nil, err
+    local key = self._key
+    return nil, self:scrub_error(api_error(res, spec, function(text) return core.scrub(text, key) end))
   end
   if spec.raw then return res.body end
   local value, msg = json.decode(res.body)
   if value == nil then
-    return nil, errors.new {
+    return nil, self:scrub_error(errors.new {
       kind = "decode", status = res.status, request_id = request_id, attempts = res.attempts,
       message = "the response is not valid JSON (" .. msg .. ")", retryable = false,
-    }
+    })
   end
   return value
 end

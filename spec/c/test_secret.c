@@ -358,6 +358,34 @@ static void check_scrub(const char *in, const ae_secret *s, size_t outlen, const
   CHECK(n == strlen(want), "scrub length %zu, want %zu", n, strlen(want));
 }
 
+/* Pieces of a key (a bearer token without the sk-ant- prefix, so only the key rules apply):
+ * 17 bytes or more in a row are hidden wherever they stand; a hint's 16 first bytes are not. */
+static void test_scrub_pieces(void) {
+  const char *key = "tok_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH";
+  ae_secret *t = ae_secret_new(key, strlen(key), err, sizeof err);
+  char in[200], want[200];
+  CHECK(t != NULL, "token key: %s", err);
+  /* the tail of a key cut at its start, and a key split in two by markup */
+  check_scrub("...56789abcdefghijklmnopqrstuvwxyzABCDEFGH end", t, 256, "...[redacted] end");
+  check_scrub("<td>tok_0123456789abcd</td><td>efghijklmnopqrstuvwxyzABCDEFGH</td>", t, 256,
+              "<td>[redacted]</td><td>[redacted]</td>");
+  /* a middle piece, found again after a false start on the same first byte */
+  check_scrub("a 0123 0123456789abcdefg z", t, 256, "a 0123 [redacted] z");
+  /* 16 bytes is not a piece: a hint stays readable */
+  check_scrub("key tok_0123456789ab...FGH", t, 256, "key tok_0123456789ab...FGH");
+  check_scrub("x 56789abcdefghijk.", t, 256, "x 56789abcdefghijk.");
+  check_scrub("x 56789abcdefghijkl.", t, 256, "x [redacted].");
+  /* a piece that runs into the end of the text is cut there, nothing read past the NUL */
+  snprintf(in, sizeof in, "[%.*s", 20, key + 10);
+  snprintf(want, sizeof want, "[[redacted]");
+  check_scrub(in, t, 256, want);
+  ae_secret_free(t);
+  /* keys shorter than a piece are only matched whole (or as a prefix at the end) */
+  t = ae_secret_new("XYZKEY123456", 12, err, sizeof err);
+  check_scrub("x YZKEY123456 y", t, 256, "x YZKEY123456 y");
+  ae_secret_free(t);
+}
+
 static void test_scrub(void) {
   ae_secret *k = ae_secret_new("XYZKEY123456", 12, err, sizeof err);
   ae_secret *ak = ae_secret_new("sk-ant-api03-KEY", 16, err, sizeof err);
@@ -396,6 +424,7 @@ static void test_scrub(void) {
   check_scrub("ab\0XYZKEY123456", k, 256, "ab");
   ae_secret_free(k);
   ae_secret_free(ak);
+  test_scrub_pieces();
 }
 
 static void cleanup(void) {

@@ -12,7 +12,7 @@ local M = {}
 M.ACTIONS = {
   reset_before_headers = true, reset_after_headers = true, malformed_json = true, html_413 = true,
   stall = true, spend_cap = true, apply_then_reset = true,
-  slow_drip = true, huge_body = true, oversize_header = true, redirect = true,
+  slow_drip = true, huge_body = true, oversize_header = true, redirect = true, echo_headers = true,
   stream_error_after = true, stream_truncate_after = true, stream_reset_after = true, stream_stall_after = true,
 }
 
@@ -123,11 +123,38 @@ local function sample_message(req)
   }
 end
 
--- The response for a fault with a status and no special action (or spend_cap / html_413).
-function M.response(f)
+-- The echo_headers body: the request's headers as received, keys included, in the shapes a
+-- careless server or proxy may use: in the message, as an object, as lines, nested in arrays,
+-- and as an object's member names.
+local function echo_body(status, req)
+  local names, lines, by_value = {}, {}, {}
+  for name in pairs(req.headers) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    lines[#lines + 1] = name .. ": " .. req.headers[name]
+    by_value[req.headers[name]] = name
+  end
+  local auth = req.headers["x-api-key"] or req.headers["authorization"] or ""
+  return errors.body(status, "invalid credentials: " .. auth, nil, {
+    headers = util.copy(req.headers), lines = lines, nested = { { { raw = table.concat(lines, "\r\n") } } },
+    by_value = by_value,
+  }), auth
+end
+
+-- The response for a fault with a status and no special action (or spend_cap / html_413 /
+-- echo_headers).
+function M.response(f, req)
   local status = f.status
   local res = { headers = util.copy(f.headers) }
-  if f.action == "spend_cap" then
+  if f.action == "echo_headers" then
+    status = status or 401
+    local auth
+    res.body, auth = echo_body(status, req)
+    res.body.request_id = "req_echo_" .. auth
+    res.headers["request-id"] = "req_echo_" .. auth
+    res.headers["x-echo-credentials"] = auth
+    res.unredacted = true -- the point of this fault: the one answer that carries a key back
+  elseif f.action == "spend_cap" then
     status = status or 429
     res.body = errors.body(status, "You have reached your organization's monthly usage limit. "
       .. "Your access will resume at the start of the next billing period.",
@@ -293,7 +320,7 @@ function M.respond(emu, conn, req, f)
     conn:abort()
     return "faulted", false
   end
-  return emu:send(conn, req, M.response(f))
+  return emu:send(conn, req, M.response(f, req))
 end
 
 return M
