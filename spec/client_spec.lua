@@ -53,7 +53,7 @@ describe("messages client", function()
     assert(create(c))
     c:close()
     local r = requests("/v1/messages")[1]
-    assert.equal("2023-06-01", r.headers["anthropic-version"])
+    assert.equal("2026-10-21", r.headers["anthropic-version"]) -- the current version (api_version_spec)
     assert.equal("application/json", r.headers["content-type"])
     assert.equal("application/json", r.headers["accept"])
     assert.equal("anthropic-lua/" .. anthropic.VERSION, r.headers["user-agent"])
@@ -74,8 +74,8 @@ describe("messages client", function()
 
   it("validates options with clear errors", function()
     assert.has_error(function() anthropic.new { api_kye = key } end,
-      "unknown option 'api_kye' for anthropic.new (known options: api_key, base_url, beta, connect_timeout, " ..
-      "dotenv, headers, key_command, key_command_timeout, key_file, key_fn, log, max_body, max_retries, " ..
+      "unknown option 'api_kye' for anthropic.new (known options: api_key, api_version, base_url, beta, " ..
+      "connect_timeout, dotenv, headers, key_command, key_command_timeout, key_file, key_fn, log, max_body, max_retries, " ..
       "min_speed, pace, retry_after_cap, spend_limit, timeout, user_agent)")
     assert.has_error(function() anthropic.new { timeout = "10" } end)
     assert.has_error(function() anthropic.new { max_retries = -1 } end)
@@ -103,7 +103,9 @@ describe("messages client", function()
   end)
 
   it("sends the body with members sorted, and refuses params JSON cannot hold before sending", function()
-    assert(create(nil, { metadata = { user_id = "u-1" }, temperature = 0.5, top_k = 5.0 }))
+    local pinned = anthropic.new { api_key = key, base_url = emu.url, api_version = "2023-06-01" } -- has top_k
+    assert(create(pinned, { metadata = { user_id = "u-1" }, temperature = 0.5, top_k = 5.0 }))
+    pinned:close()
     local body = requests("/v1/messages")[1].body
     assert.equal('{"max_tokens":64,"messages":[{"content":"Hello, Claude","role":"user"}],'
       .. '"metadata":{"user_id":"u-1"},"model":"' .. MODEL .. '","temperature":0.5,"top_k":5}', body)

@@ -2,13 +2,16 @@
 -- Each entry: method, path ({name} segments are positional arguments, in order), and
 --   pager = "cursor" | "token"  the method returns a pager instead of one answer
 --   idempotent = false          not retried after an ambiguous failure (err.ambiguous)
---   check = function(params)    extra validation; returns nil or a "config" error message
+--   check = function(params, transport)  extra validation; returns nil or a "config" error
+--                               message (transport.api_version: the version requests are sent with)
 --   params = { name = rule }    checked and converted before sending; a bad one raises (params.lua)
 --   stream = true               sent with "stream": true; returns a stream (stream.lua)
 --   metered = true              billed generation: the spend guard and pacing see it (guard.lua)
 --   body = false                a POST that sends no body: it takes no params (any other POST
 --                               requires a params table; a GET or DELETE takes one optionally)
 -- A resource table with scope = "arg" is called with that path argument first (endpoints_admin.lua).
+local versions = require "anthropic.versions"
+
 local M = {}
 
 -- The SDKs' rule: a non-streaming request that may run past 10 minutes must stream instead.
@@ -20,20 +23,30 @@ local function nonstreaming_timeout(params)
   end
 end
 
+-- What the API version of the client refuses (versions.lua), before anything is sent.
+local function version_refusal(params, transport)
+  return versions.refusal(transport.api_version, params)
+end
+
+local function message_checks(params, transport)
+  return version_refusal(params, transport) or nonstreaming_timeout(params)
+end
+
 -- max_tokens is read here (the 10-minute rule): a whole number, or the rule's arithmetic would
 -- run on NaN or infinity. The model's own limit is the API's to check.
 local MESSAGE = { max_tokens = { int = { 1, 2147483647 } } }
 
 M.messages = {
-  create = { method = "POST", path = "/v1/messages", check = nonstreaming_timeout, metered = true, params = MESSAGE },
-  count_tokens = { method = "POST", path = "/v1/messages/count_tokens" },
-  stream = { method = "POST", path = "/v1/messages", stream = true, metered = true, params = MESSAGE },
+  create = { method = "POST", path = "/v1/messages", check = message_checks, metered = true, params = MESSAGE },
+  count_tokens = { method = "POST", path = "/v1/messages/count_tokens", check = version_refusal },
+  stream = { method = "POST", path = "/v1/messages", stream = true, metered = true, params = MESSAGE,
+    check = version_refusal },
 }
 
 -- Message Batches (docs/batches.md). results and wait are in batches.lua: they are not one request.
 local CUSTOM_ID = "^[%w_%-]+$"
 
-local function batch_requests(params)
+local function batch_requests(params, transport)
   local reqs = type(params) == "table" and params.requests
   if type(reqs) ~= "table" or reqs[1] == nil then
     return "requests must be a non-empty list of { custom_id = ..., params = { ... } }"
@@ -52,6 +65,8 @@ local function batch_requests(params)
       return string.format("requests[%d].params must be a Messages request table (got %s)", i, type(r.params))
     end
     if r.params.stream ~= nil then return string.format("requests[%d].params.stream is not allowed in a batch", i) end
+    local refused = versions.refusal(transport.api_version, r.params)
+    if refused then return string.format("requests[%d].params: %s", i, refused) end
   end
   if #reqs > 100000 then return "a batch holds at most 100000 requests (got " .. #reqs .. ")" end
 end

@@ -76,7 +76,7 @@ local function method(transport, owner, resource_name, name, desc)
       if not params then error(label .. ": " .. msg, 2) end
     end
     if desc.check then
-      local msg = desc.check(params)
+      local msg = desc.check(params, transport)
       if msg then return nil, errors.new { kind = "config", message = label .. ": " .. msg } end
     end
     if fixed then return transport:request(fixed, params) end

@@ -6,6 +6,7 @@ local errors = require "anthropic.error"
 local query = require "anthropic.query"
 local guard = require "anthropic.guard"
 local options = require "anthropic.options"
+local versions = require "anthropic.versions"
 
 local M = {}
 local Transport = {}
@@ -20,7 +21,6 @@ function M.engine()
 end
 
 local VERSION = core.VERSION
-local API_VERSION = "2023-06-01"
 local DEFAULT_BASE_URL = "https://api.anthropic.com"
 
 -- The options of anthropic.new and anthropic.admin, as data (the spec fields: options.lua).
@@ -59,6 +59,7 @@ M.OPTIONS = {
   -- guard.lua: the total is kept in micro-dollars, so a smaller limit would round to nothing
   spend_limit = { type = "table", fields = { usd = { type = "number", min = 0.000001, max = 1e9, required = true } } },
   pace = { type = "boolean" },
+  api_version = { type = "string" }, -- the value: versions.check
 }
 
 local function option_names()
@@ -82,9 +83,26 @@ local function check_options(opts, ctor)
   end
 end
 
-local function header_lines(opts)
+-- The API version: the option, else ANTHROPIC_API_VERSION, else the current one. One this
+-- library does not know is a config error, raised like a bad option.
+local function api_version(opts, ctor)
+  local v = opts.api_version
+  if v == nil then
+    v = os.getenv("ANTHROPIC_API_VERSION")
+    if v == "" then v = nil end
+  end
+  v = v or versions.DEFAULT
+  local why = versions.check(v)
+  if why then
+    errors.raise(errors.new { kind = "config", message = ctor .. ": " .. why
+      .. (opts.api_version == nil and " (from ANTHROPIC_API_VERSION)" or "") })
+  end
+  return v
+end
+
+local function header_lines(opts, version)
   local lines = {
-    "anthropic-version: " .. API_VERSION,
+    "anthropic-version: " .. version,
     "accept: application/json",
     "user-agent: " .. (opts.user_agent or ("anthropic-lua/" .. VERSION)),
   }
@@ -102,6 +120,7 @@ function M.new(opts, kind, ctor)
   if type(opts) ~= "table" then error(ctor .. " expects an options table (got " .. type(opts) .. ")", 3) end
   check_options(opts, ctor)
   local admin = kind == "admin"
+  local version = api_version(opts, ctor)
   local base = opts.base_url or os.getenv("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
   if not base:match("^https?://[^/]") then
     error(string.format("base_url '%s' must start with https:// (or http:// for a local server)", base), 3)
@@ -118,7 +137,8 @@ function M.new(opts, kind, ctor)
     max_body = opts.max_body,
     min_speed = opts.min_speed and { opts.min_speed[1], opts.min_speed[2] },
     log = opts.log,
-    headers = header_lines(opts),
+    api_version = version,
+    headers = header_lines(opts, version),
     key_opts = {
       api_key = opts.api_key, key_file = opts.key_file, key_command = opts.key_command,
       key_command_timeout = opts.key_command_timeout, key_fn = opts.key_fn,

@@ -205,9 +205,17 @@ local function raised_message(e)
   return (e:gsub("^[^:\n]*%.lua:%d+: ", ""))
 end
 
+--- The client options the global flags set (cli/init.lua: --api-version), for every command's
+-- clients.
+M.globals = {}
+
+function M.client_options()
+  return { api_version = M.globals.api_version }
+end
+
 --- An admin client from the environment (ANTHROPIC_ADMIN_KEY, ANTHROPIC_BASE_URL).
 function M.admin()
-  return require("anthropic").admin()
+  return require("anthropic").admin(M.client_options())
 end
 
 --- A list subcommand's params: the page size follows --limit (at most 1000).

@@ -1,5 +1,7 @@
 -- The `anthropic` command: `anthropic <command> [args...]` runs lua/anthropic/cli/<command>.lua,
 -- a module returning function(args) -> exit code (args: the words after the command).
+local versions = require "anthropic.versions"
+
 local M = {}
 
 -- One line per command for the usage text; a command is listed only when its module exists.
@@ -42,13 +44,54 @@ function M.usage()
     if searchpath(module_name(c[1])) then lines[#lines + 1] = string.format("  %-10s %s", c[1], c[2]) end
   end
   lines[#lines + 1] = ""
+  lines[#lines + 1] = "global options (for every command):"
+  lines[#lines + 1] = "  --api-version V  the API version to send (" .. table.concat(versions.KNOWN, " or ")
+    .. "; default " .. versions.DEFAULT .. ", or ANTHROPIC_API_VERSION)"
+  lines[#lines + 1] = ""
   lines[#lines + 1] = "Run `anthropic <command> --help` for a command's options."
   return table.concat(lines, "\n") .. "\n"
 end
 
+-- The global flags, taken out of argv wherever they stand before a "--" (so both
+-- `anthropic --api-version V plan org.lua` and `anthropic plan org.lua --api-version V` work).
+-- -> the rest of argv, globals | nil, message
+local function take_globals(argv)
+  local rest, globals, i = {}, {}, 1
+  while i <= #argv do
+    local a = argv[i]
+    if a == "--" then
+      for j = i, #argv do rest[#rest + 1] = argv[j] end
+      break
+    end
+    local value = a:match("^%-%-api%-version=(.*)$")
+    if a == "--api-version" then
+      value = argv[i + 1]
+      if value == nil then
+        return nil, "--api-version needs a value (one of " .. table.concat(versions.KNOWN, ", ") .. ")"
+      end
+      i = i + 1
+    end
+    if value then
+      local why = versions.check(value)
+      if why then return nil, "--api-version: " .. why end
+      globals.api_version = value
+    else
+      rest[#rest + 1] = a
+    end
+    i = i + 1
+  end
+  return rest, globals
+end
+
 -- main(argv) -> exit code. argv[1] is the command.
 function M.main(argv)
-  argv = argv or {}
+  local globals
+  argv, globals = take_globals(argv or {})
+  if not argv then
+    io.stderr:write("anthropic: ", globals, "\n")
+    return 2
+  end
+  require("anthropic.cli.common").globals = globals
   local cmd = argv[1]
   if cmd == "-h" or cmd == "--help" or cmd == "help" then
     io.stdout:write(M.usage())

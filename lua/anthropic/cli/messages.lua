@@ -67,7 +67,7 @@ return function(args)
     return 0
   end
   local anthropic = require "anthropic"
-  local client = anthropic.new()
+  local client = anthropic.new(require("anthropic.cli.common").client_options())
   local s, err = client.messages:stream {
     model = o.model, max_tokens = o.max_tokens, system = o.system,
     messages = { { role = "user", content = o.prompt } },

@@ -31,14 +31,14 @@ local function finish_time(b, i)
 end
 
 -- The result of one request: the Messages reply, or the error the Messages API would give.
-local function outcome(emu, params)
+local function outcome(emu, params, version)
   local err
   if type(params) ~= "table" then
     err = bad("params: Input should be a valid dictionary")
   elseif params.stream ~= nil then
     err = bad("stream: streaming is not supported in a batch")
   else
-    err = messages.validate(emu, params, false)
+    err = messages.validate(emu, params, false, version)
   end
   if err then
     local body = err.body
@@ -61,7 +61,7 @@ local function refresh(emu, b)
   for i, r in ipairs(b.requests) do
     local res
     if finish_time(b, i) <= ended then
-      res = outcome(emu, r.params)
+      res = outcome(emu, r.params, b.api_version)
     elseif ended == expires and expires < stop then
       res = { type = "expired" }
     else
@@ -137,7 +137,7 @@ local function create(emu, req)
   local store = emu.batches
   local now = emu:now()
   local b = { id = util.random_id("msgbatch_01", 22), created = now, ends = now + store.processing_seconds,
-              requests = requests, n = #requests }
+              requests = requests, n = #requests, api_version = req.api_version }
   store.by_id[b.id] = b
   table.insert(store.order, 1, b)
   return { status = 200, body = info(emu, b, req.headers.host) }

@@ -22,6 +22,10 @@ local models = require "anthropic.emulator.models"
 
 local M = {}
 
+-- The anthropic-version values the API accepts (https://docs.claude.com/en/api/versioning);
+-- messages.lua models what 2026-10-21 refuses. 2023-01-01 is served as 2023-06-01.
+local API_VERSIONS = { ["2023-01-01"] = true, ["2023-06-01"] = true, ["2026-10-21"] = true }
+
 -- Modules with a register(emu, opts) function, loaded by every emulator; register may return
 -- nil, message to refuse the options (an invalid seed, for instance).
 M.MODULES = { "anthropic.emulator.messages", "anthropic.emulator.models", "anthropic.emulator.admin",
@@ -263,9 +267,12 @@ function Emulator:dispatch(req, route, captures, allowed)
     local why = self.org:key_refusal(info)
     if why then return errors.response(401, why) end
   end
-  if not req.headers["anthropic-version"] then
-    return errors.response(400, "anthropic-version: header is required")
+  local version = req.headers["anthropic-version"]
+  if not version then return errors.response(400, "anthropic-version: header is required") end
+  if not API_VERSIONS[version] then
+    return errors.response(400, string.format("anthropic-version: %q is not a valid version", version))
   end
+  req.api_version = version
   req.key_info, req.captures = info, captures
   local ok, res = pcall(route.handler, self, req)
   if not ok then

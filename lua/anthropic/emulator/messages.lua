@@ -79,13 +79,55 @@ local function validate_tools(tools)
   end
 end
 
--- -> nil when valid, else an error response (400, or 404 for an unknown model)
-function M.validate(emu, body, for_count)
+-- What API version 2026-10-21 refuses that 2023-06-01 accepts (the migration guide): the
+-- sampling parameters, a document block directly in an assistant message, and a user text
+-- block with citations (directly or inside a search_result block).
+local SAMPLING = { "temperature", "top_k", "top_p" }
+
+local function cited_block(blocks, where)
+  for j, b in ipairs(blocks) do
+    local at = where .. "." .. (j - 1)
+    if is_object(b) and b.type == "text" and type(b.citations) == "table" and next(b.citations) then
+      return at
+    end
+    if is_object(b) and b.type == "search_result" and is_list(b.content) then
+      local inner = cited_block(b.content, at .. ".content")
+      if inner then return inner end
+    end
+  end
+end
+
+local function refused_in_2026(body)
+  for i, m in ipairs(body.messages) do
+    local at = "messages." .. (i - 1) .. ".content"
+    if type(m.content) == "table" then
+      if m.role == "assistant" then
+        for j, b in ipairs(m.content) do
+          if b.type == "document" then
+            return bad(at .. "." .. (j - 1) .. ": document blocks are not permitted in assistant messages")
+          end
+        end
+      else
+        local cited = cited_block(m.content, at)
+        if cited then return bad(cited .. ".citations: citations are not permitted in user messages") end
+      end
+    end
+  end
+end
+
+-- -> nil when valid, else an error response (400, or 404 for an unknown model). version: the
+-- request's anthropic-version (the batch's, for a batch request).
+function M.validate(emu, body, for_count, version)
   if not is_object(body) then return bad("Request body must be a JSON object") end
   local known = for_count and COUNT_FIELDS or CREATE_FIELDS
   local extra = {}
   for k in pairs(body) do
     if not known[k] then extra[#extra + 1] = tostring(k) end
+  end
+  if version == "2026-10-21" then
+    for _, name in ipairs(SAMPLING) do
+      if body[name] ~= nil then extra[#extra + 1] = name end
+    end
   end
   table.sort(extra)
   if extra[1] then return bad(extra[1] .. ": Extra inputs are not permitted") end
@@ -120,6 +162,10 @@ function M.validate(emu, body, for_count)
     end
   end
   if msgs[1].role ~= "user" then return bad("messages: first message must use the \"user\" role") end
+  if version == "2026-10-21" then
+    local refused = refused_in_2026(body)
+    if refused then return refused end
+  end
   if present(body.system) and type(body.system) ~= "string" then
     if not is_list(body.system) then return bad("system: Input should be a valid string or list") end
     local err = validate_blocks(body.system, "system")
@@ -349,7 +395,7 @@ end
 function M.create(emu, req)
   local body, err = emu:json_body(req)
   if not body then return err end
-  err = M.validate(emu, body, false)
+  err = M.validate(emu, body, false, req.api_version)
   if err then return err end
   local key_id = req.key_info.id
   local input_tokens = M.input_tokens(body)
@@ -369,7 +415,7 @@ end
 function M.count_tokens(emu, req)
   local body, err = emu:json_body(req)
   if not body then return err end
-  err = M.validate(emu, body, true)
+  err = M.validate(emu, body, true, req.api_version)
   if err then return err end
   local key_id = req.key_info.id
   local ok, retry_after, which = emu.ratelimit:take(key_id, { requests_bucket = "count_requests" })
