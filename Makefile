@@ -117,6 +117,23 @@ bench: deps
 	@$(MAKE) --no-print-directory build
 	@LUA=$(LUA) BUILD=$(BUILD) bash bench/run.sh
 
+# The official TypeScript SDK (@anthropic-ai/sdk, pinned in conformance/package.json, installed
+# into conformance/node_modules) against the emulator: conformance/checks.mjs; the last line is
+# "N passed, N failed".
+.PHONY: conformance
+conformance: deps
+	@# node and npm may come from Debian (nodejs, npm) or from a nodejs build that bundles npm
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+	  $(MAKE) --no-print-directory deps DEB_PKGS="nodejs npm"
+	@$(MAKE) --no-print-directory build
+	@want=$$(sed -n 's/.*"@anthropic-ai\/sdk": "\(.*\)".*/\1/p' conformance/package.json); \
+	  have=$$(node -e "try{console.log(require('./conformance/node_modules/@anthropic-ai/sdk/package.json').version)}catch{}"); \
+	  if [ "$$have" != "$$want" ]; then \
+	    echo "conformance: installing @anthropic-ai/sdk@$$want into conformance/node_modules"; \
+	    (cd conformance && npm install --no-package-lock --no-audit --no-fund --loglevel=error >/dev/null) || exit 1; \
+	  fi
+	@$(LUA) conformance/run.lua
+
 # libFuzzer targets for the pure parsers (clang with ASan+UBSan; any UB report stops the run),
 # FUZZ_SECONDS each.
 FUZZ_CC ?= clang

@@ -85,7 +85,7 @@ describe("emulator admin API", function()
   end
 
   local function message(k, text, model)
-    local res = server:api("POST", "/v1/messages", { model = model or "claude-sonnet-4-5", max_tokens = 100,
+    local res = server:api("POST", "/v1/messages", { model = model or "claude-opus-4-5", max_tokens = 100,
       messages = { { role = "user", content = text } } }, k)
     assert.equal(200, res.status, res.body)
     return res.json
@@ -114,7 +114,7 @@ describe("emulator admin API", function()
     end)
 
     it("still refuses an admin key on the Messages API, and unknown keys everywhere", function()
-      expect_error(server:api("POST", "/v1/messages", { model = "claude-sonnet-4-5", max_tokens = 5,
+      expect_error(server:api("POST", "/v1/messages", { model = "claude-opus-4-5", max_tokens = 5,
         messages = { { role = "user", content = "x" } } }, admin), 401, "authentication_error")
       expect_error(api("GET", "/v1/organizations/users", nil, helper.make_key("admin01")), 401,
         "authentication_error")
@@ -485,13 +485,13 @@ describe("emulator admin API", function()
       assert.falsy(listing:find(secret, 1, true))
       assert.falsy(cjson.encode(server:log()):find(secret, 1, true))
       ok(api("POST", "/v1/organizations/api_keys/" .. k.id, { status = "inactive" }))
-      expect_error(server:api("POST", "/v1/messages", { model = "claude-sonnet-4-5", max_tokens = 5,
+      expect_error(server:api("POST", "/v1/messages", { model = "claude-opus-4-5", max_tokens = 5,
         messages = { { role = "user", content = "x" } } }, secret), 401, "authentication_error", "inactive")
       ok(api("POST", "/v1/organizations/api_keys/" .. k.id, { status = "active" }))
       message(secret, "back")
       -- a reset forgets control-made keys: the secret stops working
       server:reset()
-      assert.equal(401, server:api("POST", "/v1/messages", { model = "claude-sonnet-4-5", max_tokens = 5,
+      assert.equal(401, server:api("POST", "/v1/messages", { model = "claude-opus-4-5", max_tokens = 5,
         messages = { { role = "user", content = "x" } } }, secret).status)
     end)
 
@@ -504,7 +504,7 @@ describe("emulator admin API", function()
       assert.equal(1, #list_all("/v1/organizations/api_keys", { status = "expired" }))
       expect_error(api("POST", "/v1/organizations/api_keys/" .. id, { status = "active" }), 400,
         "invalid_request_error", "expired")
-      assert.equal(401, server:api("POST", "/v1/messages", { model = "claude-sonnet-4-5", max_tokens = 5,
+      assert.equal(401, server:api("POST", "/v1/messages", { model = "claude-opus-4-5", max_tokens = 5,
         messages = { { role = "user", content = "x" } } }, secret).status)
       assert.equal("archived", ok(api("POST", "/v1/organizations/api_keys/" .. id, { status = "archived" })).status)
     end)
@@ -590,7 +590,7 @@ describe("emulator admin API", function()
         assert.equal("rate_limit", g.type)
         if g.group_type == "model_group" then
           for _, m in ipairs(g.models) do
-            if m == "claude-sonnet-4-5" then sonnet = g end
+            if m == "claude-opus-4-5" then sonnet = g end
           end
         else
           assert.equal(cjson.null, g.models)
@@ -600,7 +600,7 @@ describe("emulator admin API", function()
       local rpm = by(sonnet.limits, "type", "requests_per_minute")
       assert.equal(4000, rpm.value)
       server:ratelimit { rpm = 50 }
-      local again = ok((get("/v1/organizations/rate_limits", { model = "claude-sonnet-4-5" })))
+      local again = ok((get("/v1/organizations/rate_limits", { model = "claude-opus-4-5" })))
       assert.equal(1, #again.data)
       assert.equal(50, by(again.data[1].limits, "type", "requests_per_minute").value)
     end)
@@ -628,7 +628,7 @@ describe("emulator admin API", function()
       local path = "/v1/organizations/workspaces/" .. ws .. "/rate_limits"
       assert.same({}, ok((get(path))).data)
       server:seed { merge = true, workspace_rate_limits = {
-        { workspace_id = "Production", group_type = "model_group", model = "claude-sonnet-4-5",
+        { workspace_id = "Production", group_type = "model_group", model = "claude-opus-4-5",
           limits = { { type = "requests_per_minute", value = 100 } } } } }
       local body = ok((get(path)))
       assert.equal(cjson.null, body.next_page)
@@ -658,11 +658,11 @@ describe("emulator admin API", function()
         local s = sent[id][model] or { 0, 0 }
         sent[id][model] = { s[1] + m.usage.input_tokens, s[2] + m.usage.output_tokens }
       end
-      send(prod_key, a.data[1].id, "hello from production", "claude-sonnet-4-5")
-      send(prod_key, a.data[1].id, "a second, somewhat longer message from production", "claude-sonnet-4-5")
+      send(prod_key, a.data[1].id, "hello from production", "claude-opus-4-5")
+      send(prod_key, a.data[1].id, "a second, somewhat longer message from production", "claude-opus-4-5")
       send(prod_key, a.data[1].id, "opus please", "claude-opus-4-6")
       send(staging_key, b.data[1].id, "staging says hi", "claude-haiku-4-5")
-      send(key, "default", "the default workspace", "claude-sonnet-4-5")
+      send(key, "default", "the default workspace", "claude-opus-4-5")
     end)
 
     local function total(report, field)
@@ -680,7 +680,7 @@ describe("emulator admin API", function()
         assert.equal("2026-03-10T12:00", u.time:sub(1, 16))
         assert.truthy(u.api_key_id)
       end
-      assert.equal("claude-sonnet-4-5-20250929", records[1].model) -- aliases resolve to the model id
+      assert.equal("claude-opus-4-5-20251101", records[1].model) -- aliases resolve to the model id
     end)
 
     it("sums match the traffic, grouped by api_key_id and model", function()
@@ -706,7 +706,7 @@ describe("emulator admin API", function()
         for model, s in pairs(models) do
           expected_in, expected_out = expected_in + s[1], expected_out + s[2]
           if id ~= "default" then
-            local full = { ["claude-sonnet-4-5"] = "claude-sonnet-4-5-20250929",
+            local full = { ["claude-opus-4-5"] = "claude-opus-4-5-20251101",
                            ["claude-haiku-4-5"] = "claude-haiku-4-5-20251001" }
             local row
             for _, r in ipairs(results) do
@@ -729,7 +729,7 @@ describe("emulator admin API", function()
       assert.equal(3, #results)
       local default = by(results, "workspace_id", cjson.null)
       assert.truthy(default)
-      assert.equal(sent.default["claude-sonnet-4-5"][1], default.uncached_input_tokens)
+      assert.equal(sent.default["claude-opus-4-5"][1], default.uncached_input_tokens)
       params.workspace_ids = { staging }
       results = ok((get("/v1/organizations/usage_report/messages", params))).data[1].results
       assert.equal(1, #results)
@@ -739,7 +739,7 @@ describe("emulator admin API", function()
       results = ok((get("/v1/organizations/usage_report/messages", params))).data[1].results
       assert.equal(1, #results)
       assert.equal(prod, results[1].workspace_id)
-      params.models = { "claude-sonnet-4-5" } -- an alias filter matches the resolved id
+      params.models = { "claude-opus-4-5" } -- an alias filter matches the resolved id
       results = ok((get("/v1/organizations/usage_report/messages", params))).data[1].results
       assert.equal(2, #results)
       params.models, params.service_tiers = nil, { "batch" }

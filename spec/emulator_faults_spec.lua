@@ -4,7 +4,7 @@
 local helper = require "helpers.emulator"
 local socket = require "socket"
 
-local MODEL = "claude-sonnet-4-5"
+local MODEL = "claude-haiku-4-5"
 
 local function body(text, extra)
   local b = { model = MODEL, max_tokens = 256, messages = { { role = "user", content = text } } }

@@ -3,7 +3,7 @@ local helper = require "helpers.emulator"
 local cjson = require "cjson"
 local socket = require "socket"
 
-local MODEL = "claude-sonnet-4-5"
+local MODEL = "claude-haiku-4-5"
 
 local function ceil4(n) return math.floor((n + 3) / 4) end
 
@@ -338,7 +338,7 @@ describe("emulator", function()
       server:add_models(extra)
       local all = api("GET", "/v1/models?limit=1000").json
       assert.is_false(all.has_more)
-      assert.equal(35, #all.data)
+      assert.equal(25 + 18, #all.data) -- and the 18 seed models that are not retired
       for i = 2, #all.data do assert.is_true(all.data[i - 1].created_at >= all.data[i].created_at) end
       local m = all.data[1]
       assert.equal("model", m.type)
@@ -353,7 +353,7 @@ describe("emulator", function()
         assert.equal(page.data[#page.data].id, page.last_id)
         after = page.last_id
       until not page.has_more
-      assert.equal(5, pages)
+      assert.equal(math.ceil(#all.data / 7), pages)
       assert.same(ids(all.data), got)
       -- backward from the last model
       local back, before = {}, all.data[#all.data].id
@@ -369,6 +369,33 @@ describe("emulator", function()
       assert.equal(20, #api("GET", "/v1/models").json.data)
     end)
 
+    it("follows the models' lifecycle: retired ones only when asked for, and refused in requests", function()
+      local listed = {}
+      for _, m in ipairs(api("GET", "/v1/models?limit=1000").json.data) do listed[m.id] = m end
+      assert.is_nil(listed["claude-sonnet-4-5-20250929"]) -- retired 2026-11-30
+      local deprecated = listed["claude-opus-4-5-20251101"]
+      assert.equal("deprecated", deprecated.lifecycle)
+      assert.equal("2027-01-22T00:00:00Z", deprecated.retires_at)
+      assert.is_string(deprecated.deprecated_at)
+      local active = listed["claude-opus-5-5"]
+      assert.equal("active", active.lifecycle)
+      assert.equal("opus", active.line)
+      assert.equal(cjson.null, active.deprecated_at)
+      assert.equal(cjson.null, active.retires_at)
+      local retired = api("GET", "/v1/models?lifecycle%5B%5D=retired").json.data
+      assert.same({ "claude-sonnet-4-5-20250929", "claude-opus-4-1-20250805" }, ids(retired))
+      local both = api("GET", "/v1/models?lifecycle[]=retired&lifecycle[]=deprecated&limit=1000").json.data
+      assert.equal(3, #both)
+      local bad = api("GET", "/v1/models?lifecycle[]=legacy")
+      assert.equal(400, bad.status)
+      assert.equal("invalid_request_error", bad.json.error.type)
+      assert.equal("retired", api("GET", "/v1/models/claude-sonnet-4-5").json.lifecycle) -- still shown
+      local res = create(body("x", { model = "claude-sonnet-4-5" }))
+      assert.equal(404, res.status)
+      assert.equal("not_found_error", res.json.error.type)
+      assert.equal(200, create(body("x", { model = "claude-opus-4-5" })).status) -- deprecated still works
+    end)
+
     it("checks limit", function()
       assert.equal(400, api("GET", "/v1/models?limit=0").status)
       assert.equal(400, api("GET", "/v1/models?limit=1001").status)
@@ -376,9 +403,9 @@ describe("emulator", function()
     end)
 
     it("gets a model by id or alias, and 404 otherwise", function()
-      local m = api("GET", "/v1/models/claude-sonnet-4-5").json
-      assert.equal("claude-sonnet-4-5-20250929", m.id)
-      assert.equal("Claude Sonnet 4.5", m.display_name)
+      local m = api("GET", "/v1/models/claude-haiku-4-5").json
+      assert.equal("claude-haiku-4-5-20251001", m.id)
+      assert.equal("Claude Haiku 4.5", m.display_name)
       assert.equal("claude-opus-4-6", api("GET", "/v1/models/claude-opus-4-6").json.id)
       local res = api("GET", "/v1/models/claude-nope")
       assert.equal(404, res.status)

@@ -36,6 +36,21 @@ describe("json.decode", function()
     assert.equal(3, v.b[3])
   end)
 
+  it("reads nulls as a given value when asked (the emulator's way: core.json_decode(text, null))", function()
+    local core = require "anthropic.core"
+    local v = assert(core.json_decode('{"a":null,"b":[1,null,3],"c":{"d":null},"n":529,"r":2.0}', cjson.null))
+    assert.equal(cjson.null, v.a)
+    assert.same({ 1, cjson.null, 3 }, v.b)
+    assert.equal(cjson.null, v.c.d)
+    assert.equal(cjson.null, core.json_decode("null", cjson.null))
+    assert.equal("integer", math.type(v.n)) -- a fault's status stays 529, never 529.0
+    assert.equal("integer", math.type(v.r))
+    assert.same({ b = { 1, nil, 3 } }, core.json_decode('{"a":null,"b":[1,null,3]}', nil)) -- nil: the default
+    local nothing, err = core.json_decode('{"a":nul}', cjson.null)
+    assert.is_nil(nothing)
+    assert.matches("at byte 6", err)
+  end)
+
   it("keeps integers exact to the 64-bit limits and reads larger ones as floats", function()
     local v = assert(json.decode("[9223372036854775807,-9223372036854775808,1234567890123456789,"
       .. "9223372036854775808,1e400,123456789012345678901234567890]"))

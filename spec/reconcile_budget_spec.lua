@@ -7,7 +7,7 @@ local decimal = require "anthropic.decimal"
 local reports = require "anthropic.reports"
 local rh = require "helpers.reconcile"
 
-local MODEL = "claude-opus-4-1" -- $15 / $75 per million tokens
+local MODEL = "claude-opus-4-6" -- $5 / $25 per million tokens
 local NOW = "2030-01-15T12:00:00Z" -- 14.5 days into a 31-day month
 
 describe("reconcile budgets and rotation", function()
@@ -47,7 +47,7 @@ describe("reconcile budgets and rotation", function()
 
   -- exact cents of tokens at MODEL's prices
   local function cents(input, output)
-    return decimal.tostring(decimal.shift(input * 15 + output * 75, 4))
+    return decimal.tostring(decimal.shift(input * 5 + output * 25, 4))
   end
 
   local function check(p, kind, workspace)

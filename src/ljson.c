@@ -26,9 +26,15 @@ typedef struct jd {
   char *buf; /* unescape space (as long as the text) when the text has a backslash */
   int depth;
   const char *want; /* what was expected where it failed (NULL: nested too deeply) */
+  int null_idx;     /* stack index of the value a null decodes to; 0: null is absent (nil) */
 } jd;
 
 enum { J_FAIL = 0, J_VALUE = 1, J_NULL = 2 };
+
+static void push_null(jd *d) {
+  if (d->null_idx) lua_pushvalue(d->L, d->null_idx);
+  else lua_pushnil(d->L);
+}
 
 static int fail(jd *d, const char *want) {
   d->want = want;
@@ -209,7 +215,7 @@ static int container(jd *d, int array) {
       }
       int r = value(d);
       if (r == J_FAIL) return J_FAIL;
-      if (r == J_NULL) lua_pushnil(L);
+      if (r == J_NULL) push_null(d);
       if (lua_gettop(L) - base >= FLUSH) flush(d, base, &made, array, &next);
       skip_ws(d);
       if (d->p < d->end && *d->p == ',') {
@@ -276,9 +282,9 @@ static int error_result(jd *d) {
  * typical answer allocates nothing but its values. */
 #define STACK_TEXT 4096
 
-int ae_json_push(lua_State *L, const char *s, size_t len) {
+static int decode(lua_State *L, const char *s, size_t len, int null_idx) {
   char small[STACK_TEXT];
-  jd d = {L, s, s, s + len, NULL, 0, NULL};
+  jd d = {L, s, s, s + len, NULL, 0, NULL, null_idx};
   if (memchr(s, '\\', len)) d.buf = len <= sizeof small ? small : lua_newuserdatauv(L, len, 0);
   int boxed = d.buf && d.buf != small; /* the userdata sits below the value */
   int base = lua_gettop(L);
@@ -286,7 +292,7 @@ int ae_json_push(lua_State *L, const char *s, size_t len) {
   if (r != J_FAIL) {
     skip_ws(&d);
     if (d.p == d.end) {
-      if (r == J_NULL) lua_pushnil(L);
+      if (r == J_NULL) push_null(&d);
       if (boxed) lua_remove(L, base);
       return 1;
     }
@@ -296,9 +302,16 @@ int ae_json_push(lua_State *L, const char *s, size_t len) {
   return error_result(&d);
 }
 
+int ae_json_push(lua_State *L, const char *s, size_t len) {
+  return decode(L, s, len, 0);
+}
+
+/* core.json_decode(text [, null]): with a second argument that is not nil, a null decodes to
+ * that value (members kept, arrays without holes): the emulator's way, which must tell a null
+ * from a missing member. */
 int ae_json_decode(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
-  lua_settop(L, 1);
-  return ae_json_push(L, s, len);
+  lua_settop(L, 2);
+  return decode(L, s, len, lua_isnil(L, 2) ? 0 : 2);
 }

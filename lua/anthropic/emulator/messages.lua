@@ -203,7 +203,7 @@ function M.validate(emu, body, for_count, version)
       if not found then return bad("tool_choice.name: no tool named " .. tostring(choice.name)) end
     end
   end
-  local model = emu.models:find(body.model)
+  local model = emu.models:usable(body.model)
   if not model then return errors.response(404, "model: " .. body.model) end
   if not for_count and body.max_tokens > model.max_tokens then
     return bad(string.format("max_tokens: %d > %d, which is the maximum allowed number of output tokens for %s",
@@ -329,7 +329,9 @@ function M.usage(input_tokens, output_tokens)
     input_tokens = input_tokens, output_tokens = output_tokens,
     cache_creation_input_tokens = 0, cache_read_input_tokens = 0,
     cache_creation = { ephemeral_5m_input_tokens = 0, ephemeral_1h_input_tokens = 0 },
-    service_tier = "standard",
+    service_tier = "standard", speed = "standard", inference_geo = "global",
+    -- no thinking and no server tools in the emulator's answers: the SDK's types allow null
+    output_tokens_details = json.null, server_tool_use = json.null,
   }
 end
 
@@ -370,6 +372,7 @@ function M.reply(body, input_tokens)
   return {
     id = util.random_id("msg_01", 22), type = "message", role = "assistant", model = body.model,
     content = content, stop_reason = stop_reason, stop_sequence = stop_sequence, stop_details = json.null,
+    container = json.null, diagnostics = json.null,
     usage = M.usage(input_tokens, output_tokens),
   }
 end

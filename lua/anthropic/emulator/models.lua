@@ -1,31 +1,49 @@
 -- Models: a registry seeded with realistic models, GET /v1/models (ID-cursor pages, newest first)
 -- and GET /v1/models/{id} (id or alias). Tests add models through POST /_emulator/models.
 local errors = require "anthropic.emulator.errors"
+local json = require "anthropic.emulator.json"
 
 local M = {}
 
--- Newest first. aliases resolve to the id (GET /v1/models/{alias}, and the model of a request).
+-- Newest first: the models of the official SDK's list (@anthropic-ai/sdk 1.16.0, 2026-12-01) and
+-- the ones it no longer lists, retired. aliases resolve to the id (GET /v1/models/{alias}, and
+-- the model of a request). lifecycle, deprecated_at and retires_at follow the API's model
+-- deprecations page; a release date known only to the month is given as the 1st (docs/emulator.md).
+local function entry(id, name, line, created, input, output, extra)
+  local t = { id = id, display_name = name, line = line, created_at = created .. "T00:00:00Z",
+              max_input_tokens = input, max_tokens = output }
+  for k, v in pairs(extra or {}) do t[k] = v end
+  return t
+end
+local M1, K200 = 1000000, 200000
 M.SEED = {
-  { id = "claude-fable-5", display_name = "Claude Fable 5", created_at = "2026-08-12T00:00:00Z",
-    max_input_tokens = 1000000, max_tokens = 128000 },
-  { id = "claude-opus-5", display_name = "Claude Opus 5", created_at = "2026-07-15T00:00:00Z",
-    max_input_tokens = 1000000, max_tokens = 128000 },
-  { id = "claude-sonnet-5", display_name = "Claude Sonnet 5", created_at = "2026-06-24T00:00:00Z",
-    max_input_tokens = 1000000, max_tokens = 64000 },
-  { id = "claude-opus-4-7", display_name = "Claude Opus 4.7", created_at = "2026-04-16T00:00:00Z",
-    max_input_tokens = 1000000, max_tokens = 128000 },
-  { id = "claude-sonnet-4-6", display_name = "Claude Sonnet 4.6", created_at = "2026-02-17T00:00:00Z",
-    max_input_tokens = 1000000, max_tokens = 64000 },
-  { id = "claude-opus-4-6", display_name = "Claude Opus 4.6", created_at = "2026-02-04T00:00:00Z",
-    max_input_tokens = 1000000, max_tokens = 128000 },
-  { id = "claude-opus-4-5-20251101", display_name = "Claude Opus 4.5", created_at = "2025-11-24T00:00:00Z",
-    aliases = { "claude-opus-4-5" }, max_input_tokens = 200000, max_tokens = 64000 },
-  { id = "claude-haiku-4-5-20251001", display_name = "Claude Haiku 4.5", created_at = "2025-10-15T00:00:00Z",
-    aliases = { "claude-haiku-4-5" }, max_input_tokens = 200000, max_tokens = 64000 },
-  { id = "claude-sonnet-4-5-20250929", display_name = "Claude Sonnet 4.5", created_at = "2025-09-29T00:00:00Z",
-    aliases = { "claude-sonnet-4-5" }, max_input_tokens = 200000, max_tokens = 64000 },
-  { id = "claude-opus-4-1-20250805", display_name = "Claude Opus 4.1", created_at = "2025-08-05T00:00:00Z",
-    aliases = { "claude-opus-4-1" }, max_input_tokens = 200000, max_tokens = 32000 },
+  entry("claude-fable-5-2", "Claude Fable 5.2", "fable", "2026-11-01", M1, 128000),
+  entry("claude-mythos-5-2", "Claude Mythos 5.2", "mythos", "2026-11-01", M1, 128000),
+  entry("claude-sonnet-5-5", "Claude Sonnet 5.5", "sonnet", "2026-10-01", M1, 64000),
+  entry("claude-haiku-5-5", "Claude Haiku 5.5", "haiku", "2026-10-07", M1, 64000),
+  entry("claude-opus-5-5", "Claude Opus 5.5", "opus", "2026-09-22", M1, 128000),
+  entry("claude-fable-5-1", "Claude Fable 5.1", "fable", "2026-09-01", M1, 128000),
+  entry("claude-mythos-5-1", "Claude Mythos 5.1", "mythos", "2026-09-01", M1, 128000),
+  entry("claude-opus-5", "Claude Opus 5", "opus", "2026-07-15", M1, 128000),
+  entry("claude-sonnet-5", "Claude Sonnet 5", "sonnet", "2026-06-24", M1, 64000),
+  entry("claude-fable-5", "Claude Fable 5", "fable", "2026-06-09", M1, 128000),
+  entry("claude-mythos-5", "Claude Mythos 5", "mythos", "2026-06-09", M1, 128000),
+  entry("claude-opus-4-8", "Claude Opus 4.8", "opus", "2026-05-01", M1, 128000),
+  entry("claude-opus-4-7", "Claude Opus 4.7", "opus", "2026-04-16", M1, 128000),
+  entry("claude-mythos-preview", "Claude Mythos Preview", "mythos", "2026-04-01", M1, 128000),
+  entry("claude-sonnet-4-6", "Claude Sonnet 4.6", "sonnet", "2026-02-17", M1, 64000),
+  entry("claude-opus-4-6", "Claude Opus 4.6", "opus", "2026-02-04", M1, 128000),
+  entry("claude-opus-4-5-20251101", "Claude Opus 4.5", "opus", "2025-11-24", K200, 64000,
+    { aliases = { "claude-opus-4-5" }, lifecycle = "deprecated", deprecated_at = "2026-11-23T00:00:00Z",
+      retires_at = "2027-01-22T00:00:00Z", replacement = "claude-opus-5-5" }),
+  entry("claude-haiku-4-5-20251001", "Claude Haiku 4.5", "haiku", "2025-10-15", K200, 64000,
+    { aliases = { "claude-haiku-4-5" } }),
+  entry("claude-sonnet-4-5-20250929", "Claude Sonnet 4.5", "sonnet", "2025-09-29", K200, 64000,
+    { aliases = { "claude-sonnet-4-5" }, lifecycle = "retired", deprecated_at = "2026-08-01T00:00:00Z",
+      retires_at = "2026-11-30T00:00:00Z", replacement = "claude-sonnet-4-6" }),
+  entry("claude-opus-4-1-20250805", "Claude Opus 4.1", "opus", "2025-08-05", K200, 32000,
+    { aliases = { "claude-opus-4-1" }, lifecycle = "retired", deprecated_at = "2026-05-01T00:00:00Z",
+      retires_at = "2026-08-05T00:00:00Z", replacement = "claude-opus-4-8" }),
 }
 
 local Registry = {}
@@ -53,7 +71,9 @@ local function capabilities(m)
                            clear_tool_uses_20250919 = supported(true), compact_20260112 = supported(new) },
     effort = { supported = new, low = supported(new), medium = supported(new), high = supported(new),
                max = supported(new), xhigh = supported(new) },
-    thinking = { supported = true, types = { enabled = supported(true), adaptive = supported(new) } },
+    thinking = { supported = true, types = { enabled = supported(true), adaptive = supported(new),
+                 between_tools = supported(new), disabled = supported(true) } },
+    server_tools = { supported = true, code_execution = supported(true), web_search = supported(true) },
   }
 end
 
@@ -75,7 +95,9 @@ function Registry:add(list)
     local model = {
       id = m.id, display_name = m.display_name or m.id, created_at = m.created_at or "2025-01-01T00:00:00Z",
       aliases = m.aliases or {}, max_input_tokens = m.max_input_tokens or 200000,
-      max_tokens = m.max_tokens or 64000, seq = self.n,
+      max_tokens = m.max_tokens or 64000, seq = self.n, line = m.line,
+      lifecycle = m.lifecycle or "active", deprecated_at = m.deprecated_at, retires_at = m.retires_at,
+      replacement = m.replacement,
     }
     self.by_id[m.id] = model
     for _, a in ipairs(model.aliases) do self.alias[a] = m.id end
@@ -90,15 +112,47 @@ function Registry:add(list)
   return true
 end
 
--- find(id or alias) -> model | nil
+-- find(id or alias) -> model | nil (retired ones too: GET /v1/models/{id} still shows them)
 function Registry:find(name)
   if type(name) ~= "string" then return nil end
   return self.by_id[name] or self.by_id[self.alias[name] or ""]
 end
 
+-- The model a request may use: retired models answer like unknown ones. -> model | nil
+function Registry:usable(name)
+  local model = self:find(name)
+  if model and model.lifecycle ~= "retired" then return model end
+end
+
+local function or_null(v)
+  if v == nil then return json.null end
+  return v
+end
+
 function M.info(m)
   return { type = "model", id = m.id, display_name = m.display_name, created_at = m.created_at,
-           max_input_tokens = m.max_input_tokens, max_tokens = m.max_tokens, capabilities = capabilities(m) }
+           max_input_tokens = m.max_input_tokens, max_tokens = m.max_tokens, capabilities = capabilities(m),
+           lifecycle = m.lifecycle, line = or_null(m.line), deprecated_at = or_null(m.deprecated_at),
+           retires_at = or_null(m.retires_at) }
+end
+
+local LIFECYCLES = { active = true, deprecated = true, retired = true }
+
+-- The lifecycle[] filter of GET /v1/models: the stages asked for (default: active and
+-- deprecated; retired models only when asked for). -> set | nil, error response
+local function stages(params)
+  local v = params["lifecycle[]"] or params.lifecycle
+  if v == nil then return { active = true, deprecated = true } end
+  if type(v) ~= "table" then v = { v } end
+  if #v > 3 then return nil, errors.response(400, "lifecycle: List should have at most 3 items after validation") end
+  local set = {}
+  for _, s in ipairs(v) do
+    if not LIFECYCLES[s] then
+      return nil, errors.response(400, "lifecycle: Input should be 'active', 'deprecated' or 'retired'")
+    end
+    set[s] = true
+  end
+  return set
 end
 
 -- ID-cursor pages work as for every other list (limit, after_id, before_id).
@@ -106,7 +160,14 @@ M.page = require("anthropic.emulator.admin.common").page
 
 function M.register(emu)
   emu:route("GET", "^/v1/models$", function(_, req)
-    local page, err = M.page(emu.models.order, req.params, M.info)
+    local want, bad = stages(req.params)
+    if not want then return bad end
+    local listed = {}
+    for _, model in ipairs(emu.models.order) do
+      if want[model.lifecycle] then listed[#listed + 1] = model end
+    end
+    req.params["lifecycle[]"], req.params.lifecycle = nil, nil
+    local page, err = M.page(listed, req.params, M.info)
     if not page then return err end
     return { status = 200, body = page }
   end, { auth = "api" })

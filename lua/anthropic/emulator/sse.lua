@@ -76,10 +76,12 @@ function M.events(msg)
   if #msg.content == 0 then add("ping", {}) end
   local u = msg.usage
   add("message_delta", {
-    delta = { stop_reason = msg.stop_reason, stop_sequence = msg.stop_sequence },
+    delta = { stop_reason = msg.stop_reason, stop_sequence = msg.stop_sequence,
+              stop_details = msg.stop_details, container = msg.container },
     usage = { input_tokens = u.input_tokens, output_tokens = u.output_tokens,
               cache_creation_input_tokens = u.cache_creation_input_tokens,
-              cache_read_input_tokens = u.cache_read_input_tokens },
+              cache_read_input_tokens = u.cache_read_input_tokens,
+              output_tokens_details = u.output_tokens_details, server_tool_use = u.server_tool_use },
   })
   add("message_stop", {})
   return ev

@@ -1,0 +1,262 @@
+// The official TypeScript SDK (@anthropic-ai/sdk 1.16.0) against `anthropic emulator`: ordinary
+// calls of each Messages area, typed errors and retries under injected faults, streams, batches,
+// count_tokens and models. Expectations come from the SDK's types (node_modules/@anthropic-ai/sdk/
+// resources/*.d.ts) and the API docs, not from what the emulator answers. Run by conformance/run.lua
+// (make conformance), with ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL set to the emulator's.
+// Prints "ok N - name" / "not ok N - name" lines, then "N passed, N failed".
+import Anthropic from '@anthropic-ai/sdk';
+import assert from 'node:assert/strict';
+
+const BASE = process.env.ANTHROPIC_BASE_URL;
+const MODEL = 'claude-opus-4-6';
+const client = new Anthropic({ baseURL: BASE, maxRetries: 0 });
+const hello = (extra = {}) => ({ model: MODEL, max_tokens: 64, messages: [{ role: 'user', content: 'Hello' }], ...extra });
+
+async function control(method, path, body) {
+  const res = await fetch(`${BASE}/_emulator/${path}`, {
+    method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  assert.equal(res.status, 200, `control ${method} ${path}`);
+  return res.json();
+}
+const faults = (list) => control('POST', 'faults', { faults: list });
+const lastRequest = async () => (await control('GET', 'log')).requests.at(-1);
+
+// Every key of an SDK interface is present (null where the type allows it): the SDK's types
+// mark them required, so a missing one is a shape the SDK does not describe.
+function hasKeys(obj, keys, what) {
+  for (const k of keys) assert.ok(Object.hasOwn(obj, k), `${what} lacks "${k}"`);
+}
+const MESSAGE_KEYS = ['id', 'container', 'content', 'diagnostics', 'model', 'role', 'stop_details', 'stop_reason',
+  'stop_sequence', 'type', 'usage'];
+const USAGE_KEYS = ['cache_creation', 'cache_creation_input_tokens', 'cache_read_input_tokens', 'inference_geo',
+  'input_tokens', 'output_tokens', 'output_tokens_details', 'server_tool_use', 'service_tier', 'speed'];
+const MODEL_INFO_KEYS = ['id', 'capabilities', 'created_at', 'deprecated_at', 'display_name', 'lifecycle', 'line',
+  'max_input_tokens', 'max_tokens', 'retires_at', 'type'];
+const CAPABILITY_KEYS = ['batch', 'citations', 'code_execution', 'context_management', 'effort', 'image_input',
+  'pdf_input', 'server_tools', 'structured_outputs', 'thinking'];
+const BATCH_KEYS = ['id', 'archived_at', 'cancel_initiated_at', 'created_at', 'ended_at', 'expires_at',
+  'processing_status', 'request_counts', 'results_url', 'type'];
+
+const checks = [];
+const check = (name, fn) => checks.push({ name, fn });
+
+check('messages.create returns a Message with every field of the SDK type', async () => {
+  const msg = await client.messages.create(hello());
+  hasKeys(msg, MESSAGE_KEYS, 'Message');
+  hasKeys(msg.usage, USAGE_KEYS, 'Usage');
+  assert.equal(msg.type, 'message');
+  assert.equal(msg.role, 'assistant');
+  assert.match(msg.id, /^msg_/);
+  assert.equal(msg.content[0].type, 'text');
+  assert.equal(typeof msg.content[0].text, 'string');
+  assert.ok(Number.isInteger(msg.usage.input_tokens) && msg.usage.input_tokens > 0);
+  assert.ok(['end_turn', 'max_tokens', 'stop_sequence', 'tool_use', 'pause_turn', 'refusal'].includes(msg.stop_reason));
+});
+
+check('the SDK sends anthropic-version 2026-10-21 and its key as a Bearer token, which the emulator accepts', async () => {
+  await client.messages.create(hello());
+  const r = await lastRequest();
+  assert.equal(r.headers['anthropic-version'], '2026-10-21');
+  assert.equal(r.status, 200);
+});
+
+check('.withResponse() gives the request id header the API sends', async () => {
+  const { data, response } = await client.messages.create(hello()).withResponse();
+  assert.equal(data.type, 'message');
+  assert.match(response.headers.get('request-id'), /^req_/);
+});
+
+check('temperature under 2026-10-21 is a BadRequestError (400 invalid_request_error)', async () => {
+  await assert.rejects(client.messages.create(hello({ temperature: 0.5 })), (e) => {
+    assert.ok(e instanceof Anthropic.BadRequestError, e.constructor.name);
+    assert.equal(e.status, 400);
+    assert.equal(e.error.error.type, 'invalid_request_error');
+    assert.equal(e.error.error.message, 'temperature: Extra inputs are not permitted');
+    return true;
+  });
+});
+
+check('an unknown field is "Extra inputs are not permitted"', async () => {
+  await assert.rejects(client.messages.create(hello({ no_such_field: 1 })), (e) => {
+    assert.ok(e instanceof Anthropic.BadRequestError);
+    assert.match(e.message, /no_such_field: Extra inputs are not permitted/);
+    return true;
+  });
+});
+
+check('a wrong key is an AuthenticationError (401)', async () => {
+  const bad = new Anthropic({ apiKey: 'sk-ant-api03-' + 'x'.repeat(93) + 'AA', baseURL: BASE, maxRetries: 0 });
+  await assert.rejects(bad.messages.create(hello()), (e) => e instanceof Anthropic.AuthenticationError && e.status === 401);
+});
+
+check('an unknown model is a NotFoundError (404 not_found_error)', async () => {
+  await assert.rejects(client.messages.create(hello({ model: 'claude-nothing-9' })), (e) => {
+    assert.ok(e instanceof Anthropic.NotFoundError, e.constructor.name);
+    assert.equal(e.error.error.type, 'not_found_error');
+    return true;
+  });
+});
+
+const TYPED = [
+  [400, 'BadRequestError'], [401, 'AuthenticationError'], [403, 'PermissionDeniedError'], [404, 'NotFoundError'],
+  [409, 'ConflictError'], [413, 'APIError'], [422, 'UnprocessableEntityError'], [429, 'RateLimitError'],
+  [500, 'InternalServerError'], [529, 'InternalServerError'],
+];
+for (const [status, cls] of TYPED) {
+  check(`a ${status} fault reaches the SDK as ${cls} with the status and request id`, async () => {
+    await faults([{ path: '/v1/messages', status }]);
+    await assert.rejects(client.messages.create(hello()), (e) => {
+      assert.ok(e instanceof Anthropic[cls], `${e.constructor.name}: ${e.message}`);
+      assert.equal(e.status, status);
+      assert.match(e.requestID ?? '', /^req_/);
+      return true;
+    });
+  });
+}
+
+check('the SDK retries a 529 with retry-after and then succeeds', async () => {
+  await faults([{ path: '/v1/messages', status: 529, count: 2, headers: { 'retry-after': '0' } }]);
+  const retrying = new Anthropic({ baseURL: BASE, maxRetries: 2 });
+  const msg = await retrying.messages.create(hello());
+  assert.equal(msg.type, 'message');
+  const log = (await control('GET', 'log')).requests.slice(-3).map((r) => r.status);
+  assert.deepEqual(log, [529, 529, 200]);
+});
+
+check('the SDK retries a 429 rate limit with its retry-after header and then succeeds', async () => {
+  await faults([{ path: '/v1/messages', status: 429, headers: { 'retry-after': '0' } }]);
+  const retrying = new Anthropic({ baseURL: BASE, maxRetries: 1 });
+  const msg = await retrying.messages.create(hello());
+  assert.equal(msg.type, 'message');
+});
+
+check('x-should-retry: false stops the SDK retrying a 500', async () => {
+  await faults([{ path: '/v1/messages', status: 500, headers: { 'x-should-retry': 'false' } }]);
+  const retrying = new Anthropic({ baseURL: BASE, maxRetries: 2 });
+  await assert.rejects(retrying.messages.create(hello()), (e) => e instanceof Anthropic.InternalServerError);
+  await control('DELETE', 'faults');
+});
+
+check('a connection reset is an APIConnectionError', async () => {
+  await faults([{ path: '/v1/messages', action: 'reset_before_headers' }]);
+  await assert.rejects(client.messages.create(hello()), (e) => e instanceof Anthropic.APIConnectionError);
+});
+
+check('messages.stream: events in order and a final message with every field of the SDK type', async () => {
+  const stream = client.messages.stream(hello());
+  const types = [];
+  let text = '';
+  for await (const ev of stream) {
+    types.push(ev.type);
+    if (ev.type === 'content_block_delta' && ev.delta.type === 'text_delta') text += ev.delta.text;
+  }
+  const msg = await stream.finalMessage();
+  assert.equal(types[0], 'message_start');
+  assert.equal(types.at(-1), 'message_stop');
+  assert.ok(types.includes('message_delta'));
+  hasKeys(msg, MESSAGE_KEYS, 'streamed Message');
+  assert.equal(msg.content[0].text, text);
+  assert.ok(msg.usage.output_tokens > 0);
+});
+
+check('an error event in a stream is an APIError of the event\'s type', async () => {
+  await faults([{ path: '/v1/messages', action: 'stream_error_after', after: 3 }]);
+  const stream = client.messages.stream(hello());
+  await assert.rejects(stream.finalMessage(), (e) => {
+    assert.ok(e instanceof Anthropic.APIError, e.constructor.name);
+    assert.match(e.message, /overloaded_error|Overloaded/);
+    return true;
+  });
+});
+
+check('messages.countTokens returns { input_tokens }', async () => {
+  const n = await client.messages.countTokens({ model: MODEL, messages: [{ role: 'user', content: 'How many?' }] });
+  assert.ok(Number.isInteger(n.input_tokens) && n.input_tokens > 0);
+});
+
+check('models.list pages through ModelInfo objects with every field of the SDK type', async () => {
+  const seen = [];
+  for await (const m of client.models.list({ limit: 3 })) {
+    hasKeys(m, MODEL_INFO_KEYS, `ModelInfo ${m.id}`);
+    hasKeys(m.capabilities, CAPABILITY_KEYS, `capabilities of ${m.id}`);
+    assert.ok(['active', 'deprecated', 'retired'].includes(m.lifecycle), m.lifecycle);
+    assert.notEqual(m.lifecycle, 'retired', 'retired models are listed only when asked for');
+    seen.push(m.id);
+  }
+  assert.equal(new Set(seen).size, seen.length);
+  assert.ok(seen.includes('claude-opus-4-6'));
+});
+
+check('models.list({ lifecycle: ["retired"] }) lists retired models only', async () => {
+  const retired = [];
+  for await (const m of client.models.list({ lifecycle: ['retired'] })) retired.push(m);
+  assert.ok(retired.length > 0, 'claude-sonnet-4-5 retired on 2026-11-30');
+  for (const m of retired) {
+    assert.equal(m.lifecycle, 'retired');
+    assert.equal(typeof m.deprecated_at, 'string');
+  }
+});
+
+check('models.retrieve resolves an alias to the model', async () => {
+  const m = await client.models.retrieve('claude-haiku-4-5');
+  assert.equal(m.id, 'claude-haiku-4-5-20251001');
+  assert.equal(m.type, 'model');
+});
+
+check('the SDK\'s current models are served (claude-opus-5-5, claude-sonnet-5-5, claude-haiku-5-5, claude-opus-4-8)', async () => {
+  for (const id of ['claude-opus-5-5', 'claude-sonnet-5-5', 'claude-haiku-5-5', 'claude-opus-4-8']) {
+    const m = await client.models.retrieve(id);
+    assert.equal(m.id, id);
+    const msg = await client.messages.create(hello({ model: id }));
+    assert.equal(msg.model, id);
+  }
+});
+
+check('message batches: create, retrieve, results decoded by the SDK', async () => {
+  await control('POST', 'batches', { processing_seconds: 0 });
+  const b = await client.messages.batches.create({
+    requests: [
+      { custom_id: 'one', params: hello() },
+      { custom_id: 'two', params: hello({ max_tokens: 999999 }) },
+    ],
+  });
+  hasKeys(b, BATCH_KEYS, 'MessageBatch');
+  assert.equal(b.type, 'message_batch');
+  const got = await client.messages.batches.retrieve(b.id);
+  assert.equal(got.processing_status, 'ended');
+  const results = {};
+  for await (const r of await client.messages.batches.results(b.id)) results[r.custom_id] = r.result;
+  assert.equal(results.one.type, 'succeeded');
+  hasKeys(results.one.message, MESSAGE_KEYS, 'batch result Message');
+  assert.equal(results.two.type, 'errored');
+  assert.equal(results.two.error.error.type, 'invalid_request_error');
+  await control('POST', 'batches', { processing_seconds: 60 });
+});
+
+check('message batches: list pages and the cancel/delete calls answer the SDK\'s shapes', async () => {
+  const b = await client.messages.batches.create({ requests: [{ custom_id: 'c', params: hello() }] });
+  const canceled = await client.messages.batches.cancel(b.id);
+  assert.equal(canceled.id, b.id);
+  assert.ok(['canceling', 'ended'].includes(canceled.processing_status));
+  let found = false;
+  for await (const x of client.messages.batches.list({ limit: 2 })) if (x.id === b.id) found = true;
+  assert.ok(found);
+});
+
+let passed = 0;
+let failed = 0;
+for (const [i, c] of checks.entries()) {
+  await control('POST', 'reset');
+  try {
+    await c.fn();
+    passed++;
+    console.log(`ok ${i + 1} - ${c.name}`);
+  } catch (e) {
+    failed++;
+    console.log(`not ok ${i + 1} - ${c.name}`);
+    for (const line of String(e && e.stack || e).split('\n').slice(0, 6)) console.log(`# ${line}`);
+  }
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
