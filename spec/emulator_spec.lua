@@ -693,6 +693,16 @@ describe("emulator", function()
       headers = { ["x-api-key"] = key, ["anthropic-version"] = helper.VERSION }
     end)
 
+    it("answers bytes that cannot start a request (a TLS hello) with a 400 at once, not at a newline", function()
+      local conn = server:connect(5)
+      -- the start of a ClientHello: no newline, so waiting for a request line would wait forever
+      assert.is_true(conn.sock:send("\22\3\1\0\200\1\0\0\196\3\3" .. ("\171"):rep(32)) ~= nil)
+      local res = assert(conn:receive())
+      assert.equal(400, res.status)
+      assert.matches("malformed request line", res.body)
+      conn:close()
+    end)
+
     it("serves many requests on one keep-alive connection and counts it once", function()
       local conn = server:connect()
       for _ = 1, 3 do

@@ -154,6 +154,13 @@ function Conn:read_request(opts)
   local deadline = gettime() + (opts.idle_timeout or 300)
   local line, err
   repeat
+    -- A request line starts with a method token; bytes that cannot (a TLS ClientHello sent to
+    -- this plain-http port, say) are answered at once, as web servers do, not waited on for a line.
+    while self.buf:match("^[\r\n]*$") do
+      local ok, ferr = self:fill(deadline)
+      if not ok then return nil, ferr end
+    end
+    if not self.buf:match("^[\r\n]*%u") then return bad(nil, 400, "malformed request line") end
     line, err = self:read_line(MAX_HEAD, deadline)
     if not line then
       if err == "too_long" then return bad(nil, 414, "request line too long") end
