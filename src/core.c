@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "core.h"
+#include "curl_alloc.h"
 
 #define AE_VERSION "0.1.0"
 
@@ -28,6 +29,12 @@ static int core_sleep(lua_State *L) {
   return 0;
 }
 
+/* core.libcurl_wiping() -> whether libcurl frees through the wiping allocator (curl_alloc.c) */
+static int core_libcurl_wiping(lua_State *L) {
+  lua_pushboolean(L, ae_curl_global_init());
+  return 1;
+}
+
 int luaopen_anthropic_core(lua_State *L) {
   lua_newtable(L);
   lua_pushliteral(L, AE_VERSION);
@@ -38,6 +45,8 @@ int luaopen_anthropic_core(lua_State *L) {
   lua_setfield(L, -2, "now");
   lua_pushcfunction(L, core_sleep);
   lua_setfield(L, -2, "sleep");
+  lua_pushcfunction(L, core_libcurl_wiping);
+  lua_setfield(L, -2, "libcurl_wiping");
   lua_pushcfunction(L, ae_json_decode);
   lua_setfield(L, -2, "json_decode");
   lua_pushcfunction(L, ae_json_encode);

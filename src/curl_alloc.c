@@ -11,6 +11,7 @@
  * may allocate from its resolver thread, hence the lock. */
 #include "curl_alloc.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,7 +70,11 @@ __attribute__((destructor)) static void cache_release(void) {
 }
 #endif
 
+/* Set by the first allocation libcurl makes through us: whether it took our allocator. */
+static int used;
+
 static void *wipe_malloc(size_t n) {
+  __atomic_store_n(&used, 1, __ATOMIC_RELAXED);
   if (n > SIZE_MAX - sizeof(head)) return NULL;
   head *h = n >= BIG_MIN ? cache_take(n) : NULL;
   if (!h && !(h = malloc(sizeof *h + n))) return NULL;
@@ -112,7 +117,32 @@ static char *wipe_strdup(const char *s) {
   return p;
 }
 
+/* libcurl keeps calling the allocator for the rest of the process, from the host's own transfers
+ * too, long after lua_close has unloaded this module: the module must stay mapped. RTLD_NODELETE
+ * on an object already loaded makes every later dlclose of it a no-op (the handle is never closed).
+ * A module linked into the host statically is resident anyway; then nothing is found to pin. */
+static void pin_module(void) {
+  Dl_info info;
+  if (dladdr((void *)&pin_module, &info) && info.dli_fname)
+    (void)dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
+static int wiping;
+
+/* Only the first global init in a process chooses the allocator; a later one (ours, when the host
+ * initialised libcurl first) just counts. Which happened shows in where libcurl's next allocation
+ * comes from. Never cleaned up: another state or the host may still be using libcurl. */
+static void global_init(void) {
+  if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, wipe_malloc, wipe_free, wipe_realloc,
+                           wipe_strdup, wipe_calloc) != CURLE_OK)
+    return;
+  curl_free(curl_easy_escape(NULL, "a", 1));
+  wiping = __atomic_load_n(&used, __ATOMIC_RELAXED);
+  if (wiping) pin_module();
+}
+
 int ae_curl_global_init(void) {
-  return (int)curl_global_init_mem(CURL_GLOBAL_DEFAULT, wipe_malloc, wipe_free, wipe_realloc,
-                                   wipe_strdup, wipe_calloc);
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, global_init);
+  return wiping;
 }

@@ -4,8 +4,9 @@
 
 #include <curl/curl.h>
 
-/* curl_global_init_mem with the wiping allocator. Only the first global init in a process
- * chooses the allocator: when the host initialised libcurl before us, its allocator stays. */
+/* libcurl's global init with the wiping allocator, once per process (idempotent, thread-safe).
+ * -> 1 when libcurl uses the wiping allocator (the module then stays loaded for the rest of the
+ * process), 0 when the host initialised libcurl first and its allocator stays. */
 int ae_curl_global_init(void);
 
 #endif

@@ -5,7 +5,6 @@
 
 #include <curl/curl.h>
 #include <math.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -499,15 +498,6 @@ static void finish_attempt(ae_xfer *x, CURLcode rc) {
 
 /* ---- engine ---- */
 
-static void global_init(void) { ae_curl_global_init(); }
-
-/* Once per process, whatever the number of Lua states or threads; never cleaned up, since
- * another state (or the host) may still be using libcurl. */
-static void global_init_once(void) {
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  pthread_once(&once, global_init);
-}
-
 /* libcurl closes a socket: the pollable fd must forget it before its number is reused. */
 static int on_close_socket(void *ud, curl_socket_t fd) {
   ae_engine *e = ud;
@@ -522,7 +512,7 @@ static int sockopt_count(void *ud, curl_socket_t fd, curlsocktype purpose) {
 }
 
 ae_engine *ae_engine_new(char *err, size_t errlen) {
-  global_init_once();
+  ae_curl_global_init();
   ae_engine *e = calloc(1, sizeof *e);
   if (!e) {
     set_err(err, errlen, "out of memory");

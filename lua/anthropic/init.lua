@@ -15,6 +15,10 @@ local batches = require "anthropic.batches"
 
 local M = { VERSION = core.VERSION }
 
+--- Whether libcurl frees its buffers (request headers, the key's among them) through the wiping
+-- allocator: false when the host process initialised libcurl before this module (docs/keys.md).
+function M.libcurl_wiping() return core.libcurl_wiping() end
+
 local Client = {}
 Client.__index = Client
 Client.__name = "anthropic.client"
