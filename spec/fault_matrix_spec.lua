@@ -132,7 +132,7 @@ local ROWS = {
     fault = { action = "huge_body", size = 256 * 1024 }, stream = { action = "huge_body", size = 17 * 2 ^ 20 },
     mid = { action = "huge_body", size = 17 * 2 ^ 20 },
     expect = "connection 200, ambiguous, 1 attempt", admin_list = "connection 200, 1 attempt",
-    stream_start = "connection, ambiguous, 1 attempt, after 0 events",
+    stream_start = "connection, ambiguous, 1 attempt, after 2 events",
     stream_mid = "connection, ambiguous, 1 attempt, after " .. MID_AFTER .. " events",
     reconcile = "ok (adopted), 1 attempt" },
   { id = "oversize_header", label = "an oversize header (200 KiB)", fault = { action = "oversize_header" },

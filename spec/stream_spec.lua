@@ -811,6 +811,123 @@ describe("stream accumulation (scripted events)", function()
     assert(s:final())
   end)
 
+  -- Every way of reading: events(), text() one event at a time, text() in batches, final().
+  local function read_all(events, batch)
+    local out = {}
+    local function run(how)
+      local s = stream.wrap(tr, scripted(events, nil, batch), spec)
+      local got = {}
+      local ok, err = pcall(function()
+        if how == "events" then for e in s:events() do got[#got + 1] = e end
+        elseif how == "text" then for t in s:text() do got[#got + 1] = t end end
+      end)
+      local msg, ferr = s:final()
+      out[how] = { ok = ok, err = err, got = got, msg = msg, ferr = ferr }
+    end
+    run("events"); run("text"); run("final")
+    return out
+  end
+
+  local TEXT0 = ev("content_block_start", { index = 0, content_block = { type = "text", text = "" } })
+  local function delta(index, text)
+    return ev("content_block_delta", { index = index, delta = { type = "text_delta", text = text } })
+  end
+  local TAIL = { ev("content_block_stop", { index = 0 }),
+    ev("message_delta", { delta = { stop_reason = "end_turn" }, usage = { output_tokens = 2 } }), ev("message_stop", {}) }
+  local function with_tail(list)
+    for _, e in ipairs(TAIL) do list[#list + 1] = e end
+    return list
+  end
+
+  it("refuses a delta for a block never opened, in text(), events() and final() alike", function()
+    for _, bad in ipairs { 99, -1, 0.5, 1 } do
+      for _, batch in ipairs { false, true } do
+        local r = read_all(with_tail { START, TEXT0, delta(0, "kept "), delta(bad, "never shown") }, batch)
+        for how, x in pairs(r) do
+          local err = how == "final" and x.ferr or x.err
+          assert.is_nil(x.msg, how)
+          assert.equal("decode", err.kind, how)
+          assert.matches("the stream is malformed at event 4 %(content_block_delta%)", err.message)
+          for _, g in ipairs(x.got) do -- what was handed out is what final() would have kept
+            assert.not_equal("never shown", type(g) == "table" and g.delta and g.delta.text or g)
+          end
+        end
+        assert.matches(bad == 1 and "content block 1 was never started" or bad == 99 and "block 99 was never started"
+          or "is not a whole number from 0", r.final.ferr.message)
+        assert.same({ "kept " }, r.text.got)
+      end
+    end
+    -- a delta for a block already stopped, and one before message_start
+    local r = read_all { START, TEXT0, ev("content_block_stop", { index = 0 }), delta(0, "late") }
+    assert.matches("content block 0 was already stopped", r.final.ferr.message)
+    assert.same({}, r.text.got)
+    r = read_all(with_tail { delta(0, "early"), START, TEXT0 })
+    assert.equal("the stream is malformed at event 1 (content_block_delta): content_block_delta before message_start",
+      r.final.ferr.message)
+    assert.same({}, r.events.got)
+  end)
+
+  it("refuses a second message_start instead of dropping what was gathered", function()
+    local r = read_all(with_tail { START, TEXT0, delta(0, "one "), START, delta(0, "two") })
+    for how, x in pairs(r) do
+      local err = how == "final" and x.ferr or x.err
+      assert.equal("decode", err.kind, how)
+      assert.matches("at event 4 %(message_start%): a second message_start", err.message)
+    end
+    assert.same({ "one " }, r.text.got)
+  end)
+
+  it("keeps a complete message when an error event follows message_stop", function()
+    local logged = {}
+    local ltr = { emit = function(_, level, msg) logged[#logged + 1] = level .. " " .. msg end }
+    local events = with_tail { START, TEXT0, delta(0, "Hi") }
+    events[#events + 1] = ev("error", { error = { type = "overloaded_error", message = "Overloaded" } })
+    events[#events + 1] = delta(0, "after the end")
+    for _, batch in ipairs { false, true } do
+      local s = stream.wrap(ltr, scripted(events, nil, batch), spec)
+      local texts = {}
+      for t in s:text() do texts[#texts + 1] = t end
+      assert.same({ "Hi" }, texts)
+      local msg = assert(s:final())
+      assert.equal("Hi", msg.content[1].text)
+      assert.equal(8, s.count)
+    end
+    local s = stream.wrap(ltr, scripted(events), spec)
+    local got = {}
+    for e in s:events() do got[#got + 1] = e end
+    assert.equal("message_stop", got[#got].type)
+    assert(s:final())
+    assert.matches("^warn POST /v1/messages: an error event after message_stop, ignored %(the message was complete%): Overloaded",
+      logged[#logged])
+  end)
+
+  it("reports a missing message_start as such", function()
+    local r = read_all { ev("ping", {}), ev("message_stop", {}) }
+    assert.equal("the stream is malformed at event 2 (message_stop): message_stop before message_start",
+      r.final.ferr.message)
+    local s = open { ev("ping", {}) }
+    local _, err = s:final()
+    assert.equal("connection", err.kind)
+    assert.equal("the stream ended after 1 event, before message_start", err.message)
+    s = open({}, { error = { kind = "timeout", message = "no data for 30 s" } })
+    _, err = s:final()
+    assert.equal("the stream stalled after 0 events, before message_start: no data for 30 s", err.message)
+  end)
+
+  it("gives an error object for an event whose type is not a string", function()
+    for _, e in ipairs { { "", '{"type": 5}' }, { "message_delta", '{"type": {"a": 1}}' }, { "", '{"index": 0}' } } do
+      local r = read_all { START, e }
+      for how, x in pairs(r) do
+        local err = how == "final" and x.ferr or x.err
+        assert.is_true(anthropic.is_error(err), how)
+        assert.equal("decode", err.kind)
+        assert.matches("^the stream is malformed at event 2 ", err.message)
+      end
+    end
+    local _, err = open { START, { "", '{"type": 5}' } }:final()
+    assert.equal("the stream is malformed at event 2 (no name): its type is a number, not a string", err.message)
+  end)
+
   it("says when the stream ended inside an event", function()
     local s = open({ START }, { status = 200, clean = false })
     local msg, err = s:final()
