@@ -260,6 +260,35 @@ describe("streaming messages", function()
       assert.equal(2, err.attempts)
     end)
 
+    it("says what came back when a 200 answer is not an event stream", function()
+      -- an HTML page (a proxy's), with the key echoed in it: quoted, scrubbed
+      emu:faults { { path = "/v1/messages", status = 200, headers = { ["content-type"] = "text/html" },
+        body = "<html><body><h1>Gateway says hello</h1><p>" .. key .. "</p></body></html>" } }
+      local s, err = client.messages:stream(params())
+      assert.is_nil(s)
+      assert.equal("decode", err.kind)
+      assert.equal(200, err.status)
+      assert.is_false(err.retryable)
+      assert.matches('^a stream was asked for, but the answer is "text/html", not text/event%-stream %(%d+ bytes: "Gateway says hello ', err.message)
+      assert.is_nil(tostring(err):find(key, 1, true))
+      -- a message as JSON: named as such, not "connection"
+      local msg = json.encode { id = "msg_1", type = "message", role = "assistant", content = {} }
+      emu:faults { { path = "/v1/messages", status = 200, headers = { ["content-type"] = "application/json" }, body = msg } }
+      s, err = client.messages:stream(params())
+      assert.is_nil(s)
+      assert.equal("decode", err.kind)
+      assert.matches('the answer is "application/json", not text/event%-stream %(%d+ bytes: "{', err.message)
+      -- a JSON error body: the API error it says
+      emu:faults { { path = "/v1/messages", status = 200, headers = { ["content-type"] = "application/json" },
+        body = json.encode { type = "error", error = { type = "overloaded_error", message = "Overloaded" } } } }
+      s, err = client.messages:stream(params())
+      assert.is_nil(s)
+      assert.equal("api", err.kind)
+      assert.equal("overloaded_error", err.type)
+      assert.equal("Overloaded", err.message)
+      assert.equal(1 + 1 + 1, #messages_log()) -- none retried
+    end)
+
     it("returns connection and timeout errors", function()
       local c = anthropic.new { api_key = key, base_url = "http://127.0.0.1:9", max_retries = 0 }
       local s, err = c.messages:stream(params())

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,6 +90,7 @@ struct ae_xfer {
   /* streams */
   int stream;              /* the request asked for a stream */
   int started;             /* this attempt got 2xx headers: the body is an event stream */
+  int event_stream;        /* this attempt's Content-Type is text/event-stream */
   double idle;             /* seconds without a byte before a stream attempt fails, 0 = none */
   double last_io;          /* monotonic time of the last byte (or of the attempt's start) */
   pausing paused;
@@ -283,9 +285,25 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
 }
 
 static void clear_headers(ae_xfer *x) {
+  x->event_stream = 0;
   x->nhdrs = 0;
   x->hparsed = 0;
   x->hbuf_len = 0;
+}
+
+/* Whether a header line is "Content-Type: text/event-stream" (parameters allowed). Only such a
+ * body is parsed as events: a 2xx JSON or HTML page is read whole, as a plain answer, so that
+ * the stream layer can say what came back instead of reporting a broken stream. */
+static int is_event_stream_type(const char *data, size_t len) {
+  static const char name[] = "content-type:", type[] = "text/event-stream";
+  size_t i = sizeof name - 1, k;
+  if (len < i || strncasecmp(data, name, i) != 0) return 0;
+  while (i < len && (data[i] == ' ' || data[i] == '\t')) i++;
+  k = sizeof type - 1;
+  if (len - i < k || strncasecmp(data + i, type, k) != 0) return 0;
+  i += k;
+  return i == len || data[i] == ';' || data[i] == ' ' || data[i] == '\t' || data[i] == '\r' ||
+         data[i] == '\n';
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *ud) {
@@ -298,8 +316,9 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   }
   if (len <= 2 && (len == 0 || data[0] == '\r' || data[0] == '\n')) { /* end of the headers */
     long code = 0;
-    if (x->stream && curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
-        code >= 200 && code <= 299) {
+    if (x->stream && x->event_stream &&
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code >= 200 &&
+        code <= 299) {
       x->started = 1;
       changed(x);
     }
@@ -307,6 +326,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   }
   const char *colon = memchr(data, ':', len);
   if (!colon) return len;
+  if (is_event_stream_type(data, len)) x->event_stream = 1;
   if (x->nhdrs == x->hdrs_cap) {
     size_t cap = x->hdrs_cap ? x->hdrs_cap * 2 : 24;
     hdr *p = realloc(x->hdrs, cap * sizeof *p);

@@ -77,13 +77,15 @@ function M.open(tr, spec)
   if not t then return nil, err end
   transport.await(function() return t:started() or t:done() end)
   if tr.guard then tr.guard:observe(function(name) return t:header(name) end) end -- pace (guard.lua)
-  if not t:started() then -- an error answer, or no answer at all: the ordinary outcome
+  if not t:started() then -- an error answer, no answer at all, or an answer that is no stream
     local res = t:result()
     t:close()
-    local value
-    value, err = tr:outcome(res, spec)
-    if value == nil then return nil, err end
-    return nil, errors.new { kind = "decode", status = res.status, message = "the answer is not an event stream" }
+    if res.error or res.status < 200 or res.status > 299 then
+      local _
+      _, err = tr:outcome(res, spec)
+      return nil, err
+    end
+    return nil, M.not_a_stream(tr, res, spec)
   end
   for i, h in ipairs(t:history()) do
     tr:emit("warn", string.format("%s %s: attempt %d failed (%s); retrying in %.2fs", spec.method, spec.path,
@@ -92,6 +94,29 @@ function M.open(tr, spec)
   local s = M.wrap(tr, t, spec)
   tr:emit("debug", string.format("%s %s -> stream (%s)", spec.method, spec.path, s.request_id or "no request-id"))
   return s
+end
+
+--- The error for a 2xx answer to a stream request whose Content-Type is not text/event-stream
+-- (the engine then reads it whole, as a plain answer): a JSON error body is the API error it
+-- says; anything else is a decode error naming the content type and quoting the body's start.
+function M.not_a_stream(tr, res, spec)
+  local body = res.body or ""
+  local decoded = json.decode(body)
+  local clean = function(text) return core.scrub(text, tr._key) end
+  if type(decoded) == "table" and decoded.type == "error" and type(decoded.error) == "table" then
+    local err = transport.api_error(res, spec, clean)
+    err.retryable = false
+    return tr:scrub_error(err)
+  end
+  local ctype = res.headers["content-type"]
+  local quote = #body == 0 and "an empty body" or string.format("%d bytes: %s", #body,
+    string.format("%q", transport.text_excerpt(body, clean)):gsub("\\\n", "\\n"))
+  return tr:scrub_error(errors.new {
+    kind = "decode", status = res.status, request_id = res.headers["request-id"], attempts = res.attempts,
+    retryable = false, method = spec.method, path = spec.path,
+    message = string.format("a stream was asked for, but the answer is %s, not text/event-stream (%s)",
+      ctype and string.format("%q", ctype:sub(1, 100)) or "without a Content-Type", quote),
+  })
 end
 
 --- The stream object over a started transfer t (anything with next_event, queued, done,

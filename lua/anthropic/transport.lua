@@ -260,6 +260,8 @@ local function api_error(res, spec, clean)
   }
 end
 
+M.api_error, M.text_excerpt = api_error, text_excerpt -- (also for a stream answered with JSON: stream.lua)
+
 --- Turn a finished transfer's result into the decoded answer, or nil and an error object.
 function Transport:outcome(res, spec)
   local log = self.log
