@@ -217,6 +217,69 @@ describe("streaming messages", function()
     end)
   end)
 
+  describe("stream_deadline", function()
+    local function deadline_client(seconds)
+      return anthropic.new { api_key = key, base_url = emu.url, stream_deadline = seconds }
+    end
+
+    it("cuts a stream that drips one byte every 5 s at the deadline, as a timeout", function()
+      emu:faults { { path = "/v1/messages", action = "slow_drip", rate = 0.2, after = 2 } }
+      local c = deadline_client(0.4)
+      local t0 = socket.gettime()
+      local s = assert(c.messages:stream(params { messages = { { role = "user", content = WORDS } } }))
+      local msg, err = s:final()
+      local took = socket.gettime() - t0
+      assert.is_nil(msg)
+      assert.equal("timeout", err.kind)
+      assert.equal("the stream was cut at its deadline after 2 events, before message_stop: "
+        .. "request timed out: the stream_deadline of 0.4 seconds passed", err.message)
+      assert.is_false(err.retryable)
+      assert.is_true(took >= 0.4 and took < 3, "took " .. took)
+      assert.equal(1, #messages_log())
+      eventually(function() return messages_log()[1].canceled end, "the dripping request to be canceled")
+      c:close()
+    end)
+
+    it("counts the wait for the headers and for a retry", function()
+      emu:faults { { path = "/v1/messages", action = "stall" } }
+      local c = deadline_client(0.3)
+      local t0 = socket.gettime()
+      local s, err = c.messages:stream(params())
+      assert.is_nil(s)
+      assert.equal("timeout", err.kind)
+      assert.matches("the stream_deadline of 0.3 seconds passed", err.message)
+      assert.equal(1, err.attempts) -- not retried
+      assert.is_true(socket.gettime() - t0 < 3)
+      emu:reset()
+      emu:faults { { path = "/v1/messages", status = 529, headers = { ["retry-after-ms"] = "5000" } } }
+      t0 = socket.gettime()
+      s, err = c.messages:stream(params())
+      assert.is_nil(s)
+      assert.equal("timeout", err.kind)
+      assert.matches("the stream_deadline of 0.3 seconds passed while waiting to retry", err.message)
+      assert.is_true(socket.gettime() - t0 < 3)
+      c:close()
+    end)
+
+    it("leaves a stream that ends in time alone, and plain requests too", function()
+      local c = deadline_client(30)
+      assert.equal("You said: Hello, Claude", assert(assert(c.messages:stream(params())):final()).content[1].text)
+      assert(c.messages:create(params()))
+      c:close()
+    end)
+
+    it("is checked like every time option", function()
+      for _, bad in ipairs { 0, -1, 0 / 0, math.huge, 1e-9, 86401 } do
+        local ok, err = pcall(anthropic.new, { api_key = key, stream_deadline = bad })
+        assert.is_false(ok)
+        assert.matches("option 'stream_deadline' for anthropic.new must be a number of seconds from 0.001 to 86400", tostring(err))
+      end
+      local ok, err = pcall(anthropic.new, { api_key = key, stream_deadline = "5" })
+      assert.is_false(ok)
+      assert.matches("option 'stream_deadline' for anthropic.new must be a number %(got string%)", tostring(err))
+    end)
+  end)
+
   it("keeps a long healthy stream going past the timeout (the timeout is an idle limit)", function()
     emu:stream_options { event_delay = 0.1 }
     local c = anthropic.new { api_key = key, base_url = emu.url, timeout = 0.5 }

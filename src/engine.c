@@ -93,6 +93,9 @@ struct ae_xfer {
   int event_stream;        /* this attempt's Content-Type is text/event-stream */
   double idle;             /* seconds without a byte before a stream attempt fails, 0 = none */
   double last_io;          /* monotonic time of the last byte (or of the attempt's start) */
+  double deadline;         /* the request's total limit in seconds (0 = none), and when it ends */
+  double deadline_at;
+  int expired;             /* the deadline passed: a timeout, never retried */
   pausing paused;
   ae_sse *sse;
   size_t max_event;
@@ -483,7 +486,7 @@ static void finish_attempt(ae_xfer *x, CURLcode rc) {
     /* Once request bytes went out (on a new or a reused connection), the server may have
      * read the request and acted on it. */
     a.request_sent = a.transport != AE_TR_CONNECT && sent > 0;
-    permanent = permanent_failure(rc) || x->too_big || x->sse_err;
+    permanent = permanent_failure(rc) || x->too_big || x->sse_err || x->expired;
     x->status = (int)connect_code;
     x->error = a.transport == AE_TR_TIMEOUT ? AE_ERR_TIMEOUT : AE_ERR_CONNECTION;
     describe_failure(x, rc, a.transport);
@@ -831,6 +834,10 @@ ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen
   if (req->stream) {
     x->stream = 1;
     x->idle = req->timeout > 0 ? req->timeout : 0;
+    if (req->deadline > 0) {
+      x->deadline = req->deadline;
+      x->deadline_at = mono_now() + req->deadline;
+    }
     x->max_event = req->max_event ? req->max_event : AE_SSE_DEFAULT_MAX;
     x->sse = ae_sse_new(x->max_event);
     if (!x->sse) goto oom_x;
@@ -907,6 +914,30 @@ static void check_idle(ae_engine *e) {
   }
 }
 
+/* Streams past their total deadline fail as a timeout, not retried: while running (paused or
+ * not) or while waiting for a retry. */
+static void check_deadline(ae_engine *e) {
+  double now = -1;
+  for (ae_xfer *x = e->xfers; x; x = x->next) {
+    if (x->deadline_at <= 0 || (x->state != XS_RUNNING && x->state != XS_WAITING)) continue;
+    if (now < 0) now = mono_now();
+    if (now < x->deadline_at) continue;
+    x->expired = 1;
+    if (x->state == XS_RUNNING) {
+      snprintf(x->errbuf, sizeof x->errbuf, "the stream_deadline of %g seconds passed", x->deadline);
+      finish_attempt(x, CURLE_OPERATION_TIMEDOUT);
+    } else { /* its last attempt failed; the next one would start past the deadline */
+      char raw[AE_ERRLEN];
+      snprintf(raw, sizeof raw, "request timed out: the stream_deadline of %g seconds passed "
+               "while waiting to retry", x->deadline);
+      x->error = AE_ERR_TIMEOUT;
+      x->retryable = 0;
+      scrub_message(x, raw);
+      mark_done(x);
+    }
+  }
+}
+
 /* Finish the attempts libcurl reports done. */
 static void read_done(ae_engine *e) {
   CURLMsg *m;
@@ -944,6 +975,7 @@ int ae_engine_step(ae_engine *e) {
   curl_multi_perform(e->multi, &still);
   read_done(e);
   check_idle(e);
+  check_deadline(e);
   /* a retry with no delay starts now rather than one step later */
   start_due(e);
   if (e->running) {
@@ -968,7 +1000,12 @@ double ae_engine_timeout(const ae_engine *e) {
   for (const ae_xfer *x = e->xfers; x; x = x->next) {
     double d;
     if (x->state != XS_RUNNING && x->state != XS_WAITING) continue;
-    if (now < 0 && (x->state == XS_WAITING || x->idle > 0)) now = mono_now();
+    if (now < 0 && (x->state == XS_WAITING || x->idle > 0 || x->deadline_at > 0)) now = mono_now();
+    if (x->deadline_at > 0) { /* whatever else it waits for, it ends then at the latest */
+      d = x->deadline_at - now;
+      if (d < 0) d = 0;
+      if (best < 0 || d < best) best = d;
+    }
     if (x->state == XS_WAITING) {
       d = x->due - now;
     } else if (x->state == XS_RUNNING && x->paused == PAUSE_BUDGET) {

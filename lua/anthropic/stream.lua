@@ -158,7 +158,8 @@ function Stream:_end_error()
   if res.error then
     kind = res.error.kind
     msg = string.format("the stream %s after %s, before %s: %s",
-      kind == "timeout" and "stalled" or kind == "canceled" and "was canceled" or "broke",
+      kind == "timeout" and (res.error.message:find("stream_deadline", 1, true) and "was cut at its deadline"
+        or "stalled") or kind == "canceled" and "was canceled" or "broke",
       plural(n, "event"), self.message and "message_stop" or "message_start", res.error.message)
   else
     kind = "connection"
