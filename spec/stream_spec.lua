@@ -280,6 +280,23 @@ describe("streaming messages", function()
     end)
   end)
 
+  it("keeps the container of message_delta in final(), as create() returns it", function()
+    local p = params { container = "container_011CZ" }
+    local created = assert(client.messages:create(p))
+    assert.equal("container_011CZ", created.container.id)
+    local s = assert(client.messages:stream(p))
+    local delta
+    for e in s:events() do
+      if e.type == "message_delta" then delta = e end
+    end
+    assert.equal("container_011CZ", delta.delta.container.id)
+    local final = assert(s:final())
+    assert.equal("container_011CZ", final.container.id)
+    assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$", final.container.expires_at)
+    final.container.expires_at, created.container.expires_at = nil, nil
+    assert.same(without_id(created), without_id(final))
+  end)
+
   it("keeps a long healthy stream going past the timeout (the timeout is an idle limit)", function()
     emu:stream_options { event_delay = 0.1 }
     local c = anthropic.new { api_key = key, base_url = emu.url, timeout = 0.5 }
@@ -1018,6 +1035,21 @@ describe("stream accumulation (scripted events)", function()
     end
     local _, err = open { START, { "", '{"type": 5}' } }:final()
     assert.equal("the stream is malformed at event 2 (no name): its type is a number, not a string", err.message)
+  end)
+
+  it("keeps stop_details and container from message_delta", function()
+    local stop_details = { type = "refusal", category = "cyber", explanation = "This request was refused." }
+    local container = { id = "container_1", expires_at = "2026-12-03T07:00:00Z" }
+    local s = open {
+      START, TEXT0, delta(0, "No."), ev("content_block_stop", { index = 0 }),
+      ev("message_delta", { delta = { stop_reason = "refusal", stop_sequence = json.null, stop_details = stop_details,
+        container = container }, usage = { output_tokens = 2 } }),
+      ev("message_stop", {}),
+    }
+    local msg = assert(s:final())
+    assert.equal("refusal", msg.stop_reason)
+    assert.same(stop_details, msg.stop_details)
+    assert.same(container, msg.container)
   end)
 
   it("says when the stream ended inside an event", function()
