@@ -976,6 +976,22 @@ describe("stream accumulation (scripted events)", function()
     assert.same({}, r.events.got)
   end)
 
+  it("names the same event however the deltas are read, and refuses a delta whose text is not a string", function()
+    for _, batch in ipairs { false, true } do -- (batched, two deltas for block 5 come in one batch)
+      local r = read_all(with_tail { START, TEXT0, delta(5, "a"), delta(5, "b") }, batch)
+      for how, x in pairs(r) do
+        assert.matches("at event 3 %(content_block_delta%): content block 5 was never started",
+          (how == "final" and x.ferr or x.err).message, how)
+      end
+    end
+    local r = read_all(with_tail { START, TEXT0, ev("content_block_delta", { index = 0, delta = { type = "text_delta", text = 7 } }) })
+    for how, x in pairs(r) do
+      assert.equal("the stream is malformed at event 3 (content_block_delta): the text_delta's text is a number, not a string",
+        (how == "final" and x.ferr or x.err).message, how)
+    end
+    assert.same({}, r.text.got)
+  end)
+
   it("refuses a second message_start instead of dropping what was gathered", function()
     local r = read_all(with_tail { START, TEXT0, delta(0, "one "), START, delta(0, "two") })
     for how, x in pairs(r) do

@@ -240,6 +240,10 @@ function Stream:_charge()
   end
 end
 
+-- The text each known delta type carries (a delta of another type is passed through as it is).
+local DELTA_FIELDS = { text_delta = "text", input_json_delta = "partial_json", thinking_delta = "thinking",
+  signature_delta = "signature" }
+
 -- A malformed stream: the event that breaks the protocol ends it, for text(), events() and
 -- final() alike (what the reader was handed and what final() returns never disagree).
 function Stream:_malformed(what, name)
@@ -303,8 +307,16 @@ function Stream:_accumulate(ev)
   elseif typ == "content_block_delta" then
     local err = self:_check_delta(ev.index, typ)
     if err then return err end
-    local st, d = self._open[ev.index + 1], ev.delta
-    if not st or type(d) ~= "table" then return nil end -- (keep_content(false), or no delta to keep)
+    local d = ev.delta
+    if type(d) ~= "table" or type(d.type) ~= "string" then
+      return self:_malformed("the delta is not an object with a type", typ)
+    end
+    local field = DELTA_FIELDS[d.type]
+    if field and type(d[field]) ~= "string" then
+      return self:_malformed(string.format("the %s's %s is a %s, not a string", d.type, field, type(d[field])), typ)
+    end
+    local st = self._open[ev.index + 1]
+    if not st then return nil end -- (keep_content(false))
     if d.type == "text_delta" then acc_add(st, "text", d.text)
     elseif d.type == "input_json_delta" then acc_add(st, "json", d.partial_json)
     elseif d.type == "thinking_delta" then acc_add(st, "thinking", d.thinking)
@@ -468,9 +480,10 @@ function Stream:text()
       if k > 0 and self.stopped then -- (after message_stop: read off, not handed out)
         self.count = self.count + k
       elseif k > 0 then
-        self.count = self.count + k
+        self.count = self.count + 1 -- (an error is the first delta's: they share one block)
         self.err = add_text(self, block, nil, batch, k)
         if self.err then errors.raise(self.err) end
+        self.count = self.count + k - 1
         i, n = 1, k
         return batch[1]
       end
