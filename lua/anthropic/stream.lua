@@ -415,9 +415,11 @@ end
 function Stream:_after_stop(name, data)
   local ev = data and json.decode(data)
   if name == "error" or (type(ev) == "table" and ev.type == "error") then
-    local err = self:_api_error(type(ev) == "table" and ev or {})
-    self._tr:emit("warn", string.format("%s %s: an error event after message_stop, ignored (the message was complete): %s",
-      self._spec.method, self._spec.path, err.message))
+    local e = type(ev) == "table" and type(ev.error) == "table" and ev.error or {}
+    local said = type(e.message) == "string" and e.message or "no message"
+    self._tr:emit("warn", core.scrub(string.format( -- (server text: the key may be echoed)
+      "%s %s: an error event after message_stop, ignored (the message was complete): %s",
+      self._spec.method, self._spec.path, said), self._tr._key))
   end
   return nil
 end

@@ -65,7 +65,8 @@ local function script(data)
     elseif kind == 1 then
       add("content_block_start", { index = index(), content_block = { type = "text", text = "" } })
     elseif kind == 2 then
-      add("content_block_start", { index = index(), content_block = { type = "tool_use", id = "t", name = "f", input = {} } })
+      add("content_block_start", { index = index(),
+        content_block = { type = "tool_use", id = "t", name = "f", input = {} } })
     elseif kind == 3 then
       add("content_block_start", { index = index(), content_block = { type = "thinking", thinking = "" } })
     elseif kind <= 6 then -- text deltas, the most common event
@@ -73,7 +74,8 @@ local function script(data)
       add("content_block_delta", { index = i, delta = { type = "text_delta", text = text } })
       if math.type(i) == "integer" and i >= 0 then events[#events].text, events[#events].index = text, i end
     elseif kind == 7 then
-      add("content_block_delta", { index = index(), delta = { type = "input_json_delta", partial_json = pick(FRAGMENTS, byte()) } })
+      add("content_block_delta", { index = index(),
+        delta = { type = "input_json_delta", partial_json = pick(FRAGMENTS, byte()) } })
     elseif kind == 8 then
       local b = byte()
       local delta = b % 3 == 0 and { type = "thinking_delta", thinking = pick(TEXTS, b) }
@@ -260,7 +262,9 @@ return function(data)
         end
       end
       for i in pairs(per_block) do
-        if not plain.msg.content[i + 1] then fail("deltas for block %d were handed out, final() has no such block", i) end
+        if not plain.msg.content[i + 1] then
+          fail("deltas for block %d were handed out, final() has no such block", i)
+        end
       end
     end
     for _, way in ipairs {
@@ -275,7 +279,9 @@ return function(data)
           fail("%s handed out %d texts, events() %d", label, #o.texts, #plain.texts)
         end
         for i, t in ipairs(o.texts) do
-          if t ~= plain.texts[i] then fail("%s handed out text %d as %q, events() as %q", label, i, t, plain.texts[i]) end
+          if t ~= plain.texts[i] then
+            fail("%s handed out text %d as %q, events() as %q", label, i, t, plain.texts[i])
+          end
         end
       end
       if way[1] == "next" then check_order(o.events) end
