@@ -90,7 +90,7 @@ local ROWS = {
     mid = { action = "stream_reset_after" },
     expect = "connection 200, retryable, ambiguous, 2 attempts",
     admin_list = "connection 200, retryable, 2 attempts",
-    stream_start = "connection, ambiguous, 1 attempt, after 0 events",
+    stream_start = "connection 200, retryable, ambiguous, 2 attempts",
     stream_mid = "connection, ambiguous, 1 attempt, after " .. MID_AFTER .. " events",
     reconcile = "connection 200, ambiguous, 1 attempt, 3 sent" },
   { id = "stall", label = "stall past the timeout (0.3 s)", fault = { action = "stall" },

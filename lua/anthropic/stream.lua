@@ -263,8 +263,8 @@ local function show_index(index)
   return type(index) == "string" and string.format("%q", index:sub(1, 40)) or type(index)
 end
 
--- Check that a delta for block index may be read: the message has started and has not stopped,
--- and that block is open. -> nil | err
+-- Check that a delta (or stop) for block index may be read: the message has started and that
+-- block is open (after message_stop nothing gets here: _after_stop). -> nil | err
 function Stream:_check_delta(index, name)
   name = name or "content_block_delta"
   if not self.message then return self:_malformed(name .. " before message_start", name) end
