@@ -161,6 +161,14 @@ $(BUILD)/fuzz_json: spec/fuzz/fuzz_json.c src/ljson.c src/ljsonenc.c src/jtext.c
 	  $$($(PKG_CONFIG) --cflags lua5.4) -Isrc -o $@ $< src/ljson.c src/ljsonenc.c src/jtext.c \
 	  $$($(PKG_CONFIG) --libs lua5.4) -lm
 
+# The stream accumulator is Lua: this one embeds Lua 5.4 with the C core linked in (JSON, text
+# buffers), loads lua/anthropic/stream.lua and checks it with spec/fuzz/fuzz_stream.lua.
+$(BUILD)/fuzz_stream: spec/fuzz/fuzz_stream.c spec/fuzz/fuzz_stream.lua $(CORE_SRC) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  $$($(PKG_CONFIG) --cflags lua5.4 libcurl) -Isrc -DAE_LUA_DIR='"$(CURDIR)/lua"' \
+	  -DAE_FUZZ_DIR='"$(CURDIR)/spec/fuzz"' -o $@ $< $(CORE_SRC) $$($(PKG_CONFIG) --libs lua5.4 libcurl) -lm -lpthread
+
 fuzz-deps:
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_PKGS) clang libclang-rt-14-dev"
 

@@ -90,6 +90,19 @@ describe("emulator fault actions", function()
     assert.equal("message_stop", events[#events].event)
   end)
 
+  it("huge_body on a stream keeps it well-formed: the big delta goes into the open text block", function()
+    server:faults { { path = "/v1/messages", action = "huge_body", size = 1000 } }
+    local res = assert(post(body("big stream", { stream = true })))
+    local events = helper.parse_sse(res.body)
+    assert.equal("message_start", events[1].event)
+    assert.equal("content_block_start", events[2].event)
+    assert.equal("text", events[2].data.content_block.type)
+    assert.equal("content_block_delta", events[3].event)
+    assert.equal(events[2].data.index, events[3].data.index)
+    assert.equal(1000, #events[3].data.delta.text)
+    assert.equal("message_stop", events[#events].event)
+  end)
+
   it("oversize_header adds one header of `size` bytes (default 200 KB) to the real answer", function()
     server:faults { { path = "/v1/messages", action = "oversize_header" } }
     local res = assert(post(body("header")))

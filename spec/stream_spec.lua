@@ -217,6 +217,87 @@ describe("streaming messages", function()
     end)
   end)
 
+  describe("stream_deadline", function()
+    local function deadline_client(seconds)
+      return anthropic.new { api_key = key, base_url = emu.url, stream_deadline = seconds }
+    end
+
+    it("cuts a stream that drips one byte every 5 s at the deadline, as a timeout", function()
+      emu:faults { { path = "/v1/messages", action = "slow_drip", rate = 0.2, after = 2 } }
+      local c = deadline_client(0.4)
+      local t0 = socket.gettime()
+      local s = assert(c.messages:stream(params { messages = { { role = "user", content = WORDS } } }))
+      local msg, err = s:final()
+      local took = socket.gettime() - t0
+      assert.is_nil(msg)
+      assert.equal("timeout", err.kind)
+      assert.equal("the stream was cut at its deadline after 2 events, before message_stop: "
+        .. "request timed out: the stream_deadline of 0.4 seconds passed", err.message)
+      assert.is_false(err.retryable)
+      assert.is_true(took >= 0.4 and took < 3, "took " .. took)
+      assert.equal(1, #messages_log())
+      eventually(function() return messages_log()[1].canceled end, "the dripping request to be canceled")
+      c:close()
+    end)
+
+    it("counts the wait for the headers and for a retry", function()
+      emu:faults { { path = "/v1/messages", action = "stall" } }
+      local c = deadline_client(0.3)
+      local t0 = socket.gettime()
+      local s, err = c.messages:stream(params())
+      assert.is_nil(s)
+      assert.equal("timeout", err.kind)
+      assert.matches("the stream_deadline of 0.3 seconds passed", err.message)
+      assert.equal(1, err.attempts) -- not retried
+      assert.is_true(socket.gettime() - t0 < 3)
+      emu:reset()
+      emu:faults { { path = "/v1/messages", status = 529, headers = { ["retry-after-ms"] = "5000" } } }
+      t0 = socket.gettime()
+      s, err = c.messages:stream(params())
+      assert.is_nil(s)
+      assert.equal("timeout", err.kind)
+      assert.matches("the stream_deadline of 0.3 seconds passed while waiting to retry", err.message)
+      assert.is_true(socket.gettime() - t0 < 3)
+      c:close()
+    end)
+
+    it("leaves a stream that ends in time alone, and plain requests too", function()
+      local c = deadline_client(30)
+      assert.equal("You said: Hello, Claude", assert(assert(c.messages:stream(params())):final()).content[1].text)
+      assert(c.messages:create(params()))
+      c:close()
+    end)
+
+    it("is checked like every time option", function()
+      for _, bad in ipairs { 0, -1, 0 / 0, math.huge, 1e-9, 86401 } do
+        local ok, err = pcall(anthropic.new, { api_key = key, stream_deadline = bad })
+        assert.is_false(ok)
+        assert.matches("option 'stream_deadline' for anthropic.new must be a number of seconds from 0.001 to 86400",
+          tostring(err))
+      end
+      local ok, err = pcall(anthropic.new, { api_key = key, stream_deadline = "5" })
+      assert.is_false(ok)
+      assert.matches("option 'stream_deadline' for anthropic.new must be a number %(got string%)", tostring(err))
+    end)
+  end)
+
+  it("keeps the container of message_delta in final(), as create() returns it", function()
+    local p = params { container = "container_011CZ" }
+    local created = assert(client.messages:create(p))
+    assert.equal("container_011CZ", created.container.id)
+    local s = assert(client.messages:stream(p))
+    local delta
+    for e in s:events() do
+      if e.type == "message_delta" then delta = e end
+    end
+    assert.equal("container_011CZ", delta.delta.container.id)
+    local final = assert(s:final())
+    assert.equal("container_011CZ", final.container.id)
+    assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$", final.container.expires_at)
+    final.container.expires_at, created.container.expires_at = nil, nil
+    assert.same(without_id(created), without_id(final))
+  end)
+
   it("keeps a long healthy stream going past the timeout (the timeout is an idle limit)", function()
     emu:stream_options { event_delay = 0.1 }
     local c = anthropic.new { api_key = key, base_url = emu.url, timeout = 0.5 }
@@ -258,6 +339,37 @@ describe("streaming messages", function()
       assert.is_nil(s)
       assert.equal(529, err.status)
       assert.equal(2, err.attempts)
+    end)
+
+    it("says what came back when a 200 answer is not an event stream", function()
+      -- an HTML page (a proxy's), with the key echoed in it: quoted, scrubbed
+      emu:faults { { path = "/v1/messages", status = 200, headers = { ["content-type"] = "text/html" },
+        body = "<html><body><h1>Gateway says hello</h1><p>" .. key .. "</p></body></html>" } }
+      local s, err = client.messages:stream(params())
+      assert.is_nil(s)
+      assert.equal("decode", err.kind)
+      assert.equal(200, err.status)
+      assert.is_false(err.retryable)
+      assert.matches('^a stream was asked for, but the answer is "text/html", not text/event%-stream '
+        .. '%(%d+ bytes: "Gateway says hello ', err.message)
+      assert.is_nil(tostring(err):find(key, 1, true))
+      -- a message as JSON: named as such, not "connection"
+      local msg = json.encode { id = "msg_1", type = "message", role = "assistant", content = {} }
+      emu:faults { { path = "/v1/messages", status = 200, headers = { ["content-type"] = "application/json" },
+        body = msg } }
+      s, err = client.messages:stream(params())
+      assert.is_nil(s)
+      assert.equal("decode", err.kind)
+      assert.matches('the answer is "application/json", not text/event%-stream %(%d+ bytes: "{', err.message)
+      -- a JSON error body: the API error it says
+      emu:faults { { path = "/v1/messages", status = 200, headers = { ["content-type"] = "application/json" },
+        body = json.encode { type = "error", error = { type = "overloaded_error", message = "Overloaded" } } } }
+      s, err = client.messages:stream(params())
+      assert.is_nil(s)
+      assert.equal("api", err.kind)
+      assert.equal("overloaded_error", err.type)
+      assert.equal("Overloaded", err.message)
+      assert.equal(1 + 1 + 1, #messages_log()) -- none retried
     end)
 
     it("returns connection and timeout errors", function()
@@ -809,6 +921,158 @@ describe("stream accumulation (scripted events)", function()
   it("ends cleanly after message_stop even if the transfer then fails", function()
     local s = open({ START, ev("message_stop", {}) }, { error = { kind = "connection", message = "reset" } })
     assert(s:final())
+  end)
+
+  -- Every way of reading: events(), text() one event at a time, text() in batches, final().
+  local function read_all(events, batch)
+    local out = {}
+    local function run(how)
+      local s = stream.wrap(tr, scripted(events, nil, batch), spec)
+      local got = {}
+      local ok, err = pcall(function()
+        if how == "events" then for e in s:events() do got[#got + 1] = e end
+        elseif how == "text" then for t in s:text() do got[#got + 1] = t end end
+      end)
+      local msg, ferr = s:final()
+      out[how] = { ok = ok, err = err, got = got, msg = msg, ferr = ferr }
+    end
+    run("events"); run("text"); run("final")
+    return out
+  end
+
+  local TEXT0 = ev("content_block_start", { index = 0, content_block = { type = "text", text = "" } })
+  local function delta(index, text)
+    return ev("content_block_delta", { index = index, delta = { type = "text_delta", text = text } })
+  end
+  local TAIL = { ev("content_block_stop", { index = 0 }),
+    ev("message_delta", { delta = { stop_reason = "end_turn" }, usage = { output_tokens = 2 } }),
+    ev("message_stop", {}) }
+  local function with_tail(list)
+    for _, e in ipairs(TAIL) do list[#list + 1] = e end
+    return list
+  end
+
+  it("refuses a delta for a block never opened, in text(), events() and final() alike", function()
+    for _, bad in ipairs { 99, -1, 0.5, 1 } do
+      for _, batch in ipairs { false, true } do
+        local r = read_all(with_tail { START, TEXT0, delta(0, "kept "), delta(bad, "never shown") }, batch)
+        for how, x in pairs(r) do
+          local err = how == "final" and x.ferr or x.err
+          assert.is_nil(x.msg, how)
+          assert.equal("decode", err.kind, how)
+          assert.matches("the stream is malformed at event 4 %(content_block_delta%)", err.message)
+          for _, g in ipairs(x.got) do -- what was handed out is what final() would have kept
+            assert.not_equal("never shown", type(g) == "table" and g.delta and g.delta.text or g)
+          end
+        end
+        assert.matches(bad == 1 and "content block 1 was never started" or bad == 99 and "block 99 was never started"
+          or "is not a whole number from 0", r.final.ferr.message)
+        assert.same({ "kept " }, r.text.got)
+      end
+    end
+    -- a delta for a block already stopped, and one before message_start
+    local r = read_all { START, TEXT0, ev("content_block_stop", { index = 0 }), delta(0, "late") }
+    assert.matches("content block 0 was already stopped", r.final.ferr.message)
+    assert.same({}, r.text.got)
+    r = read_all(with_tail { delta(0, "early"), START, TEXT0 })
+    assert.equal("the stream is malformed at event 1 (content_block_delta): content_block_delta before message_start",
+      r.final.ferr.message)
+    assert.same({}, r.events.got)
+  end)
+
+  it("names the same event however the deltas are read, and refuses a delta whose text is not a string", function()
+    for _, batch in ipairs { false, true } do -- (batched, two deltas for block 5 come in one batch)
+      local r = read_all(with_tail { START, TEXT0, delta(5, "a"), delta(5, "b") }, batch)
+      for how, x in pairs(r) do
+        assert.matches("at event 3 %(content_block_delta%): content block 5 was never started",
+          (how == "final" and x.ferr or x.err).message, how)
+      end
+    end
+    local seven = ev("content_block_delta", { index = 0, delta = { type = "text_delta", text = 7 } })
+    local r = read_all(with_tail { START, TEXT0, seven })
+    for how, x in pairs(r) do
+      assert.equal("the stream is malformed at event 3 (content_block_delta): "
+        .. "the text_delta's text is a number, not a string",
+        (how == "final" and x.ferr or x.err).message, how)
+    end
+    assert.same({}, r.text.got)
+  end)
+
+  it("refuses a second message_start instead of dropping what was gathered", function()
+    local r = read_all(with_tail { START, TEXT0, delta(0, "one "), START, delta(0, "two") })
+    for how, x in pairs(r) do
+      local err = how == "final" and x.ferr or x.err
+      assert.equal("decode", err.kind, how)
+      assert.matches("at event 4 %(message_start%): a second message_start", err.message)
+    end
+    assert.same({ "one " }, r.text.got)
+  end)
+
+  it("keeps a complete message when an error event follows message_stop", function()
+    local logged = {}
+    local ltr = { emit = function(_, level, msg) logged[#logged + 1] = level .. " " .. msg end }
+    local events = with_tail { START, TEXT0, delta(0, "Hi") }
+    events[#events + 1] = ev("error", { error = { type = "overloaded_error", message = "Overloaded" } })
+    events[#events + 1] = delta(0, "after the end")
+    for _, batch in ipairs { false, true } do
+      local s = stream.wrap(ltr, scripted(events, nil, batch), spec)
+      local texts = {}
+      for t in s:text() do texts[#texts + 1] = t end
+      assert.same({ "Hi" }, texts)
+      local msg = assert(s:final())
+      assert.equal("Hi", msg.content[1].text)
+      assert.equal(8, s.count)
+    end
+    local s = stream.wrap(ltr, scripted(events), spec)
+    local got = {}
+    for e in s:events() do got[#got + 1] = e end
+    assert.equal("message_stop", got[#got].type)
+    assert(s:final())
+    assert.matches("^warn POST /v1/messages: an error event after message_stop, ignored "
+      .. "%(the message was complete%): Overloaded$", logged[#logged])
+    for _, line in ipairs(logged) do assert.not_matches("^error", line) end
+  end)
+
+  it("reports a missing message_start as such", function()
+    local r = read_all { ev("ping", {}), ev("message_stop", {}) }
+    assert.equal("the stream is malformed at event 2 (message_stop): message_stop before message_start",
+      r.final.ferr.message)
+    local s = open { ev("ping", {}) }
+    local _, err = s:final()
+    assert.equal("connection", err.kind)
+    assert.equal("the stream ended after 1 event, before message_start", err.message)
+    s = open({}, { error = { kind = "timeout", message = "no data for 30 s" } })
+    _, err = s:final()
+    assert.equal("the stream stalled after 0 events, before message_start: no data for 30 s", err.message)
+  end)
+
+  it("gives an error object for an event whose type is not a string", function()
+    for _, e in ipairs { { "", '{"type": 5}' }, { "message_delta", '{"type": {"a": 1}}' }, { "", '{"index": 0}' } } do
+      local r = read_all { START, e }
+      for how, x in pairs(r) do
+        local err = how == "final" and x.ferr or x.err
+        assert.is_true(anthropic.is_error(err), how)
+        assert.equal("decode", err.kind)
+        assert.matches("^the stream is malformed at event 2 ", err.message)
+      end
+    end
+    local _, err = open { START, { "", '{"type": 5}' } }:final()
+    assert.equal("the stream is malformed at event 2 (no name): its type is a number, not a string", err.message)
+  end)
+
+  it("keeps stop_details and container from message_delta", function()
+    local stop_details = { type = "refusal", category = "cyber", explanation = "This request was refused." }
+    local container = { id = "container_1", expires_at = "2026-12-03T07:00:00Z" }
+    local s = open {
+      START, TEXT0, delta(0, "No."), ev("content_block_stop", { index = 0 }),
+      ev("message_delta", { delta = { stop_reason = "refusal", stop_sequence = json.null, stop_details = stop_details,
+        container = container }, usage = { output_tokens = 2 } }),
+      ev("message_stop", {}),
+    }
+    local msg = assert(s:final())
+    assert.equal("refusal", msg.stop_reason)
+    assert.same(stop_details, msg.stop_details)
+    assert.same(container, msg.container)
   end)
 
   it("says when the stream ended inside an event", function()

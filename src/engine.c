@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,8 +89,12 @@ struct ae_xfer {
   /* streams */
   int stream;              /* the request asked for a stream */
   int started;             /* this attempt got 2xx headers: the body is an event stream */
+  int event_stream;        /* this attempt's Content-Type is text/event-stream */
   double idle;             /* seconds without a byte before a stream attempt fails, 0 = none */
   double last_io;          /* monotonic time of the last byte (or of the attempt's start) */
+  double deadline;         /* the request's total limit in seconds (0 = none), and when it ends */
+  double deadline_at;
+  int expired;             /* the deadline passed: a timeout, never retried */
   pausing paused;
   ae_sse *sse;
   size_t max_event;
@@ -282,9 +287,25 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
 }
 
 static void clear_headers(ae_xfer *x) {
+  x->event_stream = 0;
   x->nhdrs = 0;
   x->hparsed = 0;
   x->hbuf_len = 0;
+}
+
+/* Whether a header line is "Content-Type: text/event-stream" (parameters allowed). Only such a
+ * body is parsed as events: a 2xx JSON or HTML page is read whole, as a plain answer, so that
+ * the stream layer can say what came back instead of reporting a broken stream. */
+static int is_event_stream_type(const char *data, size_t len) {
+  static const char name[] = "content-type:", type[] = "text/event-stream";
+  size_t i = sizeof name - 1, k;
+  if (len < i || strncasecmp(data, name, i) != 0) return 0;
+  while (i < len && (data[i] == ' ' || data[i] == '\t')) i++;
+  k = sizeof type - 1;
+  if (len - i < k || strncasecmp(data + i, type, k) != 0) return 0;
+  i += k;
+  return i == len || data[i] == ';' || data[i] == ' ' || data[i] == '\t' || data[i] == '\r' ||
+         data[i] == '\n';
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *ud) {
@@ -297,8 +318,9 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   }
   if (len <= 2 && (len == 0 || data[0] == '\r' || data[0] == '\n')) { /* end of the headers */
     long code = 0;
-    if (x->stream && curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
-        code >= 200 && code <= 299) {
+    if (x->stream && x->event_stream &&
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code >= 200 &&
+        code <= 299) {
       x->started = 1;
       changed(x);
     }
@@ -306,6 +328,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   }
   const char *colon = memchr(data, ':', len);
   if (!colon) return len;
+  if (is_event_stream_type(data, len)) x->event_stream = 1;
   if (x->nhdrs == x->hdrs_cap) {
     size_t cap = x->hdrs_cap ? x->hdrs_cap * 2 : 24;
     hdr *p = realloc(x->hdrs, cap * sizeof *p);
@@ -462,7 +485,7 @@ static void finish_attempt(ae_xfer *x, CURLcode rc) {
     /* Once request bytes went out (on a new or a reused connection), the server may have
      * read the request and acted on it. */
     a.request_sent = a.transport != AE_TR_CONNECT && sent > 0;
-    permanent = permanent_failure(rc) || x->too_big || x->sse_err;
+    permanent = permanent_failure(rc) || x->too_big || x->sse_err || x->expired;
     x->status = (int)connect_code;
     x->error = a.transport == AE_TR_TIMEOUT ? AE_ERR_TIMEOUT : AE_ERR_CONNECTION;
     describe_failure(x, rc, a.transport);
@@ -801,6 +824,10 @@ ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen
   if (req->stream) {
     x->stream = 1;
     x->idle = req->timeout > 0 ? req->timeout : 0;
+    if (req->deadline > 0) {
+      x->deadline = req->deadline;
+      x->deadline_at = mono_now() + req->deadline;
+    }
     x->max_event = req->max_event ? req->max_event : AE_SSE_DEFAULT_MAX;
     x->sse = ae_sse_new(x->max_event);
     if (!x->sse) goto oom_x;
@@ -877,6 +904,30 @@ static void check_idle(ae_engine *e) {
   }
 }
 
+/* Streams past their total deadline fail as a timeout, not retried: while running (paused or
+ * not) or while waiting for a retry. */
+static void check_deadline(ae_engine *e) {
+  double now = -1;
+  for (ae_xfer *x = e->xfers; x; x = x->next) {
+    if (x->deadline_at <= 0 || (x->state != XS_RUNNING && x->state != XS_WAITING)) continue;
+    if (now < 0) now = mono_now();
+    if (now < x->deadline_at) continue;
+    x->expired = 1;
+    if (x->state == XS_RUNNING) {
+      snprintf(x->errbuf, sizeof x->errbuf, "the stream_deadline of %g seconds passed", x->deadline);
+      finish_attempt(x, CURLE_OPERATION_TIMEDOUT);
+    } else { /* its last attempt failed; the next one would start past the deadline */
+      char raw[AE_ERRLEN];
+      snprintf(raw, sizeof raw, "request timed out: the stream_deadline of %g seconds passed "
+               "while waiting to retry", x->deadline);
+      x->error = AE_ERR_TIMEOUT;
+      x->retryable = 0;
+      scrub_message(x, raw);
+      mark_done(x);
+    }
+  }
+}
+
 /* Finish the attempts libcurl reports done. */
 static void read_done(ae_engine *e) {
   CURLMsg *m;
@@ -914,6 +965,7 @@ int ae_engine_step(ae_engine *e) {
   curl_multi_perform(e->multi, &still);
   read_done(e);
   check_idle(e);
+  check_deadline(e);
   /* a retry with no delay starts now rather than one step later */
   start_due(e);
   if (e->running) {
@@ -938,7 +990,12 @@ double ae_engine_timeout(const ae_engine *e) {
   for (const ae_xfer *x = e->xfers; x; x = x->next) {
     double d;
     if (x->state != XS_RUNNING && x->state != XS_WAITING) continue;
-    if (now < 0 && (x->state == XS_WAITING || x->idle > 0)) now = mono_now();
+    if (now < 0 && (x->state == XS_WAITING || x->idle > 0 || x->deadline_at > 0)) now = mono_now();
+    if (x->deadline_at > 0) { /* whatever else it waits for, it ends then at the latest */
+      d = x->deadline_at - now;
+      if (d < 0) d = 0;
+      if (best < 0 || d < best) best = d;
+    }
     if (x->state == XS_WAITING) {
       d = x->due - now;
     } else if (x->state == XS_RUNNING && x->paused == PAUSE_BUDGET) {

@@ -48,6 +48,9 @@ typedef struct ae_request {
   size_t max_body;              /* larger answers fail (0 = 64 MiB) */
   int stream;                   /* a 2xx answer is an event stream (see above) */
   size_t max_event;             /* streams: larger events fail the stream (0 = 16 MiB) */
+  /* streams: seconds from submit to the stream's end, retries and pauses included; past it the
+   * transfer fails as a timeout and is not retried (0 = none) */
+  double deadline;
   /* Not for streams (their timeout is an idle limit): an attempt that moves fewer than
    * min_speed bytes/s for min_speed_time whole seconds fails as a timeout (0 = off). */
   long min_speed, min_speed_time;

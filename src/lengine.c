@@ -111,11 +111,12 @@ static int engine_budget(lua_State *L) {
 enum {
   F_METHOD = 1, F_URL, F_BODY, F_TIMEOUT, F_CONNECT_TIMEOUT, F_MAX_RETRIES, F_RETRY_AFTER_CAP,
   F_MAX_BODY, F_MAX_EVENT, F_MIN_SPEED, F_MIN_SPEED_TIME, F_IDEMPOTENT, F_STREAM, F_KEY, F_HEADERS,
-  F_XFER_MT, /* not a field: the transfer metatable */
+  F_DEADLINE, F_XFER_MT, /* not a field: the transfer metatable */
 };
 static const char *const submit_fields[] = {
     NULL, "method", "url", "body", "timeout", "connect_timeout", "max_retries", "retry_after_cap",
-    "max_body", "max_event", "min_speed", "min_speed_time", "idempotent", "stream", "key", "headers"};
+    "max_body", "max_event", "min_speed", "min_speed_time", "idempotent", "stream", "key", "headers",
+    "deadline"};
 
 /* Pushes req[field] (req at index 2) and returns its type. */
 static int field(lua_State *L, int f) {
@@ -161,6 +162,9 @@ static int engine_submit(lua_State *L) {
   req.retry_after_cap = optfield_number(L, F_RETRY_AFTER_CAP, 60);
   req.max_body = (size_t)optfield_number(L, F_MAX_BODY, 0);
   req.max_event = (size_t)optfield_number(L, F_MAX_EVENT, 0);
+  req.deadline = optfield_number(L, F_DEADLINE, 0);
+  if (!(req.deadline >= 0 && req.deadline <= 86400)) /* (NaN too) */
+    luaL_error(L, "request field 'deadline' must be a number of seconds from 0 to 86400");
   lua_Number min_speed = optfield_number(L, F_MIN_SPEED, 0);
   lua_Number min_speed_time = optfield_number(L, F_MIN_SPEED_TIME, 0);
   if (min_speed < 0 || min_speed > LONG_MAX || min_speed_time < 0 || min_speed_time > LONG_MAX ||

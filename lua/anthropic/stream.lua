@@ -77,13 +77,15 @@ function M.open(tr, spec)
   if not t then return nil, err end
   transport.await(function() return t:started() or t:done() end)
   if tr.guard then tr.guard:observe(function(name) return t:header(name) end) end -- pace (guard.lua)
-  if not t:started() then -- an error answer, or no answer at all: the ordinary outcome
+  if not t:started() then -- an error answer, no answer at all, or an answer that is no stream
     local res = t:result()
     t:close()
-    local value
-    value, err = tr:outcome(res, spec)
-    if value == nil then return nil, err end
-    return nil, errors.new { kind = "decode", status = res.status, message = "the answer is not an event stream" }
+    if res.error or res.status < 200 or res.status > 299 then
+      local _
+      _, err = tr:outcome(res, spec)
+      return nil, err
+    end
+    return nil, M.not_a_stream(tr, res, spec)
   end
   for i, h in ipairs(t:history()) do
     tr:emit("warn", string.format("%s %s: attempt %d failed (%s); retrying in %.2fs", spec.method, spec.path,
@@ -94,12 +96,35 @@ function M.open(tr, spec)
   return s
 end
 
+--- The error for a 2xx answer to a stream request whose Content-Type is not text/event-stream
+-- (the engine then reads it whole, as a plain answer): a JSON error body is the API error it
+-- says; anything else is a decode error naming the content type and quoting the body's start.
+function M.not_a_stream(tr, res, spec)
+  local body = res.body or ""
+  local decoded = json.decode(body)
+  local clean = function(text) return core.scrub(text, tr._key) end
+  if type(decoded) == "table" and decoded.type == "error" and type(decoded.error) == "table" then
+    local err = transport.api_error(res, spec, clean)
+    err.retryable = false
+    return tr:scrub_error(err)
+  end
+  local ctype = res.headers["content-type"]
+  local quote = #body == 0 and "an empty body" or string.format("%d bytes: %s", #body,
+    string.format("%q", transport.text_excerpt(body, clean)):gsub("\\\n", "\\n"))
+  return tr:scrub_error(errors.new {
+    kind = "decode", status = res.status, request_id = res.headers["request-id"], attempts = res.attempts,
+    retryable = false, method = spec.method, path = spec.path,
+    message = string.format("a stream was asked for, but the answer is %s, not text/event-stream (%s)",
+      ctype and string.format("%q", ctype:sub(1, 100)) or "without a Content-Type", quote),
+  })
+end
+
 --- The stream object over a started transfer t (anything with next_event, queued, done,
 -- result, headers and close, as the engine's transfers have).
 function M.wrap(tr, t, spec)
   local headers = t:headers()
   return setmetatable({
-    _t = t, _tr = tr, _spec = spec, _open = {},
+    _t = t, _tr = tr, _spec = spec, _open = {}, _blocks = {},
     headers = headers, request_id = headers["request-id"], count = 0,
   }, Stream)
 end
@@ -132,13 +157,14 @@ function Stream:_end_error()
   local kind, msg
   if res.error then
     kind = res.error.kind
-    msg = string.format("the stream %s after %s, before message_stop: %s",
-      kind == "timeout" and "stalled" or kind == "canceled" and "was canceled" or "broke",
-      plural(n, "event"), res.error.message)
+    msg = string.format("the stream %s after %s, before %s: %s",
+      kind == "timeout" and (res.error.message:find("stream_deadline", 1, true) and "was cut at its deadline"
+        or "stalled") or kind == "canceled" and "was canceled" or "broke",
+      plural(n, "event"), self.message and "message_stop" or "message_start", res.error.message)
   else
     kind = "connection"
-    msg = string.format("the stream ended after %s, before message_stop%s", plural(n, "event"),
-      res.clean == false and " (in the middle of an event)" or "")
+    msg = string.format("the stream ended after %s, before %s%s", plural(n, "event"),
+      self.message and "message_stop" or "message_start", res.clean == false and " (in the middle of an event)" or "")
   end
   return self:_error { kind = kind, message = msg }
 end
@@ -214,27 +240,83 @@ function Stream:_charge()
   end
 end
 
+-- The text each known delta type carries (a delta of another type is passed through as it is).
+local DELTA_FIELDS = { text_delta = "text", input_json_delta = "partial_json", thinking_delta = "thinking",
+  signature_delta = "signature" }
+
+-- A malformed stream: the event that breaks the protocol ends it, for text(), events() and
+-- final() alike (what the reader was handed and what final() returns never disagree).
+function Stream:_malformed(what, name)
+  return self:_error { kind = "decode", message = string.format(
+    "the stream is malformed at event %d (%s): %s", self.count, tostring(name), what) }
+end
+
+-- A block index: a whole number from 0 (JSON's; the table slot is index + 1). -> slot | nil
+local function slot(index)
+  if type(index) == "number" and index >= 0 and index < 2 ^ 31 and index % 1 == 0 then
+    return math.floor(index) + 1
+  end
+end
+
+local function show_index(index)
+  if type(index) == "number" then return string.format("%.14g", index) end
+  return type(index) == "string" and string.format("%q", index:sub(1, 40)) or type(index)
+end
+
+-- Check that a delta (or stop) for block index may be read: the message has started and that
+-- block is open (after message_stop nothing gets here: _after_stop). -> nil | err
+function Stream:_check_delta(index, name)
+  name = name or "content_block_delta"
+  if not self.message then return self:_malformed(name .. " before message_start", name) end
+  local i = slot(index)
+  if not i then
+    return self:_malformed("the block index " .. show_index(index) .. " is not a whole number from 0", name)
+  end
+  if self._blocks[i] ~= "open" then
+    return self:_malformed(string.format("content block %d %s", i - 1,
+      self._blocks[i] == "closed" and "was already stopped" or "was never started"), name)
+  end
+  return nil
+end
+
 -- Fold one decoded event into the message. -> nil | err
 function Stream:_accumulate(ev)
   local typ = ev.type
   if typ == "message_start" then
+    if self.message then return self:_malformed("a second message_start", typ) end
     local m = copy(type(ev.message) == "table" and ev.message or {})
     m.content = {}
     if type(m.usage) ~= "table" then m.usage = {} end
     self.message = m
     return nil
   end
+  if not KNOWN[typ] or typ == "ping" then return nil end -- (a new kind of event: passed through)
   local m = self.message
-  if not m then return nil end -- nothing to add to before message_start
-  if self._drop and typ:find("^content_block_") then return nil end
-  if typ == "content_block_start" and type(ev.index) == "number" then
-    local i = ev.index + 1
+  if not m then return self:_malformed(typ .. " before message_start", typ) end
+  if typ == "content_block_start" then
+    local i = slot(ev.index)
+    if not i then
+      return self:_malformed("the block index " .. show_index(ev.index) .. " is not a whole number from 0", typ)
+    end
+    if self._blocks[i] then return self:_malformed(string.format("content block %d started twice", i - 1), typ) end
+    self._blocks[i] = "open"
+    if self._drop then return nil end
     local block = copy(type(ev.content_block) == "table" and ev.content_block or {})
     m.content[i] = block
     self._open[i] = { block = block }
-  elseif typ == "content_block_delta" and type(ev.index) == "number" then
-    local st, d = self._open[ev.index + 1], ev.delta
-    if not st or type(d) ~= "table" then return nil end
+  elseif typ == "content_block_delta" then
+    local err = self:_check_delta(ev.index, typ)
+    if err then return err end
+    local d = ev.delta
+    if type(d) ~= "table" or type(d.type) ~= "string" then
+      return self:_malformed("the delta is not an object with a type", typ)
+    end
+    local field = DELTA_FIELDS[d.type]
+    if field and type(d[field]) ~= "string" then
+      return self:_malformed(string.format("the %s's %s is a %s, not a string", d.type, field, type(d[field])), typ)
+    end
+    local st = self._open[ev.index + 1]
+    if not st then return nil end -- (keep_content(false))
     if d.type == "text_delta" then acc_add(st, "text", d.text)
     elseif d.type == "input_json_delta" then acc_add(st, "json", d.partial_json)
     elseif d.type == "thinking_delta" then acc_add(st, "thinking", d.thinking)
@@ -243,8 +325,12 @@ function Stream:_accumulate(ev)
       st.block.citations = st.block.citations or {}
       st.block.citations[#st.block.citations + 1] = copy(d.citation)
     end
-  elseif typ == "content_block_stop" and type(ev.index) == "number" then
-    return self:_close_block(ev.index + 1)
+  elseif typ == "content_block_stop" then
+    local err = self:_check_delta(ev.index, typ)
+    if err then return err end
+    local i = ev.index + 1
+    self._blocks[i] = "closed"
+    return self:_close_block(i)
   elseif typ == "message_delta" then
     for k, v in pairs(type(ev.delta) == "table" and ev.delta or {}) do m[k] = copy(v) end
     for k, v in pairs(type(ev.usage) == "table" and ev.usage or {}) do m.usage[k] = copy(v) end -- cumulative
@@ -259,26 +345,29 @@ function Stream:_accumulate(ev)
   return nil
 end
 
--- Text deltas the engine read itself (text, or texts[1..n]): kept for final() unless
--- keep_content(false).
+-- Text deltas the engine read itself (text, or texts[1..n]) for block index: checked as any
+-- delta, and kept for final() unless keep_content(false). -> nil | err
 local function add_text(self, index, text, texts, n)
-  if self.message and not self._drop then
-    local st = self._open[index + 1]
-    if not st then return end
-    if texts then
-      acc(st, "text"):add_batch(texts, n)
-    else
-      acc_add(st, "text", text)
-    end
+  local err = self:_check_delta(index)
+  if err then return err end
+  local st = self._open[index + 1]
+  if not st then return nil end
+  if texts then
+    acc(st, "text"):add_batch(texts, n)
+  else
+    acc_add(st, "text", text)
   end
+  return nil
 end
 
 -- What one pulled event gives the reader: an event table (or, with as_text, a text delta's text)
 -- | nil to read on (a ping, or a non-text event for text()) | nil, err.
 function Stream:_take(name, data, text, index, want_ping, as_text)
   self.count = self.count + 1
+  if self.stopped then return self:_after_stop(name, data) end
   if text then -- a text delta, read by the engine: what _accumulate would do, without a table
-    add_text(self, index, text)
+    self.err = add_text(self, index, text)
+    if self.err then return nil, self.err end
     if as_text then return text end
     return { type = "content_block_delta", index = index, delta = { type = "text_delta", text = text } }
   end
@@ -292,11 +381,13 @@ function Stream:_take(name, data, text, index, want_ping, as_text)
     ev = { type = name, data = data } -- a new kind of event: passed through undecoded
   end
   if ev.type == nil and name ~= "" then ev.type = name end
+  if type(ev.type) ~= "string" then
+    self.err = self:_malformed(ev.type == nil and "the event has no type"
+      or "its type is a " .. type(ev.type) .. ", not a string", name ~= "" and name or "no name")
+    return nil, self.err
+  end
   if ev.type == "error" then
-    local e = type(ev.error) == "table" and ev.error or {}
-    self.err = self:_error { kind = "api", type = type(e.type) == "string" and e.type or "api_error",
-      message = type(e.message) == "string" and e.message or "the stream reported an error",
-      request_id = ev.request_id }
+    self.err = self:_api_error(ev)
     return nil, self.err
   end
   self.err = self:_accumulate(ev)
@@ -306,6 +397,29 @@ function Stream:_take(name, data, text, index, want_ping, as_text)
     if ev.type == "content_block_delta" and type(d) == "table" and d.type == "text_delta" then return d.text end
   elseif ev.type ~= "ping" or want_ping then
     return ev
+  end
+  return nil
+end
+
+-- The error object for an error event.
+function Stream:_api_error(ev)
+  local e = type(ev.error) == "table" and ev.error or {}
+  return self:_error { kind = "api", type = type(e.type) == "string" and e.type or "api_error",
+    message = type(e.message) == "string" and e.message or "the stream reported an error",
+    request_id = type(ev.request_id) == "string" and ev.request_id or nil }
+end
+
+-- An event after message_stop: the message is complete, so nothing can change it now. It is
+-- read off (the connection stays reusable) and not handed out; an error event is logged as a
+-- warning, since the server had already said the message was done. -> nil (read on)
+function Stream:_after_stop(name, data)
+  local ev = data and json.decode(data)
+  if name == "error" or (type(ev) == "table" and ev.type == "error") then
+    local e = type(ev) == "table" and type(ev.error) == "table" and ev.error or {}
+    local said = type(e.message) == "string" and e.message or "no message"
+    self._tr:emit("warn", core.scrub(string.format( -- (server text: the key may be echoed)
+      "%s %s: an error event after message_stop, ignored (the message was complete): %s",
+      self._spec.method, self._spec.path, said), self._tr._key))
   end
   return nil
 end
@@ -365,9 +479,13 @@ function Stream:text()
     -- Text deltas at the head of the queue come in one batch, kept for final() as one piece.
     if not (self.err or self.finished or self.closed) then
       local k, block = t:next_texts(batch, 256)
-      if k > 0 then
+      if k > 0 and self.stopped then -- (after message_stop: read off, not handed out)
         self.count = self.count + k
-        add_text(self, block, nil, batch, k)
+      elseif k > 0 then
+        self.count = self.count + 1 -- (an error is the first delta's: they share one block)
+        self.err = add_text(self, block, nil, batch, k)
+        if self.err then errors.raise(self.err) end
+        self.count = self.count + k - 1
         i, n = 1, k
         return batch[1]
       end

@@ -45,6 +45,7 @@ M.OPTIONS = {
   key_command_timeout = seconds(10), key_fn = { type = "function" },
   dotenv = { type = { "string", "boolean" } }, base_url = { type = "string", text = "url" },
   timeout = seconds(600), connect_timeout = seconds(5), retry_after_cap = seconds(60),
+  stream_deadline = seconds(), -- a stream's total time, from the request to its end
   max_retries = { type = "number", int = true, min = 0, max = 100, default = 2 },
   max_body = { type = "number", int = true, unit = "bytes", min = 1, max = 2 ^ 32, default = "64 MiB" },
   min_speed = { type = "table", items = {
@@ -135,6 +136,7 @@ function M.new(opts, kind, ctor)
     max_retries = opts.max_retries or 2,
     retry_after_cap = opts.retry_after_cap or 60,
     max_body = opts.max_body,
+    stream_deadline = opts.stream_deadline,
     min_speed = opts.min_speed and { opts.min_speed[1], opts.min_speed[2] },
     log = opts.log,
     api_version = version,
@@ -260,6 +262,8 @@ local function api_error(res, spec, clean)
   }
 end
 
+M.api_error, M.text_excerpt = api_error, text_excerpt -- (also for a stream answered with JSON: stream.lua)
+
 --- Turn a finished transfer's result into the decoded answer, or nil and an error object.
 function Transport:outcome(res, spec)
   local log = self.log
@@ -330,6 +334,7 @@ function Transport:request(spec, value)
   local req = self._submit
   req.method, req.url, req.headers, req.body, req.key = spec.method, self.base_url .. path, headers, body, key
   req.timeout, req.idempotent, req.stream = spec.timeout or self.timeout, spec.idempotent ~= false, spec.stream
+  req.deadline = spec.stream and self.stream_deadline or nil
   local t, msg, kind = self.engine:submit(req)
   req.url, req.body, req.key = nil, nil, nil -- nothing of this request stays referenced
   if not t then return nil, errors.new { kind = kind, message = msg } end

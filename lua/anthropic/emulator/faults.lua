@@ -211,9 +211,23 @@ local function frame(emu, name, data)
   return emu.state:redactor()(sse.frame(name, data))
 end
 
+-- Where huge_body's delta goes in a stream, so that the stream stays well-formed: after K events
+-- but inside the first text block (after its content_block_start, before its stop).
+-- -> the number of events before it, the block's index
+local function huge_body_place(events, after)
+  for i, e in ipairs(events) do
+    if e.name == "content_block_start" and e.data.content_block.type == "text" then
+      local stop = i
+      while events[stop + 1] and events[stop + 1].name ~= "content_block_stop" do stop = stop + 1 end
+      return math.min(math.max(after, i), stop), e.data.index
+    end
+  end
+  return after, 0
+end
+
 -- A streamed answer with fault f striking after f.after events (default 0):
 --   slow_drip: the rest of the stream at f.rate bytes per second;
---   huge_body: one text delta of f.size bytes, then the rest;
+--   huge_body: one text delta of f.size bytes (into the first text block), then the rest;
 --   malformed_json: an event whose data is cut JSON, then the end of the stream;
 --   a status: an error event of that status's type, then the end of the stream.
 -- -> outcome, keep_alive
@@ -224,6 +238,10 @@ local function write_stream(emu, conn, req, res, f)
   headers["transfer-encoding"] = "chunked"
   if not emu:head(conn, req, res.status, headers, false) then return "canceled", false end
   local events, after = res.stream, f.after or 0
+  local block -- huge_body: the big delta goes into the first text block, while it is open
+  if f.action == "huge_body" then
+    after, block = huge_body_place(events, after)
+  end
   for i = 1, math.min(after, #events) do
     if not conn:write_chunk(frame(emu, events[i].name, events[i].data)) then return "canceled", false end
   end
@@ -235,7 +253,7 @@ local function write_stream(emu, conn, req, res, f)
     return "faulted", false
   elseif action == "huge_body" then
     local big = frame(emu, "content_block_delta",
-      { type = "content_block_delta", index = 0, delta = { type = "text_delta", text = ("x"):rep(f.size) } })
+      { type = "content_block_delta", index = block, delta = { type = "text_delta", text = ("x"):rep(f.size) } })
     if not conn:write_chunk(big) then return "canceled", false end
     for _, data in ipairs(rest) do
       if not conn:write_chunk(data) then return "canceled", false end

@@ -335,6 +335,16 @@ function M.usage(input_tokens, output_tokens)
   }
 end
 
+-- The container a request names (its id, or { id = ... }), as the API answers it: id and when it
+-- expires (an hour after its last use); null when the request names none.
+M.CONTAINER_SECONDS = 3600
+local function container_for(body)
+  local c = body.container
+  local id = type(c) == "string" and c or type(c) == "table" and type(c.id) == "string" and c.id or nil
+  if not id then return json.null end
+  return { id = id, expires_at = util.rfc3339(util.now() + M.CONTAINER_SECONDS), skills = json.null }
+end
+
 -- The Message for a valid request body: same body, same content and usage (the id differs).
 function M.reply(body, input_tokens)
   local text, results = last_user(body.messages)
@@ -372,7 +382,7 @@ function M.reply(body, input_tokens)
   return {
     id = util.random_id("msg_01", 22), type = "message", role = "assistant", model = body.model,
     content = content, stop_reason = stop_reason, stop_sequence = stop_sequence, stop_details = json.null,
-    container = json.null, diagnostics = json.null,
+    container = container_for(body), diagnostics = json.null,
     usage = M.usage(input_tokens, output_tokens),
   }
 end
