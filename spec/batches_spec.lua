@@ -60,7 +60,7 @@ describe("message batches", function()
     assert.is_string(got.ended_at)
   end)
 
-  it("iterates every result line with its type, fetched from results_url as application/binary", function()
+  it("iterates every result line with its type, fetched from results_url (sent accept: application/binary, answered application/x-jsonl)", function()
     processing(0)
     local b = three()
     local seen = {}
@@ -77,6 +77,10 @@ describe("message batches", function()
     local last = log[#log]
     assert.equal("/v1/messages/batches/" .. b.id .. "/results", last.path)
     assert.equal("application/binary", last.headers.accept)
+    -- the API's own content type for results (OpenAPI: application/x-jsonl)
+    local res = emu:api("GET", "/v1/messages/batches/" .. b.id .. "/results", nil, key)
+    assert.equal(200, res.status)
+    assert.equal("application/x-jsonl", res.headers["content-type"])
   end)
 
   it("gives the same message as POST /v1/messages for the same params", function()

@@ -192,7 +192,7 @@ local function results(emu, req)
   if emu:now() >= b.ended_at + M.RESULTS_SECONDS then
     return errors.response(404, "The results of batch " .. b.id .. " are no longer available (kept 29 days)")
   end
-  return { status = 200, body = b.results, content_type = "application/binary" }
+  return { status = 200, body = b.results, content_type = "application/x-jsonl" }
 end
 
 function M.register(emu, opts)
