@@ -147,7 +147,7 @@ describe("emulator", function()
       assert.equal("message", m.type)
       assert.equal("assistant", m.role)
       assert.equal(MODEL, m.model)
-      assert.same({ { type = "text", text = "You said: Hello there" } }, m.content)
+      assert.same({ { type = "text", text = "You said: Hello there", citations = cjson.null } }, m.content)
       assert.equal("end_turn", m.stop_reason)
       assert.equal(cjson.null, m.stop_sequence)
       assert.equal(0, m.usage.cache_creation_input_tokens)
@@ -193,6 +193,7 @@ describe("emulator", function()
       local tu = m.content[2]
       assert.equal("tool_use", tu.type)
       assert.matches("^toolu_%w+$", tu.id)
+      assert.same({ type = "direct" }, tu.caller) -- the SDK's ToolUseBlock: called by the model itself
       assert.equal("get_weather", tu.name)
       assert.same({ location = "example location", unit = "celsius" }, tu.input)
       -- without the tool's name there is no tool call

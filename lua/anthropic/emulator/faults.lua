@@ -116,7 +116,7 @@ local function sample_message(req)
   local model = type(body) == "table" and type(body.model) == "string" and body.model or "claude-sonnet-4-5"
   return json.encode {
     id = util.random_id("msg_01", 22), type = "message", role = "assistant", model = model,
-    content = { { type = "text", text = "This answer was cut short by an injected fault." } },
+    content = { { type = "text", text = "This answer was cut short by an injected fault.", citations = json.null } },
     stop_reason = "end_turn", stop_sequence = json.null,
     usage = { input_tokens = 12, output_tokens = 11, cache_creation_input_tokens = 0,
               cache_read_input_tokens = 0, service_tier = "standard" },

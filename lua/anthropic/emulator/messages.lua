@@ -361,7 +361,7 @@ function M.reply(body, input_tokens)
   if tool then
     reply = "I'll use the " .. tool.name .. " tool."
     local input = sample(tool.input_schema, tool.name, 0)
-    tool_block = { type = "tool_use", name = tool.name, input = input,
+    tool_block = { type = "tool_use", name = tool.name, input = input, caller = { type = "direct" },
                    id = util.stable_id("toolu_01", json.encode(body.messages) .. tool.name, 22) }
   end
   local stop_reason, stop_sequence = tool_block and "tool_use" or "end_turn", json.null
@@ -377,7 +377,7 @@ function M.reply(body, input_tokens)
     stop_reason, stop_sequence, output_tokens = "max_tokens", json.null, body.max_tokens
   end
   local content = json.array()
-  if reply ~= "" then content[1] = { type = "text", text = reply } end
+  if reply ~= "" then content[1] = { type = "text", text = reply, citations = json.null } end
   if tool_block then content[#content + 1] = tool_block end
   return {
     id = util.random_id("msg_01", 22), type = "message", role = "assistant", model = body.model,

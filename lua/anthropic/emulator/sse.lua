@@ -58,14 +58,14 @@ function M.events(msg)
   for i, block in ipairs(msg.content) do
     local index = i - 1
     if block.type == "text" then
-      add("content_block_start", { index = index, content_block = { type = "text", text = "" } })
+      add("content_block_start", { index = index, content_block = { type = "text", text = "", citations = json.null } })
       if index == 0 then add("ping", {}) end
       for _, piece in ipairs(text_pieces(block.text)) do
         add("content_block_delta", { index = index, delta = { type = "text_delta", text = piece } })
       end
     else
       add("content_block_start", { index = index, content_block = {
-        type = "tool_use", id = block.id, name = block.name, input = {} } })
+        type = "tool_use", id = block.id, name = block.name, input = {}, caller = block.caller } })
       if index == 0 then add("ping", {}) end
       for _, piece in ipairs(json_pieces(json.encode(block.input), 12)) do
         add("content_block_delta", { index = index, delta = { type = "input_json_delta", partial_json = piece } })
