@@ -157,6 +157,42 @@ describe("proxies", function()
     end)
   end)
 
+  describe("in this process (the engine, with no variable needed)", function()
+    local engine = require("anthropic.transport").engine()
+
+    it("sends an https request through the proxy option as a CONNECT only, and keeps the key off it", function()
+      if (os.getenv("no_proxy") or os.getenv("NO_PROXY") or "") ~= "" then
+        return pending("NO_PROXY is set for this process, and libcurl honours it for the proxy option too")
+      end
+      local k = assert(core.load_key { api_key = key })
+      local t = assert(engine:submit { method = "POST", url = REMOTE .. "/v1/messages", body = "{}", key = k,
+        headers = { "anthropic-version: 2023-06-01" }, proxy = rec.url, max_retries = 0 })
+      while not t:done() do engine:wait(1) end
+      local res = t:result()
+      t:close()
+      k:close()
+      assert.equal("connection", res.error.kind)
+      assert_connect_only("api.example.invalid", "the engine's proxy field")
+    end)
+
+    it("refuses a proxy it cannot use, and goes direct to loopback whatever the proxy", function()
+      local k = assert(core.load_key { api_key = key })
+      local t, msg, kind = engine:submit { method = "GET", url = REMOTE .. "/v1/models", key = k,
+        proxy = "ftp://user:hunter2pass@127.0.0.1:1" }
+      assert.is_nil(t)
+      assert.equal("config", kind)
+      assert.matches("^the proxy option names a proxy of scheme 'ftp'", msg)
+      assert.is_nil(msg:find("hunter2pass", 1, true))
+      t = assert(engine:submit { method = "GET", url = emu.url .. "/v1/models", key = k, proxy = rec.url,
+        headers = { "anthropic-version: 2023-06-01" } })
+      while not t:done() do engine:wait(1) end
+      assert.equal(200, t:status())
+      t:close()
+      k:close()
+      assert.equal(0, rec:connections())
+    end)
+  end)
+
   describe("a proxy that cannot be used", function()
     it("in a variable is a config error naming the variable, never its value", function()
       local cases = {
@@ -192,7 +228,9 @@ describe("proxies", function()
         assert.truthy(tostring(msg):find(case[2], 1, true), msg)
         assert.is_nil(tostring(msg):find("hunter2pass", 1, true), msg)
       end
-      for _, good in ipairs { "http://proxy.example:3128", "HTTPS://proxy.example", "socks5h://u:p@proxy.example:1080", false } do
+      local good_ones = { "http://proxy.example:3128", "HTTPS://proxy.example", "socks5h://u:p@proxy.example:1080",
+        false }
+      for _, good in ipairs(good_ones) do
         assert.truthy(anthropic.new { proxy = good })
       end
     end)

@@ -52,7 +52,8 @@ local function proxy_url(v)
   if not scheme or not PROXY_SCHEMES[scheme:lower()] then
     -- the value is never quoted: a proxy URL may carry a user name and password
     return "must be a proxy URL such as http://HOST:PORT (https requests go through it as a CONNECT tunnel), "
-      .. "https://HOST:PORT or socks5h://HOST:PORT" .. (scheme and (" (got scheme '" .. scheme:sub(1, 20) .. "')") or "")
+      .. "https://HOST:PORT or socks5h://HOST:PORT"
+      .. (scheme and (" (got scheme '" .. scheme:sub(1, 20) .. "')") or "")
   end
 end
 

@@ -20,7 +20,7 @@ end
 
 local clients = {} -- socket -> bytes received so far
 
-local function reply(c, got)
+local function reply(got)
   local first = got:byte(1)
   if first == 5 then return "\5\255" end
   if first == 4 then return "\0\91\0\0\0\0\0\0" end
@@ -56,7 +56,7 @@ while true do
         append(path, chunk) -- recorded before any answer: the client's request ends after this
         clients[s] = clients[s] .. chunk
       end
-      local answer = err ~= "closed" and reply(s, clients[s])
+      local answer = err ~= "closed" and reply(clients[s])
       if answer then s:send(answer) end
       if err == "closed" or answer then
         clients[s] = nil
