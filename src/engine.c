@@ -541,8 +541,9 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_soc
   ae_xfer *x = ud;
   if (x && x->loopback_only && purpose == CURLSOCKTYPE_IPCXN &&
       !ae_sockaddr_is_loopback(&a->addr, a->addrlen)) {
-    const void *in = a->family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)(void *)&a->addr)->sin6_addr
-                                           : (const void *)&((struct sockaddr_in *)(void *)&a->addr)->sin_addr;
+    const void *sa = &a->addr, *in;
+    if (a->family == AF_INET6) in = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    else in = &((const struct sockaddr_in *)sa)->sin_addr;
     if ((a->family != AF_INET && a->family != AF_INET6) ||
         !inet_ntop(a->family, in, x->peer, sizeof x->peer))
       snprintf(x->peer, sizeof x->peer, "an address of family %d", a->family);
