@@ -54,6 +54,9 @@ typedef struct ae_request {
   /* Not for streams (their timeout is an idle limit): an attempt that moves fewer than
    * min_speed bytes/s for min_speed_time whole seconds fails as a timeout (0 = off). */
   long min_speed, min_speed_time;
+  /* https: the CA certificates to trust instead of the system's (a PEM file, a directory
+   * prepared with c_rehash), NULL for the system's. Copied by libcurl at submit. */
+  const char *ca_file, *ca_path;
 } ae_request;
 
 /* One queued stream event (SSE "event:" name and "data:" lines joined with "\n"). Both
@@ -69,7 +72,8 @@ typedef struct ae_event {
 #define AE_STEP_EVENTS 1024              /* default per-step budget of stream events */
 
 /* What went wrong with a transfer, when no HTTP answer settles it. */
-enum { AE_ERR_NONE = 0, AE_ERR_CONNECTION, AE_ERR_TIMEOUT, AE_ERR_CANCELED };
+/* AE_ERR_TLS: the TLS handshake failed (certificate not trusted, wrong host name, no TLS there). */
+enum { AE_ERR_NONE = 0, AE_ERR_CONNECTION, AE_ERR_TIMEOUT, AE_ERR_CANCELED, AE_ERR_TLS };
 
 typedef struct ae_history {
   int status;       /* HTTP status of the failed attempt, 0 when none */
