@@ -344,7 +344,7 @@ function TlsSock:dirty() return self.ssl:dirty() end
 function TlsSock:close() return self.ssl:close() end
 function TlsSock:shutdown(how) return self.raw:shutdown(how) end
 function TlsSock:setoption(name, value) return self.raw:setoption(name, value) end
-function TlsSock:settimeout() end -- always non-blocking
+function TlsSock:settimeout() end -- luacheck: ignore 212/self (always non-blocking)
 
 -- -> TlsSock after a handshake | nil, err (the raw socket is closed then)
 local function tls_accept(raw, ctx, deadline)
