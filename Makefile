@@ -24,7 +24,9 @@ CORE_SO  = $(BUILD)/anthropic/core.so
 
 CTESTS = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/test_*.c)) $(BUILD)/test_jtext_portable
 
-DEB_PKGS = lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-socket lua-sec openssl lua-check pkg-config gcc make
+# lua-sec and openssl: the emulator's HTTPS (spec/tls_spec.lua, make test-tls); nginx: an HTTP/2
+# TLS terminator for spec/leak_spec.lua (helpers/terminator.lua).
+DEB_PKGS = lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-socket lua-sec openssl nginx lua-check pkg-config gcc make
 
 .PHONY: all deps build ctest lint test test-tls demo clean fuzz fuzz-deps fuzz-smoke valgrind install sanitize
 

@@ -669,7 +669,11 @@ static int set_fixed_options(CURL *c, ae_engine *e) {
   SET(CURLOPT_FOLLOWLOCATION, 0L);
   SET(CURLOPT_SSL_VERIFYPEER, 1L);
   SET(CURLOPT_SSL_VERIFYHOST, 2L);
-  SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  /* HTTP/1.1, also where the server offers HTTP/2: over HTTP/2, nghttp2 adds x-api-key to its
+   * HPACK table (libcurl marks no header "never indexed"), in nghttp2's own memory, which no
+   * allocator of ours wipes, for as long as the connection lives, and freed unwiped after
+   * (spec/leak_spec.lua scans a core dump for it behind an h2 terminator). */
+  SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_TCP_KEEPALIVE, 1L);
   SET(CURLOPT_WRITEFUNCTION, on_body);
