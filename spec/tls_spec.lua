@@ -245,6 +245,21 @@ describe("anthropic emulator --tls", function()
     assert.matches("%-%-tls%-dir needs a directory", err)
   end)
 
+  it("alone, makes a CA and certificate in a temp directory of its own, removed when it exits", function()
+    local key = emulator.make_key("api03")
+    local emu = emulator.start { keys = { key }, tls = "self" }
+    local dir = emu.ca_file:match("^(.*)/ca%.pem$")
+    assert.matches("/anthropic%-tls%.%w+$", dir)
+    assert.is_truthy(tls.exists(dir .. "/cert.pem"))
+    assert.is_falsy(tls.exists(dir .. "/ca.key"), "the CA's key outlived the signing")
+    local c = anthropic.new { api_key = key, base_url = emu.url, ca_file = emu.ca_file }
+    assert(c.messages:create(PARAMS))
+    c:close()
+    emu:shutdown()
+    emu:stop()
+    assert.is_falsy(tls.exists(dir .. "/ca.pem"), "the emulator left its certificates behind")
+  end)
+
   it("makes its certificate in --tls-dir when absent, and serves it", function()
     local dir = util.tmpdir()
     local key = emulator.make_key("api03")

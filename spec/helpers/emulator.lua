@@ -22,7 +22,8 @@
 --
 -- HTTPS: start{ tls = true } serves with a CA and certificate made for that emulator (in a temp
 -- directory removed by stop()); server.url is then https://127.0.0.1:PORT and server.ca_file the
--- CA to give clients (ca_file = server.ca_file). start{ tls_dir = DIR } serves DIR/cert.pem.
+-- CA to give clients (ca_file = server.ca_file). start{ tls_dir = DIR } serves DIR/cert.pem;
+-- start{ tls = "self" } passes --tls alone (the emulator makes its own, removed when it exits).
 -- Under `make test-tls`, ANTHROPIC_TEST_TLS names a directory made for the run and every
 -- emulator serves its certificate unless started with tls = false; the run also sets
 -- ANTHROPIC_CA_FILE to its CA, so clients built without ca_file trust it.
@@ -208,13 +209,14 @@ local Emulator = {}
 Emulator.__index = Emulator
 
 -- start{ keys = { "sk-ant-...", ... }, verbose = bool, seed = "path.json" | "path.lua",
---        tls = bool, tls_dir = DIR } -> emulator
+--        tls = bool | "self", tls_dir = DIR } -> emulator
 -- (fields: url, port, pid, ca_file (https); output() after stop() gives what it printed after
 -- the listening line)
 function M.start(opts)
   opts = opts or {}
   local tls_dir, own_dir = opts.tls_dir, nil
-  if not tls_dir and (opts.tls or (opts.tls == nil and M.TLS_DIR)) then
+  local self_tls = opts.tls == "self" -- `--tls` alone: the emulator makes (and removes) its own
+  if not tls_dir and not self_tls and (opts.tls or (opts.tls == nil and M.TLS_DIR)) then
     tls_dir = M.TLS_DIR
     if opts.tls or not tls_dir then
       local tls = require "anthropic.emulator.tls"
@@ -236,7 +238,7 @@ function M.start(opts)
   script[#script + 1] = "cd " .. shell_quote(M.ROOT)
   script[#script + 1] = "exec " .. M.LUA .. " bin/anthropic emulator --port 0 --exit-on-stdin-eof"
     .. (opts.verbose and " --verbose" or "") .. (opts.seed and (" --seed " .. shell_quote(opts.seed)) or "")
-    .. (tls_dir and (" --tls --tls-dir " .. shell_quote(tls_dir)) or "")
+    .. (tls_dir and (" --tls --tls-dir " .. shell_quote(tls_dir)) or self_tls and " --tls" or "")
   local sh = assert(io.popen("exec /bin/sh", "w"))
   sh:write(table.concat(script, "\n"), "\n")
   sh:flush()
@@ -245,8 +247,8 @@ function M.start(opts)
   local pid = tonumber(out:read("l") or "")
   local line = out:read("l")
   local url = line and line:match("^listening on (https?://127%.0%.0%.1:%d+)$")
-  local ca_file = url and tls_dir and (out:read("l") or ""):match("^ca file: (.*)$")
-  if not pid or not url or (tls_dir and not ca_file) then
+  local ca_file = url and (tls_dir or self_tls) and (out:read("l") or ""):match("^ca file: (.*)$")
+  if not pid or not url or ((tls_dir or self_tls) and not ca_file) then
     if own_dir then require("anthropic.emulator.tls").rmdir(own_dir) end
     sh:close()
     out:close()
