@@ -57,6 +57,21 @@ local function proxy_url(v)
   end
 end
 
+-- ca_file / ca_path: what a readable file / a readable directory is; -> nil | why
+local function readable_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then return "cannot be read (" .. err .. "); give a readable PEM file of CA certificates" end
+  local ok, rerr = f:read(0)
+  f:close()
+  if ok == nil and rerr then return "is not a file (" .. rerr .. "); give a PEM file of CA certificates" end
+end
+local function readable_dir(path)
+  local f = io.open(path .. "/.", "rb")
+  if not f then return "is not a readable directory; give a directory of CA certificates (prepared with c_rehash)" end
+  f:close()
+end
+M.readable_file, M.readable_dir = readable_file, readable_dir
+
 M.OPTIONS = {
   api_key = { type = "string" }, key_file = { type = "string" }, key_command = { type = "table" },
   key_command_timeout = seconds(10), key_fn = { type = "function" },
@@ -80,6 +95,9 @@ M.OPTIONS = {
   api_version = { type = "string" }, -- the value: versions.check
   -- nil: the environment's (https_proxy, ...; never for loopback), false: none (src/route.h)
   proxy = { type = { "string", "boolean" }, text = "url", check = proxy_url },
+  -- https: the CAs to trust instead of the system's (else ANTHROPIC_CA_FILE / ANTHROPIC_CA_PATH)
+  ca_file = { type = "string", nonempty = true, check = readable_file },
+  ca_path = { type = "string", nonempty = true, check = readable_dir },
 }
 
 local function option_names()
@@ -120,6 +138,25 @@ local function api_version(opts, ctor)
   return v
 end
 
+-- The CAs to trust: the options, else ANTHROPIC_CA_FILE / ANTHROPIC_CA_PATH (when neither option
+-- is given; an empty variable counts as unset). A variable that names nothing readable is a
+-- config error, raised like a bad option. -> ca_file, ca_path (nil, nil: the system's)
+local function ca_options(opts, ctor)
+  if opts.ca_file or opts.ca_path then return opts.ca_file, opts.ca_path end
+  local found = {}
+  for _, v in ipairs { { "ANTHROPIC_CA_FILE", readable_file }, { "ANTHROPIC_CA_PATH", readable_dir } } do
+    local value = os.getenv(v[1])
+    if value == "" then value = nil end
+    local why = value and v[2](value)
+    if why then
+      errors.raise(errors.new { kind = "config", message = string.format("%s: %s ('%s', from %s) %s",
+        ctor, v[1] == "ANTHROPIC_CA_FILE" and "ca_file" or "ca_path", value, v[1], why) })
+    end
+    found[#found + 1] = value or false
+  end
+  return found[1] or nil, found[2] or nil
+end
+
 local function header_lines(opts, version)
   local lines = {
     "anthropic-version: " .. version,
@@ -158,6 +195,7 @@ function M.new(opts, kind, ctor)
   if not base:match("^https?://[^/]") then
     error(string.format("base_url '%s' must start with https:// (or http:// for a local server)", base), 3)
   end
+  local ca_file, ca_path = ca_options(opts, ctor)
   local env = admin and { "ANTHROPIC_ADMIN_KEY" } or { "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN" }
   local dotenv = opts.dotenv
   if dotenv == true then dotenv = ".env" elseif dotenv == false then dotenv = nil end
@@ -192,7 +230,7 @@ function M.new(opts, kind, ctor)
   t._submit = {
     connect_timeout = t.connect_timeout, max_retries = t.max_retries, retry_after_cap = t.retry_after_cap,
     max_body = t.max_body, min_speed = t.min_speed and t.min_speed[1],
-    min_speed_time = t.min_speed and t.min_speed[2],
+    min_speed_time = t.min_speed and t.min_speed[2], ca_file = ca_file, ca_path = ca_path,
     proxy = opts.proxy == false and "" or opts.proxy or nil,
   }
   -- A key given as a string moves into C now, so no Lua table keeps it; a bad one is reported

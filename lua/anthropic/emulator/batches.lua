@@ -87,7 +87,8 @@ local function info(emu, b, host)
     created_at = util.rfc3339(b.created), expires_at = util.rfc3339(b.created + M.EXPIRES_SECONDS),
     ended_at = time_or_null(b.ended_at), cancel_initiated_at = time_or_null(b.cancel_at),
     archived_at = json.null,
-    results_url = b.ended_at and ("http://" .. (host or "127.0.0.1") .. "/v1/messages/batches/" .. b.id .. "/results")
+    results_url = b.ended_at and ((emu.url or "http:"):match("^%a+") .. "://" .. (host or "127.0.0.1")
+      .. "/v1/messages/batches/" .. b.id .. "/results")
       or json.null,
   }
 end
