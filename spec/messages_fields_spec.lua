@@ -5,7 +5,10 @@
 -- The emulator over raw HTTP under both API versions, then the client.
 local anthropic = require "anthropic"
 local helper = require "helpers.emulator"
+local util = require "helpers.util"
 local cjson = require "cjson"
+local json = require "anthropic.json"
+local deprecations = require "anthropic.deprecations"
 
 local MODEL = "claude-opus-4-8" -- takes every field here (system messages: Opus 4.8 and later)
 local OLD = "claude-haiku-4-5" -- before Claude 4.6: no adaptive thinking, no inference_geo
@@ -234,6 +237,169 @@ describe("Messages fields of December 2026", function()
         local streamed = server:api("POST", "/v1/messages", body("Hi", { stream = true }), ws_key, h)
         assert.equal(ws, streamed.headers["anthropic-workspace-id"])
         assert.is_nil(post(body("Hi")).headers["anthropic-workspace-id"])
+      end)
+    end)
+  end
+
+  for _, version in ipairs(VERSIONS) do
+    describe("the client under " .. version, function()
+      local client, logged
+      before_each(function()
+        logged = {}
+        client = anthropic.new { api_key = key, base_url = server.url, api_version = version, max_retries = 0,
+          log = function(level, msg) logged[#logged + 1] = { level, msg } end }
+        deprecations.reset()
+      end)
+      after_each(function() client:close() end)
+
+      local function sent() return #server:log().requests end
+
+      local function refused_locally(call, pattern)
+        local before = sent()
+        local ok, err = call()
+        assert.is_nil(ok)
+        assert.equal("config", err.kind)
+        assert.matches(pattern, err.message)
+        assert.equal(before, sent()) -- nothing was sent
+      end
+
+      it("sends the fields of today and gets their usage back", function()
+        local m = assert(client.messages:create(body("Hi", { service_tier = "standard_only", speed = "fast",
+          inference_geo = "us", diagnostics = { previous_message_id = cjson.null } })))
+        assert.equal("fast", m.usage.speed)
+        assert.equal("us", m.usage.inference_geo)
+        assert.equal("standard", m.usage.service_tier)
+        assert.is_nil(m.diagnostics.cache_miss_reason) -- (null: the library's JSON reads it as absent)
+        local sent_body = cjson.decode(server:log().requests[1].body)
+        assert.equal("standard_only", sent_body.service_tier)
+        assert.same({ previous_message_id = cjson.null }, sent_body.diagnostics)
+      end)
+
+      it("refuses service_tier, speed and thinking values the API answers with a 400, before sending", function()
+        refused_locally(function() return client.messages:create(body("Hi", { service_tier = "priority" })) end,
+          '^messages:create: service_tier must be one of "auto", "standard_only" %(got "priority"%)$')
+        refused_locally(function() return client.messages:stream(body("Hi", { speed = "turbo" })) end,
+          '^messages:stream: speed must be one of "standard", "fast"')
+        refused_locally(function() return client.messages:create(body("Hi", { thinking = { type = "enabled",
+          budget_tokens = 1000 } })) end, "thinking%.budget_tokens must be a whole number of at least 1024")
+        refused_locally(function() return client.messages:create(body("Hi", { max_tokens = 2000,
+          thinking = { type = "enabled", budget_tokens = 2000 } })) end,
+          "thinking%.budget_tokens %(2000%) must be less than max_tokens %(2000%)")
+        refused_locally(function() return client.messages:create(body("Hi", { thinking = { type = "often" } })) end,
+          'thinking%.type must be one of "enabled", "disabled", "adaptive", "between_tools"')
+        refused_locally(function() return client.messages:count_tokens { model = MODEL,
+          messages = { { role = "user", content = "Hi" } }, thinking = { type = "disabled", budget_tokens = 2048 } } end,
+          "thinking%.budget_tokens is only for type \"enabled\"")
+        refused_locally(function() return client.batches:create { requests = { { custom_id = "a",
+          params = body("Hi", { service_tier = "fast" }) } } } end, "^batches:create: requests%[1%]%.params: service_tier")
+        -- count_tokens has no max_tokens: any budget from 1024 up
+        assert(client.messages:count_tokens { model = MODEL, messages = { { role = "user", content = "Hi" } },
+          thinking = { type = "enabled", budget_tokens = 50000 } })
+      end)
+
+      it("takes max_tokens = 0 (pre-warming the cache) and still refuses a negative one", function()
+        local m = assert(client.messages:create(body("Warm this prompt", { max_tokens = 0 })))
+        assert.same({}, m.content)
+        assert.equal(0, m.usage.output_tokens)
+        assert.is_true(m.usage.input_tokens > 0)
+        local ok, e = pcall(client.messages.create, client.messages, body("x", { max_tokens = -1 }))
+        assert.is_false(ok)
+        assert.matches("max_tokens must be a whole number from 0 to", e)
+      end)
+
+      it("gives thinking blocks with their signatures, in the answer and in stream:final()", function()
+        local p = body("Think first", { thinking = { type = "enabled", budget_tokens = 1024 } })
+        local m = assert(client.messages:create(p))
+        assert.equal("thinking", m.content[1].type)
+        local s = assert(client.messages:stream(p))
+        local final = assert(s:final())
+        assert.same(m.content, final.content)
+        assert.is_true(#final.content[1].signature > 0)
+        assert.same(m.usage, final.usage)
+      end)
+
+      it("sends role system messages", function()
+        local m = assert(client.messages:create(with_system()))
+        assert.equal("You said: Hello", m.content[1].text)
+        local _, err = client.messages:create(with_system(OLD))
+        assert.equal("api", err.kind)
+        assert.equal(400, err.status)
+        assert.matches("system messages are not supported on claude%-haiku%-4%-5", err.message)
+      end)
+
+      it("sends workspace_id and user_profile_id as the SDK does: headers, not body fields", function()
+        assert(client.messages:create(body("Hi", { workspace_id = "wrkspc_01abc", user_profile_id = "uprof_01x" })))
+        local entry = server:log().requests[1]
+        assert.equal("wrkspc_01abc", entry.headers["anthropic-workspace-id"])
+        assert.equal("uprof_01x", entry.headers["anthropic-user-profile-id"])
+        local sent_body = cjson.decode(entry.body)
+        assert.is_nil(sent_body.workspace_id)
+        assert.is_nil(sent_body.user_profile_id)
+        assert.equal(MODEL, sent_body.model)
+        refused_locally(function() return client.messages:create(body("Hi", { workspace_id = "a\r\nx-evil: 1" })) end,
+          "workspace_id must be an id")
+      end)
+
+      it("exposes request-id and anthropic-workspace-id on answers, errors and streams", function()
+        local made = server:create_api_keys { name = "ws-client", workspace_id = "Staging" }
+        local ws = made.data[1].workspace_id
+        local c = anthropic.new { api_key = made.keys[1], base_url = server.url, api_version = version, max_retries = 0 }
+        local m = assert(c.messages:create(body("Hi")))
+        assert.equal(ws, m._workspace_id)
+        assert.matches("^req_", m._request_id)
+        assert.is_nil(json.decode(json.encode(m))._request_id) -- not part of the answer's JSON
+        for k in pairs(m) do assert.not_equal("_workspace_id", k) end
+        local _, err = c.messages:create(body("Hi", { inference_geo = "mars" }))
+        assert.equal(400, err.status)
+        assert.equal(ws, err.workspace_id)
+        local s = assert(c.messages:stream(body("Hi")))
+        assert.equal(ws, s.workspace_id)
+        assert(s:final())
+        local n = assert(c.messages:count_tokens { model = MODEL, messages = { { role = "user", content = "Hi" } } })
+        assert.equal(ws, n._workspace_id)
+        c:close()
+        -- a key of the default workspace: no header, so nil
+        local d = assert(client.messages:create(body("Hi")))
+        assert.is_nil(d._workspace_id)
+        assert.matches("^req_", d._request_id)
+      end)
+
+      it("warns once per model through log at level warn when a model is deprecated or retired", function()
+        assert(client.messages:create(body("Hi", { model = "claude-opus-4-5" })))
+        assert(client.messages:create(body("Hi", { model = "claude-opus-4-5" })))
+        assert(client.messages:count_tokens { model = "claude-opus-4-5", messages = { { role = "user", content = "x" } } })
+        local warns = {}
+        for _, l in ipairs(logged) do
+          if l[1] == "warn" then warns[#warns + 1] = l[2] end
+        end
+        assert.same({ "the model claude-opus-4-5 is deprecated and retires on 2027-01-22; move to claude-opus-5-5 "
+          .. "before then (https://docs.claude.com/en/docs/about-claude/model-deprecations)" }, warns)
+        -- a retired model: the warning says so; the API's 404 follows
+        local _, err = client.messages:create(body("Hi", { model = "claude-sonnet-4-5" }))
+        assert.equal(404, err.status)
+        assert.matches("^the model claude%-sonnet%-4%-5 was retired on 2026%-11%-30 and the API no longer serves it; "
+          .. "use claude%-sonnet%-4%-6 instead", logged[#logged - 1][2] or "")
+        -- once per process: another client with a log is not told again
+        local again = {}
+        local c2 = anthropic.new { api_key = key, base_url = server.url, api_version = version,
+          log = function(level, msg) again[#again + 1] = level .. " " .. msg end }
+        assert(c2.messages:create(body("Hi", { model = "claude-opus-4-5" })))
+        for _, line in ipairs(again) do assert.not_matches("deprecated", line) end
+        c2:close()
+        -- a current model: no warning
+        local before = #logged
+        assert(client.messages:create(body("Hi")))
+        for i = before + 1, #logged do assert.not_equal("warn", logged[i][1]) end
+      end)
+
+      it("the CLI prints the deprecation warning on standard error, never on standard output", function()
+        local env = { ANTHROPIC_API_KEY = key, ANTHROPIC_BASE_URL = server.url }
+        local out, err, status = util.run({ "lua5.4", "bin/anthropic", "--api-version", version, "messages",
+          "--max-tokens", "16", "--model", "claude-opus-4-5", "Hi" }, env)
+        assert.equal(0, status, err)
+        assert.equal("You said: Hi\n", out)
+        assert.matches("anthropic: warning: the model claude%-opus%-4%-5 is deprecated and retires on 2027%-01%-22", err)
+        util.assert_no_leak(out .. err, key, "the CLI's output")
       end)
     end)
   end
