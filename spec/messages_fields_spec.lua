@@ -84,7 +84,8 @@ describe("Messages fields of December 2026", function()
         assert.equal("string", type(again.diagnostics.cache_miss_reason.type))
         refused(body("Hi", { diagnostics = "yes" }), "^diagnostics: Input should be a valid dictionary$")
         refused(body("Hi", { diagnostics = { why = true } }), "^diagnostics%.why: Extra inputs are not permitted$")
-        refused(body("Hi", { diagnostics = { previous_message_id = 5 } }), "previous_message_id: Input should be a valid string")
+        refused(body("Hi", { diagnostics = { previous_message_id = 5 } }),
+          "previous_message_id: Input should be a valid string")
       end)
 
       it("checks thinking as the API does: types, budget_tokens >= 1024 and below max_tokens", function()
@@ -170,7 +171,8 @@ describe("Messages fields of December 2026", function()
         assert.same({}, m.content)
         assert.equal("max_tokens", m.stop_reason)
         assert.equal(0, m.usage.output_tokens)
-        local counted = post({ model = MODEL, messages = { { role = "user", content = "Warm the cache with this prompt" } } },
+        local counted = post({ model = MODEL,
+                               messages = { { role = "user", content = "Warm the cache with this prompt" } } },
           "/v1/messages/count_tokens").json
         assert.equal(counted.input_tokens, m.usage.input_tokens)
         local stream = body("Warm", { max_tokens = 0, stream = true })
@@ -193,7 +195,8 @@ describe("Messages fields of December 2026", function()
         local blocks = with_system()
         blocks.messages[2].content = { { type = "text", text = "Be brief." } }
         assert.equal(200, post(blocks).status)
-        assert.equal(200, post({ model = MODEL, messages = with_system().messages }, "/v1/messages/count_tokens").status)
+        local count = { model = MODEL, messages = with_system().messages }
+        assert.equal(200, post(count, "/v1/messages/count_tokens").status)
 
         refused({ model = MODEL, max_tokens = 8, messages = { { role = "system", content = "x" },
           { role = "user", content = "Hi" } } }, "first message must use the \"user\" role")
@@ -223,7 +226,7 @@ describe("Messages fields of December 2026", function()
           "^service_tier: Extra inputs are not permitted$", "/v1/messages/count_tokens")
       end)
 
-      it("answers anthropic-workspace-id for a workspace's key, on answers and errors, not for the default workspace", function()
+      it("answers anthropic-workspace-id for a workspace key, on answers and errors, not the default one", function()
         local made = server:create_api_keys { name = "ws-key", workspace_id = "Staging" }
         local ws_key, ws = made.keys[1], made.data[1].workspace_id
         assert.matches("^wrkspc_", ws)
@@ -288,10 +291,12 @@ describe("Messages fields of December 2026", function()
         refused_locally(function() return client.messages:create(body("Hi", { thinking = { type = "often" } })) end,
           'thinking%.type must be one of "enabled", "disabled", "adaptive", "between_tools"')
         refused_locally(function() return client.messages:count_tokens { model = MODEL,
-          messages = { { role = "user", content = "Hi" } }, thinking = { type = "disabled", budget_tokens = 2048 } } end,
+          messages = { { role = "user", content = "Hi" } },
+          thinking = { type = "disabled", budget_tokens = 2048 } } end,
           "thinking%.budget_tokens is only for type \"enabled\"")
         refused_locally(function() return client.batches:create { requests = { { custom_id = "a",
-          params = body("Hi", { service_tier = "fast" }) } } } end, "^batches:create: requests%[1%]%.params: service_tier")
+          params = body("Hi", { service_tier = "fast" }) } } } end,
+          "^batches:create: requests%[1%]%.params: service_tier")
         -- count_tokens has no max_tokens: any budget from 1024 up
         assert(client.messages:count_tokens { model = MODEL, messages = { { role = "user", content = "Hi" } },
           thinking = { type = "enabled", budget_tokens = 50000 } })
@@ -343,7 +348,8 @@ describe("Messages fields of December 2026", function()
       it("exposes request-id and anthropic-workspace-id on answers, errors and streams", function()
         local made = server:create_api_keys { name = "ws-client", workspace_id = "Staging" }
         local ws = made.data[1].workspace_id
-        local c = anthropic.new { api_key = made.keys[1], base_url = server.url, api_version = version, max_retries = 0 }
+        local c = anthropic.new { api_key = made.keys[1], base_url = server.url, api_version = version,
+                                  max_retries = 0 }
         local m = assert(c.messages:create(body("Hi")))
         assert.equal(ws, m._workspace_id)
         assert.matches("^req_", m._request_id)
@@ -367,7 +373,8 @@ describe("Messages fields of December 2026", function()
       it("warns once per model through log at level warn when a model is deprecated or retired", function()
         assert(client.messages:create(body("Hi", { model = "claude-opus-4-5" })))
         assert(client.messages:create(body("Hi", { model = "claude-opus-4-5" })))
-        assert(client.messages:count_tokens { model = "claude-opus-4-5", messages = { { role = "user", content = "x" } } })
+        assert(client.messages:count_tokens { model = "claude-opus-4-5",
+                                              messages = { { role = "user", content = "x" } } })
         local warns = {}
         for _, l in ipairs(logged) do
           if l[1] == "warn" then warns[#warns + 1] = l[2] end
@@ -398,7 +405,8 @@ describe("Messages fields of December 2026", function()
           "--max-tokens", "16", "--model", "claude-opus-4-5", "Hi" }, env)
         assert.equal(0, status, err)
         assert.equal("You said: Hi\n", out)
-        assert.matches("anthropic: warning: the model claude%-opus%-4%-5 is deprecated and retires on 2027%-01%-22", err)
+        assert.matches("anthropic: warning: the model claude%-opus%-4%-5 is deprecated and retires on 2027%-01%-22",
+          err)
         util.assert_no_leak(out .. err, key, "the CLI's output")
       end)
     end)

@@ -30,7 +30,9 @@ end
 local THINKING = { "enabled", "disabled", "adaptive", "between_tools" }
 
 local function thinking(th, max_tokens, for_count)
-  if type(th) ~= "table" then return "thinking must be a table such as { type = \"adaptive\" } (got " .. type(th) .. ")" end
+  if type(th) ~= "table" then
+    return "thinking must be a table such as { type = \"adaptive\" } (got " .. type(th) .. ")"
+  end
   local bad = one_of("thinking.type", th.type, THINKING)
   if bad then return bad end
   if given(th.display) then

@@ -70,8 +70,8 @@ return function(args)
   local anthropic = require "anthropic"
   local opts = require("anthropic.cli.common").client_options()
   -- warnings (a deprecated model, a retried attempt) on standard error, never on standard output
-  opts.log = function(level, msg)
-    if level == "warn" then io.stderr:write("anthropic: warning: ", msg, "\n") end
+  opts.log = function(level, line)
+    if level == "warn" then io.stderr:write("anthropic: warning: ", line, "\n") end
   end
   local client = anthropic.new(opts)
   local s, err = client.messages:stream {

@@ -102,7 +102,8 @@ local function validate_system_messages(msgs)
             return bad(string.format("%s.content.%d: system messages may contain only text blocks", at, j - 1))
           end
           if type(b.citations) == "table" and next(b.citations) then
-            return bad(string.format("%s.content.%d.citations: citations are not permitted in system messages", at, j - 1))
+            return bad(string.format("%s.content.%d.citations: citations are not permitted in system messages",
+              at, j - 1))
           end
         end
       end
@@ -306,8 +307,8 @@ function M.validate(emu, body, for_count, version)
     end
   end
   if msgs[1].role ~= "user" then return bad("messages: first message must use the \"user\" role") end
-  local err = validate_system_messages(msgs)
-  if err then return err end
+  local system_err = validate_system_messages(msgs)
+  if system_err then return system_err end
   if version == "2026-10-21" then
     local refused = refused_in_2026(body)
     if refused then return refused end
@@ -349,8 +350,8 @@ function M.validate(emu, body, for_count, version)
       if not found then return bad("tool_choice.name: no tool named " .. tostring(choice.name)) end
     end
   end
-  err = validate_options(body, for_count)
-  if err then return err end
+  local options_err = validate_options(body, for_count)
+  if options_err then return options_err end
   local model = emu.models:usable(body.model)
   if not model then return errors.response(404, "model: " .. body.model) end
   if not for_count and body.max_tokens > model.max_tokens then

@@ -66,7 +66,8 @@ function M.events(msg)
     elseif block.type == "thinking" then
       -- the thinking in thinking_delta events, then its signature in one signature_delta just
       -- before the block's content_block_stop (the SDK's SignatureDelta)
-      add("content_block_start", { index = index, content_block = { type = "thinking", thinking = "", signature = "" } })
+      add("content_block_start", { index = index,
+                                   content_block = { type = "thinking", thinking = "", signature = "" } })
       if index == 0 then add("ping", {}) end
       if block.thinking ~= "" then
         for _, piece in ipairs(text_pieces(block.thinking)) do
