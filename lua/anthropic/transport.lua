@@ -369,6 +369,11 @@ function Transport:request(spec, value)
   return self:finish(t, spec)
 end
 
+-- with_ids from a done transfer's headers.
+function M.attach_ids(value, t)
+  return M.with_ids(value, t:header("request-id"), t:header("anthropic-workspace-id"))
+end
+
 -- A done transfer -> the decoded answer | nil, err (closes the transfer).
 function Transport:finish(t, spec)
   -- The common case without tables: a 2xx answer, no logging (so no retry lines to write).
@@ -376,7 +381,7 @@ function Transport:finish(t, spec)
     if not spec.raw then
       local value = t:decoded() -- nil unless a 2xx answer that is valid JSON
       if value ~= nil then
-        M.with_ids(value, t:header("request-id"), t:header("anthropic-workspace-id"))
+        M.attach_ids(value, t)
         t:close()
         return value
       end
