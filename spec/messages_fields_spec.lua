@@ -106,6 +106,19 @@ describe("Messages fields of December 2026", function()
           "^thinking%.adaptive%.display: Input should be 'summarized' or 'omitted'$")
         refused(body("Hi", { model = OLD, thinking = { type = "adaptive" } }),
           "^thinking%.type: 'adaptive' is not supported on claude%-haiku%-4%-5")
+        -- what thinking does not go with
+        local tool = { name = "t", input_schema = { type = "object" } }
+        refused(body("Hi", { thinking = { type = "adaptive" }, tools = { tool }, tool_choice = { type = "any" } }),
+          "^Thinking may not be enabled when tool_choice forces tool use%.$")
+        assert.equal(200, post(body("Hi", { thinking = { type = "adaptive" }, tools = { tool },
+          tool_choice = { type = "auto" } })).status)
+        if version == "2023-06-01" then -- (under 2026-10-21 the sampling parameters are gone altogether)
+          refused(body("Hi", { thinking = { type = "adaptive" }, temperature = 0.5 }),
+            "^`temperature` may only be set to 1 when thinking is enabled")
+          refused(body("Hi", { thinking = { type = "adaptive" }, top_k = 5 }), "^`top_k` must be unset")
+          assert.equal(200, post(body("Hi", { thinking = { type = "adaptive" }, temperature = 1, top_p = 0.95 })).status)
+          assert.equal(200, post(body("Hi", { thinking = { type = "disabled" }, temperature = 0.2 })).status)
+        end
         -- count_tokens has no max_tokens to compare with, but the budget's minimum holds
         local count = { model = MODEL, messages = { { role = "user", content = "Hi" } },
                         thinking = { type = "enabled", budget_tokens = 4096 }, speed = "fast" }
@@ -393,6 +406,22 @@ describe("Messages fields of December 2026", function()
         assert(c2.messages:create(body("Hi", { model = "claude-opus-4-5" })))
         for _, line in ipairs(again) do assert.not_matches("deprecated", line) end
         c2:close()
+        -- each request of a batch too
+        assert(client.batches:create { requests = { { custom_id = "old", params = body("Hi",
+          { model = "claude-opus-4-5-20251101" }) } } })
+        assert.matches("^the model claude%-opus%-4%-5%-20251101 is deprecated", logged[#logged - 1][2])
+        -- thinking = enabled where the SDK says adaptive instead, once per model
+        local n = #logged
+        local p = body("Hi", { model = "claude-opus-4-6", thinking = { type = "enabled", budget_tokens = 1024 } })
+        assert(client.messages:create(p))
+        assert(client.messages:create(p))
+        local thinking_warns = {}
+        for i = n + 1, #logged do
+          if logged[i][1] == "warn" then thinking_warns[#thinking_warns + 1] = logged[i][2] end
+        end
+        assert.same({ 'thinking = { type = "enabled" } is deprecated on claude-opus-4-6; use thinking = '
+          .. '{ type = "adaptive" }, which performs better '
+          .. "(https://platform.claude.com/docs/en/build-with-claude/adaptive-thinking)" }, thinking_warns)
         -- a current model: no warning
         local before = #logged
         assert(client.messages:create(body("Hi")))

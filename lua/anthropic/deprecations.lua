@@ -47,6 +47,22 @@ function M.warn(model, has_log, emit)
   emit("warn", msg)
 end
 
+-- Models on which thinking = { type = "enabled" } (a budget) is deprecated in favour of
+-- { type = "adaptive" } (the SDK's internal/data/models-to-warn-with-thinking-enabled).
+M.THINKING_ENABLED = { ["claude-opus-4-6"] = true, ["claude-mythos-preview"] = true }
+
+--- The same for a request's thinking setting: once per model and process. params: the request.
+function M.warn_thinking(params, has_log, emit)
+  local model, th = params.model, params.thinking
+  if not has_log or type(th) ~= "table" or th.type ~= "enabled" or not M.THINKING_ENABLED[model] then return end
+  local k = "thinking " .. model
+  if warned[k] then return end
+  warned[k] = true
+  emit("warn", string.format('thinking = { type = "enabled" } is deprecated on %s; use thinking = '
+    .. '{ type = "adaptive" }, which performs better '
+    .. "(https://platform.claude.com/docs/en/build-with-claude/adaptive-thinking)", model))
+end
+
 --- Forget which models were warned about (tests).
 function M.reset()
   warned = {}

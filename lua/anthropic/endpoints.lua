@@ -27,7 +27,9 @@ end
 
 -- A deprecated or retired model: a warning through the client's log, once per model.
 local function warn_model(params, transport)
-  deprecations.warn(params.model, transport.log ~= nil, function(level, msg) transport:emit(level, msg) end)
+  local function emit(level, msg) transport:emit(level, msg) end
+  deprecations.warn(params.model, transport.log ~= nil, emit)
+  deprecations.warn_thinking(params, transport.log ~= nil, emit)
 end
 
 -- What the API version of the client refuses (versions.lua) and what the API answers with a 400

@@ -168,6 +168,28 @@ local function validate_thinking(body, for_count)
   end
 end
 
+-- What thinking does not go with (the extended thinking guide): a tool_choice that forces a
+-- tool, and (2023-06-01 only, where they exist) temperature other than 1, top_k, top_p below 0.95.
+local THINKING_DOC = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+local function thinking_conflicts(body)
+  local choice = body.tool_choice
+  if is_object(choice) and (choice.type == "any" or choice.type == "tool") then
+    return bad("Thinking may not be enabled when tool_choice forces tool use.")
+  end
+  if present(body.temperature) and body.temperature ~= 1 then
+    return bad("`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at "
+      .. THINKING_DOC .. "#feature-compatibility")
+  end
+  if present(body.top_k) then
+    return bad("`top_k` must be unset when thinking is enabled. Please consult our documentation at "
+      .. THINKING_DOC .. "#feature-compatibility")
+  end
+  if present(body.top_p) and type(body.top_p) == "number" and body.top_p < 0.95 then
+    return bad("`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled. Please consult "
+      .. "our documentation at " .. THINKING_DOC .. "#feature-compatibility")
+  end
+end
+
 -- The fields of today's API that take a closed set of values or a shape (the SDK's types).
 local function validate_options(body, for_count)
   if present(body.service_tier) and not SERVICE_TIERS[body.service_tier] then
@@ -195,6 +217,10 @@ local function validate_options(body, for_count)
   if present(body.thinking) then
     local err = validate_thinking(body, for_count)
     if err then return err end
+    if body.thinking.type ~= "disabled" then
+      err = thinking_conflicts(body)
+      if err then return err end
+    end
   end
 end
 
