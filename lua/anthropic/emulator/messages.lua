@@ -631,7 +631,7 @@ function M.create(emu, req)
   local msg = M.reply(body, input_tokens)
   emu.ratelimit:spend_output(key_id, msg.usage.output_tokens)
   emu:record_usage { key = req.key_info, model = body.model, input_tokens = input_tokens,
-                     output_tokens = msg.usage.output_tokens }
+                     output_tokens = msg.usage.output_tokens, inference_geo = msg.usage.inference_geo }
   local headers = emu.ratelimit:headers(key_id, "requests")
   if body.stream == true then
     return { status = 200, headers = headers, stream = sse.events(msg) }
