@@ -361,6 +361,9 @@ describe("Messages fields of December 2026", function()
         assert.equal(MODEL, sent_body.model)
         refused_locally(function() return client.messages:create(body("Hi", { workspace_id = "a\r\nx-evil: 1" })) end,
           "workspace_id must be an id")
+        local _, err = client.messages:create(body("Hi", { user_profile_id = key .. " " }))
+        assert.equal("config", err.kind)
+        util.assert_no_leak(err.message, key, "a bad header param's error")
       end)
 
       it("exposes request-id and anthropic-workspace-id on answers, errors and streams", function()

@@ -52,9 +52,10 @@ local function header_params(names, params)
     local v = params[name]
     if v ~= nil then
       if type(v) ~= "string" or not v:match("^[%w_%-]+$") or #v > 200 then
-        return nil, nil, string.format("%s must be an id such as \"wrkspc_01...\" (letters, digits, _ and -; got %s); "
-          .. "it is sent as the %s header", name, type(v) == "string" and string.format("%q", v:sub(1, 40)) or type(v),
-          header)
+        -- (the value is not quoted: whatever was put there, a key included, stays out of errors)
+        return nil, nil, string.format("%s must be an id such as \"wrkspc_01...\" (letters, digits, _ and -; got "
+          .. "%s); it is sent as the %s header", name,
+          type(v) == "string" and ("a string of " .. #v .. " bytes that is not one") or type(v), header)
       end
       lines = lines or {}
       lines[#lines + 1] = header .. ": " .. v
