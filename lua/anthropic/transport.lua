@@ -328,6 +328,7 @@ local function api_error(res, spec, clean)
       or (res.status < 400 and "redirect" or "api_error"),
     message = message,
     request_id = res.headers["request-id"] or (type(body) == "table" and body.request_id) or nil,
+    workspace_id = res.headers["anthropic-workspace-id"],
     retry_after = res.retry_after, attempts = res.attempts, retryable = res.retryable,
     ambiguous = res.ambiguous, details = details, method = spec.method, path = spec.path,
   }
@@ -365,8 +366,22 @@ function Transport:outcome(res, spec)
   if value == nil then
     return nil, self:scrub_error(errors.new {
       kind = "decode", status = res.status, request_id = request_id, attempts = res.attempts,
+      workspace_id = res.headers["anthropic-workspace-id"],
       message = "the response is not valid JSON (" .. msg .. ")", retryable = false,
     })
+  end
+  return M.with_ids(value, request_id, res.headers["anthropic-workspace-id"])
+end
+
+--- An answer object with its request-id and anthropic-workspace-id headers readable as
+-- answer._request_id and answer._workspace_id, as the SDKs have them: through a metatable, so
+-- that pairs, json.encode and comparisons see the answer as the API sent it. Lists (a JSON
+-- array answer) and answers with a metatable of their own are left as they are. -> value
+function M.with_ids(value, request_id, workspace_id)
+  if type(value) == "table" and getmetatable(value) == nil and value[1] == nil then
+    local ids = { _request_id = request_id, _workspace_id = workspace_id }
+    ids.__index = ids
+    setmetatable(value, ids)
   end
   return value
 end
@@ -390,6 +405,11 @@ function Transport:request(spec, value)
     headers = self.headers_json
   elseif spec.method == "POST" then -- no body (workspace archive): curl would announce a form
     headers = self.headers_nobody
+  end
+  if spec.extra_headers then -- this request's own (the SDK's header params: resource.lua)
+    local all = { table.unpack(headers) }
+    for _, line in ipairs(spec.extra_headers) do all[#all + 1] = line end
+    headers = all
   end
   local path = spec.path
   if spec.query ~= nil then
@@ -420,6 +440,11 @@ function Transport:request(spec, value)
   return self:finish(t, spec)
 end
 
+-- with_ids from a done transfer's headers.
+function M.attach_ids(value, t)
+  return M.with_ids(value, t:header("request-id"), t:header("anthropic-workspace-id"))
+end
+
 -- A done transfer -> the decoded answer | nil, err (closes the transfer).
 function Transport:finish(t, spec)
   -- The common case without tables: a 2xx answer, no logging (so no retry lines to write).
@@ -427,6 +452,7 @@ function Transport:finish(t, spec)
     if not spec.raw then
       local value = t:decoded() -- nil unless a 2xx answer that is valid JSON
       if value ~= nil then
+        M.attach_ids(value, t)
         t:close()
         return value
       end

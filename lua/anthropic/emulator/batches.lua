@@ -45,7 +45,9 @@ local function outcome(emu, params, version)
     body.request_id = util.random_id("req_011C", 20)
     return { type = "errored", error = body }
   end
-  return { type = "succeeded", message = messages.reply(params, messages.input_tokens(params)) }
+  local msg = messages.reply(params, messages.input_tokens(params))
+  msg.usage.service_tier = "batch" -- (the Usage of a batch's answer says so)
+  return { type = "succeeded", message = msg }
 end
 
 -- Bring the batch up to the emulator clock: end it (results and counts) when its time has come.

@@ -209,6 +209,9 @@ function Emulator:head(conn, req, status, headers, keep)
   headers["date"] = http_date()
   headers["connection"] = keep and "keep-alive" or "close"
   if not req.control then headers["anthropic-organization-id"] = self.organization_id end
+  -- the workspace of the API key, on Messages API answers (never on Admin API ones); none for
+  -- the default workspace, which has no id
+  if req.workspace_id then headers["anthropic-workspace-id"] = req.workspace_id end
   req.status = status
   self:trace(req) -- before the client can see the answer
   return conn:write_head(status, headers)
@@ -275,6 +278,7 @@ function Emulator:dispatch(req, route, captures, allowed)
   if info.kind ~= "admin" and self.org then
     local why = self.org:key_refusal(info)
     if why then return errors.response(401, why) end
+    req.workspace_id = self.org:key_workspace(info) -- (answered as anthropic-workspace-id)
   end
   local version = req.headers["anthropic-version"]
   if not version then return errors.response(400, "anthropic-version: header is required") end
