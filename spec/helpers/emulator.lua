@@ -247,7 +247,7 @@ function M.start(opts)
   local pid = tonumber(out:read("l") or "")
   local line = out:read("l")
   local url = line and line:match("^listening on (https?://127%.0%.0%.1:%d+)$")
-  local ca_file = url and (tls_dir or self_tls) and (out:read("l") or ""):match("^ca file: (.*)$")
+  local ca_file = url and (tls_dir or self_tls) and (out:read("l") or ""):match("^ca file: (.*)$") or nil
   if not pid or not url or ((tls_dir or self_tls) and not ca_file) then
     if own_dir then require("anthropic.emulator.tls").rmdir(own_dir) end
     sh:close()
