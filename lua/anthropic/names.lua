@@ -66,7 +66,9 @@ function M.display(s)
     local ok, c = pcall(utf8.codepoint, s, i)
     local len = ok and #utf8.char(c) or 1
     if ok then
-      if needs_escape(c) then
+      if c == 0 and s:find("^%d", i + 1) then
+        out[#out + 1] = "\\x00" -- (\0 and a digit would read back as another escape)
+      elseif needs_escape(c) then
         out[#out + 1] = escaped(c)
       elseif c == 92 then
         out[#out + 1] = "\\\\"

@@ -167,7 +167,8 @@ function M.check_saved(admin, doc, opts)
   return true
 end
 
---- An organization file for the live organization. -> text | nil, err
+--- An organization file for the live organization. -> text, warnings | nil, err (warnings: texts
+-- about objects whose names an organization file may not use, left commented out; see export.lua)
 function M.export(admin, opts)
   local snap, err = read.base(admin)
   if not snap then return nil, err end
