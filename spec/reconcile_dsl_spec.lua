@@ -121,6 +121,10 @@ end
       { 'error("no budget for you")', "org.lua:1: no budget for you" },
       { 'workspace "w" {} {}', 'org.lua:1: workspace "w": a second { ... } follows the block; a block takes one '
         .. 'table: workspace "w" { ... }' },
+      { 'workspace "w" {' .. string.rep("{", 300),
+        "org.lua:1: cannot read the file: C stack overflow (it nests too deep)" },
+      { string.dump(function() end), "org.lua:1: binary chunks are not accepted" },
+      { 'error("org.lua is not a line", 0)', "org.lua:1: org.lua is not a line" },
       { '\nprune {} {}', 'org.lua:2: prune: a second { ... } follows the block; prune takes one table: prune { ... }' },
     }
     for _, case in ipairs(cases) do

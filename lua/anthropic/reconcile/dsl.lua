@@ -89,7 +89,7 @@ end
 -- Loading the chunk
 
 local function compile(text, chunkname, env)
-  if text:byte(1) == 27 then return nil, chunkname:sub(2) .. ": binary chunks are not accepted" end
+  if text:byte(1) == 27 then return nil, chunkname:sub(2) .. ":1: binary chunks are not accepted" end
   local setfenv, loadstring = rawget(_G, "setfenv"), rawget(_G, "loadstring")
   if setfenv then -- Lua 5.1
     local chunk, err = loadstring(text, chunkname)
@@ -279,7 +279,11 @@ function M.evaluate(text, path, opts)
   local chunk, cerr = compile(text, chunkname, env)
   if not chunk then
     if cerr == NO_MEMORY then return nil, file_error(memory_message(path, 1, opts.memory_mb)) end
-    return nil, file_error(tostring(cerr))
+    cerr = tostring(cerr)
+    if not cerr:find("^" .. escape(path) .. ":%d+:") then -- "C stack overflow" from the parser has no line
+      cerr = path .. ":1: cannot read the file: " .. cerr .. (cerr:find("overflow") and " (it nests too deep)" or "")
+    end
+    return nil, file_error(cerr)
   end
   -- String methods ("x"):rep go through the string metatable, whose __index is the real string
   -- table (string.dump and all): the file's own string table instead, for as long as it runs.
@@ -296,7 +300,7 @@ function M.evaluate(text, path, opts)
     elseif type(rerr) ~= "string" then -- error(nil), error({}): say so rather than "table: 0x..."
       msg = "error() was called with " .. (rerr == nil and "no message" or ("a " .. type(rerr) .. ", not a message"))
     end
-    if not msg:find(path, 1, true) then msg = path .. ":" .. last .. ": " .. msg end
+    if not msg:find("^" .. escape(path) .. ":%d+:") then msg = path .. ":" .. last .. ": " .. msg end
     return nil, file_error(msg)
   end
   local built, config, berr = pcall(M.build, entries, text, path)
