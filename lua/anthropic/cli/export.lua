@@ -25,10 +25,11 @@ return function(args)
   if not opts then return pos end
   local admin, aerr = rcli.admin()
   if not admin then return rcli.fail("export", aerr) end
-  local text, err = reconcile.export(admin)
+  local warnings = {}
+  local text, err = reconcile.export(admin, { warnings = warnings })
   admin:close()
   if not text then return rcli.fail("export", err) end
-  for _, w in ipairs(err) do io.stderr:write("anthropic export: warning: ", w, "\n") end
+  for _, w in ipairs(warnings) do io.stderr:write("anthropic export: warning: ", w, "\n") end
   if opts.out then
     local ok, werr = rcli.write_file(opts.out, text)
     if not ok then return rcli.fail("export", "cannot write " .. opts.out .. ": " .. tostring(werr)) end

@@ -8,7 +8,7 @@
 -- The child is the interpreter running this process (/proc/PID/exe, when it is a Lua) or
 -- `lua5.4` on PATH; M.interpreter sets another. It runs under /bin/sh with `ulimit -v` (memory),
 -- `ulimit -t` (processor time), no core file, and coreutils' `timeout` (the clock) when there is
--- one. It reads the file from a temporary file (mode 0600, removed at once) on stdin, runs
+-- one; with an empty environment (only PATH: no key of this process) and `lua -E`. It reads the file from a temporary file (mode 0600, removed at once) on stdin, runs
 -- dsl.evaluate and writes to stdout "L<line>" whenever the line of the file it runs changes (so
 -- that a file killed inside one long call is reported at its line) and, at the end, the result:
 -- "R<length>\n" and the value in a small typed format (encode/decode below: strings by length,
@@ -202,15 +202,16 @@ local function command(input, path, limits)
     package.path, path, math.floor(limits.instructions), string.format("%.17g", limits.seconds),
     math.floor(limits.memory_mb))
   local lua = interpreter()
-  local run = sh_quote(lua) .. " -e " .. sh_quote(code) .. " < " .. sh_quote(input)
+  -- -E: no LUA_INIT, LUA_PATH...; env -i: none of this process's environment (keys included)
+  local run = sh_quote(lua) .. " -E -e " .. sh_quote(code) .. " < " .. sh_quote(input)
   local cpu = math.ceil(limits.seconds) + 1
   return table.concat({
     "exec 2>&1",
     "ulimit -c 0 2>/dev/null",
     "ulimit -v " .. math.floor(limits.memory_mb * 1024) .. " || { echo 'Xcannot limit memory (ulimit -v)'; exit 4; }",
     "ulimit -t " .. cpu .. " || { echo 'Xcannot limit processor time (ulimit -t)'; exit 4; }",
-    "if command -v timeout >/dev/null 2>&1; then exec timeout -k 1 " .. (cpu + 1) .. " " .. run
-      .. "; else exec " .. run .. "; fi",
+    "if command -v timeout >/dev/null 2>&1; then exec env -i PATH=\"$PATH\" timeout -k 1 " .. (cpu + 1) .. " "
+      .. run .. "; else exec env -i PATH=\"$PATH\" " .. run .. "; fi",
   }, "\n")
 end
 
