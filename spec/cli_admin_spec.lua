@@ -273,6 +273,9 @@ describe("anthropic admin commands", function()
       _, err, code = cli { "keys", "update", "apikey_1", "--name", "   " }
       assert.equal(2, code)
       assert.matches('--name "   " is only spaces', err, 1, true)
+      _, err, code = cli { "invites", "create", "bob\u{202E}@example.com", "--role", "user" }
+      assert.equal(2, code)
+      assert.matches('EMAIL "bob\\u{202E}@example.com" contains a bidirectional control', err, 1, true)
       assert.equal(before, #emu:log().requests)
       -- a name made elsewhere (the Console) shows with its escapes, not as what it pretends to be
       assert(admin.workspaces:create { name = "Prod\u{202E}noitcudorP" })
