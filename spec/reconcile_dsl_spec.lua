@@ -207,6 +207,11 @@ end
       end)
     end
 
+    it("shows at most 100 characters of a value in a message", function()
+      assert.equal('org.lua:1: workspace "' .. string.rep("x", 100) .. '"... (100000 characters): must have at most 40 '
+        .. "characters", problem('workspace(("x"):rep(100000)) {}'))
+    end)
+
     it("measures names in characters, not bytes", function()
       local cjk = string.rep("\u{751F}", 14) -- 14 characters, 42 bytes
       assert.equal(cjk, assert(load('workspace "' .. cjk .. '" { keys = { ["' .. cjk .. '"] = "active" } }'))

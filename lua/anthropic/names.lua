@@ -94,11 +94,21 @@ function M.misleads(s)
 end
 
 --- s in double quotes, as a Lua string: string.format("%q", s) when nothing in s misleads, else
--- display(s) with its quotes escaped (one line, whatever s holds).
-function M.quote(s)
+-- display(s) with its quotes escaped (one line, whatever s holds). With max, a longer s shows
+-- its first max characters: "abc"... (5000 characters).
+function M.quote(s, max)
   s = tostring(s)
-  if not M.misleads(s) then return string.format("%q", s) end
-  return '"' .. M.display(s):gsub('"', '\\"') .. '"'
+  local tail = ""
+  if max and #s > max then
+    local n = utf8.len(s)
+    local cut = n and n > max and utf8.offset(s, max + 1) or (not n and max + 1)
+    if cut then
+      tail = "... (" .. (n and (n .. " characters") or (#s .. " bytes")) .. ")"
+      s = s:sub(1, cut - 1)
+    end
+  end
+  if not M.misleads(s) then return string.format("%q", s) .. tail end
+  return '"' .. M.display(s):gsub('"', '\\"') .. '"' .. tail
 end
 
 local function describe(c)

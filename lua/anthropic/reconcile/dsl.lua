@@ -43,7 +43,7 @@ end
 
 local function label(entry)
   if entry.name == nil then return entry.kind end
-  return entry.kind .. " " .. names.quote(entry.name)
+  return entry.kind .. " " .. names.quote(entry.name, validate.SHOWN)
 end
 
 ---------------------------------------------------------------------------------------------------

@@ -5,6 +5,9 @@ local names = require "anthropic.names"
 
 local M = {}
 
+-- How many characters of a value an error message shows.
+M.SHOWN = 100
+
 local function fail(path, message)
   error({ path = path, message = message }, 0)
 end
@@ -23,7 +26,7 @@ local function quote_list(values)
 end
 
 local function show(v)
-  if type(v) == "string" then return names.quote(v) end
+  if type(v) == "string" then return names.quote(v, M.SHOWN) end
   return tostring(v)
 end
 
@@ -36,7 +39,7 @@ function M.path_text(path)
     elseif type(seg.key) == "number" then
       out[#out + 1] = "[" .. seg.key .. "]"
     else
-      out[#out + 1] = "[" .. names.quote(tostring(seg.key)) .. "]"
+      out[#out + 1] = "[" .. names.quote(tostring(seg.key), M.SHOWN) .. "]"
     end
   end
   return table.concat(out)
