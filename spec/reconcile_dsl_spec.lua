@@ -338,6 +338,14 @@ end
       assert.equal(string.dump, ("").dump)
     end)
 
+    it("builds its messages with its own string functions, whatever the file puts in its string table", function()
+      local text = 'for k in pairs(string) do string[k] = function() error("mine") end end\n'
+        .. 'workspace "a\\0" (1)'
+      local want = 'org.lua:2: workspace "a\\0": expected a table after the name: workspace "a\\0" { ... } (got number)'
+      assert.equal(want, problem(text))
+      assert.equal(want, select(2, dsl.evaluate(text)).message)
+    end)
+
     it("says what a non-message error value was", function()
       assert.equal("org.lua:2: error() was called with a table, not a message", problem("\nerror({})"))
       assert.equal("org.lua:1: error() was called with no message", problem("error()"))

@@ -10,6 +10,10 @@
 --   quote(s) -> text               "s" quoted for messages and plans (display escapes; %q otherwise)
 local M = {}
 
+-- (no method calls on strings: an organization file's own string table is the strings' __index
+-- while it runs, and these run then, for its error messages)
+local byte, find, format, gsub, sub = string.byte, string.find, string.format, string.gsub, string.sub
+
 -- Characters that change how the text around them is shown (bidirectional controls) and
 -- characters that show as nothing: refused in names.
 local BIDI = {
@@ -47,7 +51,7 @@ local SHORT = { [0] = "\\0", [7] = "\\a", [8] = "\\b", [9] = "\\t", [10] = "\\n"
                 [13] = "\\r" }
 
 local function escaped(c)
-  return SHORT[c] or string.format("\\u{%X}", c)
+  return SHORT[c] or format("\\u{%X}", c)
 end
 
 local function needs_escape(c)
@@ -66,17 +70,17 @@ function M.display(s)
     local ok, c = pcall(utf8.codepoint, s, i)
     local len = ok and #utf8.char(c) or 1
     if ok then
-      if c == 0 and s:find("^%d", i + 1) then
+      if c == 0 and find(s, "^%d", i + 1) then
         out[#out + 1] = "\\x00" -- (\0 and a digit would read back as another escape)
       elseif needs_escape(c) then
         out[#out + 1] = escaped(c)
       elseif c == 92 then
         out[#out + 1] = "\\\\"
       else
-        out[#out + 1] = s:sub(i, i + len - 1)
+        out[#out + 1] = sub(s, i, i + len - 1)
       end
     else
-      out[#out + 1] = string.format("\\x%02X", s:byte(i))
+      out[#out + 1] = format("\\x%02X", byte(s, i))
       len = 1
     end
     i = i + len
@@ -93,7 +97,7 @@ function M.misleads(s)
   return false
 end
 
---- s in double quotes, as a Lua string: string.format("%q", s) when nothing in s misleads, else
+--- s in double quotes, as a Lua string: format("%q", s) when nothing in s misleads, else
 -- display(s) with its quotes escaped (one line, whatever s holds). With max, a longer s shows
 -- its first max characters: "abc"... (5000 characters).
 function M.quote(s, max)
@@ -104,16 +108,16 @@ function M.quote(s, max)
     local cut = n and n > max and utf8.offset(s, max + 1) or (not n and max + 1)
     if cut then
       tail = "... (" .. (n and (n .. " characters") or (#s .. " bytes")) .. ")"
-      s = s:sub(1, cut - 1)
+      s = sub(s, 1, cut - 1)
     end
   end
-  if not M.misleads(s) then return string.format("%q", s) .. tail end
-  return '"' .. M.display(s):gsub('"', '\\"') .. '"' .. tail
+  if not M.misleads(s) then return format("%q", s) .. tail end
+  return '"' .. gsub(M.display(s), '"', '\\"') .. '"' .. tail
 end
 
 local function describe(c)
   local name = BIDI[c] or INVISIBLE[c]
-  return string.format("\\u{%X}%s", c, name and (" " .. name) or "")
+  return format("\\u{%X}%s", c, name and (" " .. name) or "")
 end
 
 --- What is wrong with s as a name (a workspace or key name, a tag), or nil. The message says
@@ -148,16 +152,16 @@ function M.check(s)
     while true do
       local c = utf8.codepoint(trimmed, 1)
       if not SPACES[c] then break end
-      trimmed = trimmed:sub(#utf8.char(c) + 1)
+      trimmed = sub(trimmed, #utf8.char(c) + 1)
     end
     while true do
       local at = utf8.offset(trimmed, -1)
       if not SPACES[utf8.codepoint(trimmed, at)] then break end
-      trimmed = trimmed:sub(1, at - 1)
+      trimmed = sub(trimmed, 1, at - 1)
     end
     local where = SPACES[first] and SPACES[last] and "a leading and a trailing space"
       or SPACES[first] and "a leading space" or "a trailing space"
-    return "has " .. where .. ": write " .. string.format("%q", trimmed)
+    return "has " .. where .. ": write " .. format("%q", trimmed)
   end
   return nil
 end
