@@ -282,6 +282,26 @@ end
       assert.same({ 0.5, 1.0 }, w.budget.warn_at)
     end)
 
+    it("starts the child with an empty environment: no key of the caller reaches it", function()
+      local util = require "helpers.util"
+      local dir = util.tmpdir()
+      local wrapper = util.write(dir .. "/lua-wrapper", '#!/bin/sh\nenv > "' .. dir .. '/env"\nexec lua5.4 "$@"\n', "700")
+      local key = "sk-ant-api03-" .. string.rep("q", 40)
+      local out, err, code = util.run_lua(string.format([[
+        local bounded = require "anthropic.reconcile.bounded"
+        bounded.interpreter = %q
+        local config = assert(require("anthropic.reconcile.dsl").load_string('workspace "w" {}'))
+        io.write(config.workspaces[1].name)
+      ]], wrapper), { ANTHROPIC_API_KEY = key, ANTHROPIC_ADMIN_KEY = key })
+      local env = util.read(dir .. "/env")
+      util.rmdir(dir)
+      assert.equal(0, code, err)
+      assert.equal("w", out)
+      assert.matches("PATH=", env, 1, true)
+      util.assert_no_leak(env, key, "the child's environment")
+      assert.is_nil(env:find("ANTHROPIC", 1, true))
+    end)
+
     it("sends the result in a format that keeps types and refuses what it did not write", function()
       local bounded = require "anthropic.reconcile.bounded"
       local v = { "a\0\n", 1, 1.0, -0.5, math.mininteger, true, false, { x = { [2] = "y" } }, [""] = "" }
