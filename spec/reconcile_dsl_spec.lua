@@ -285,7 +285,8 @@ end
     it("starts the child with an empty environment: no key of the caller reaches it", function()
       local util = require "helpers.util"
       local dir = util.tmpdir()
-      local wrapper = util.write(dir .. "/lua-wrapper", '#!/bin/sh\nenv > "' .. dir .. '/env"\nexec lua5.4 "$@"\n', "700")
+      local wrapper = util.write(dir .. "/lua-wrapper", '#!/bin/sh\nenv > "' .. dir .. '/env"\nexec lua5.4 "$@"\n',
+        "700")
       local key = "sk-ant-api03-" .. string.rep("q", 40)
       local out, err, code = util.run_lua(string.format([[
         local bounded = require "anthropic.reconcile.bounded"
