@@ -179,6 +179,14 @@ $(BUILD)/fuzz_stream: spec/fuzz/fuzz_stream.c spec/fuzz/fuzz_stream.lua $(CORE_S
 	  $$($(PKG_CONFIG) --cflags lua5.4 libcurl) -Isrc -DAE_LUA_DIR='"$(CURDIR)/lua"' \
 	  -DAE_FUZZ_DIR='"$(CURDIR)/spec/fuzz"' -o $@ $< $(CORE_SRC) $$($(PKG_CONFIG) --libs lua5.4 libcurl) -lm -lpthread
 
+# The organization-file loader and validator are Lua: this one embeds Lua 5.4 (with a capped
+# allocator), loads lua/anthropic/reconcile/dsl.lua and checks it with spec/fuzz/fuzz_dsl.lua.
+$(BUILD)/fuzz_dsl: spec/fuzz/fuzz_dsl.c spec/fuzz/fuzz_dsl.lua
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  $$($(PKG_CONFIG) --cflags lua5.4) -DAE_LUA_DIR='"$(CURDIR)/lua"' -DAE_FUZZ_DIR='"$(CURDIR)/spec/fuzz"' \
+	  -o $@ $< $$($(PKG_CONFIG) --libs lua5.4) -lm
+
 fuzz-deps:
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_PKGS) clang libclang-rt-14-dev"
 
