@@ -9,6 +9,7 @@
 --   metered = true              billed generation: the spend guard and pacing see it (guard.lua)
 --   body = false                a POST that sends no body: it takes no params (any other POST
 --                               requires a params table; a GET or DELETE takes one optionally)
+--   beta = "name"               sent in the anthropic-beta header (with the client's own betas)
 --   header_params = { name = header }  params sent as headers, not in the body (the SDK's
 --                               workspace_id and user_profile_id); an id, else a "config" error
 -- A resource table with scope = "arg" is called with that path argument first (endpoints_admin.lua).

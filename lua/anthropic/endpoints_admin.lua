@@ -134,6 +134,32 @@ M.usage = {
     params = { starting_at = { time = "date", required = true }, limit = { int = { 1, 1000 } }, page = "string" } },
 }
 
+-- The Usage and Cost Analytics API (beta): one row per combination of group_by dimensions (and
+-- time bucket), pages by next_page. The legacy reports above stay (docs/admin.md).
+E.ANALYTICS_BETA = "analytics-usage-cost-2026-08-24"
+E.TIME_BUCKET_WIDTHS = { "1m", "1h", "1d" }
+E.ANALYTICS_FILTERS = { "actor_ids", "actor_types", "agent_ids", "api_key_ids", "claude_tag_categories",
+  "claude_tag_user_ids", "context_windows", "deployment_ids", "environment_ids", "inference_geos", "models",
+  "organization_ids", "products", "rbac_group_ids", "service_tiers", "session_ids", "slack_channel_ids",
+  "speeds", "user_profile_ids", "workspace_ids" }
+
+local function analytics(path, order_by)
+  local params = {
+    starting_at = { time = "datetime", required = true }, ending_at = { time = "datetime" },
+    time_bucket_width = { enum = E.TIME_BUCKET_WIDTHS }, group_by = { list = true },
+    exclude_deleted_users = "boolean", order = { enum = { "asc", "desc" } }, order_by = { enum = order_by },
+    limit = { int = { 1, 1000 } }, page = "string",
+  }
+  for _, f in ipairs(E.ANALYTICS_FILTERS) do params[f] = { list = true } end
+  return { method = "GET", path = path, pager = "token", beta = E.ANALYTICS_BETA, params = params }
+end
+
+M.analytics = {
+  usage = analytics("/v1/organizations/analytics/usage",
+    { "output_tokens", "requests", "time", "total_tokens", "uncached_input_tokens" }),
+  cost = analytics("/v1/organizations/analytics/cost", { "amount", "list_amount", "time" }),
+}
+
 M.cost = {
   report = { method = "GET", path = "/v1/organizations/cost_report", pager = "token",
     params = with(REPORT, { bucket_width = { enum = { "1d" } } }) },

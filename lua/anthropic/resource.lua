@@ -111,9 +111,9 @@ local function method(transport, owner, resource_name, name, desc)
       params, extra, msg = header_params(desc.header_params, params)
       if msg then return nil, errors.new { kind = "config", message = label .. ": " .. msg } end
     end
-    if fixed and not extra then return transport:request(fixed, params) end
+    if fixed and not extra and not desc.beta then return transport:request(fixed, params) end
     local spec = { method = desc.method, path = path, idempotent = desc.idempotent, timeout = desc.timeout,
-      metered = desc.metered, extra_headers = extra }
+      metered = desc.metered, extra_headers = extra, beta = desc.beta }
     if desc.stream then -- the body is params with stream = true (the caller's table is not changed)
       local body = {}
       for k, v in pairs(params or {}) do body[k] = v end
@@ -124,7 +124,7 @@ local function method(transport, owner, resource_name, name, desc)
     if desc.method == "GET" then
       if desc.pager then
         return pager.new(desc.pager, params, function(q)
-          return transport:request { method = "GET", path = path, query = q }
+          return transport:request { method = "GET", path = path, query = q, beta = desc.beta }
         end)
       end
       spec.query = params

@@ -157,6 +157,22 @@ local function ca_options(opts, ctor)
   return found[1] or nil, found[2] or nil
 end
 
+-- Adds a beta name to the anthropic-beta line of a header list (one line, comma-separated: the
+-- client's own betas stay), or adds the line.
+function M.add_beta(lines, name)
+  for i, line in ipairs(lines) do
+    local v = line:match("^anthropic%-beta: (.*)$")
+    if v then
+      for b in v:gmatch("[^,%s]+") do
+        if b == name then return end
+      end
+      lines[i] = line .. "," .. name
+      return
+    end
+  end
+  lines[#lines + 1] = "anthropic-beta: " .. name
+end
+
 local function header_lines(opts, version)
   local lines = {
     "anthropic-version: " .. version,
@@ -406,9 +422,10 @@ function Transport:request(spec, value)
   elseif spec.method == "POST" then -- no body (workspace archive): curl would announce a form
     headers = self.headers_nobody
   end
-  if spec.extra_headers then -- this request's own (the SDK's header params: resource.lua)
+  if spec.extra_headers or spec.beta then -- this request's own (header params, an endpoint's beta: resource.lua)
     local all = { table.unpack(headers) }
-    for _, line in ipairs(spec.extra_headers) do all[#all + 1] = line end
+    for _, line in ipairs(spec.extra_headers or {}) do all[#all + 1] = line end
+    if spec.beta then M.add_beta(all, spec.beta) end
     headers = all
   end
   local path = spec.path

@@ -12,6 +12,7 @@ M.RESOURCES = {
   "anthropic.emulator.admin.organization", "anthropic.emulator.admin.users", "anthropic.emulator.admin.invites",
   "anthropic.emulator.admin.workspaces", "anthropic.emulator.admin.members", "anthropic.emulator.admin.api_keys",
   "anthropic.emulator.admin.rate_limits", "anthropic.emulator.admin.reports",
+  "anthropic.emulator.admin.analytics",
 }
 
 -- Replaces the organization with what `s` describes (merge: adds to it). -> true | nil, message

@@ -238,6 +238,21 @@ end
 
 M.COST_GROUP_BY = { "workspace_id", "description" }
 
+-- The priced lines of one usage record (or bucket), as the cost report and the analytics API
+-- (admin/analytics.lua) count them: fn(kind, token_type, units, n, price) for each line with
+-- n > 0 and a price; kind "tokens" (token_type a TOKEN_TYPES name) or "web_search" (token_type "").
+function M.cost_lines(u, fn)
+  local prompt = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_5m_input_tokens
+    + u.cache_creation_1h_input_tokens
+  local function line(kind, tt, n, price)
+    if n > 0 and price then fn(kind, tt, prices.cost(n, price), n, price) end
+  end
+  for _, t in ipairs(prices.TOKEN_TYPES) do
+    line("tokens", t.name, u[t.field], prices.price(u.model, t.column, u.service_tier, u.inference_geo, prompt))
+  end
+  line("web_search", "", u.web_search_requests, prices.WEB_SEARCH_UNITS)
+end
+
 local function description(emu, model, words)
   local m = emu.models:find(model)
   return (m and m.display_name or model) .. " Usage - " .. words
@@ -281,12 +296,7 @@ function M.cost(emu, req)
       end
       line.n = line.n + n
     end
-    local prompt = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_5m_input_tokens
-      + u.cache_creation_1h_input_tokens
-    for _, t in ipairs(prices.TOKEN_TYPES) do
-      add("tokens", t.name, u[t.field], prices.price(u.model, t.column, u.service_tier, u.inference_geo, prompt))
-    end
-    add("web_search", "", u.web_search_requests, prices.WEB_SEARCH_UNITS)
+    M.cost_lines(u, function(kind, tt, _, n, price) add(kind, tt, n, price) end)
   end
   local words = {}
   for _, t in ipairs(prices.TOKEN_TYPES) do words[t.name] = t.words end

@@ -302,6 +302,19 @@ function M.add_usage(org, list, now, where)
         u.workspace_id = nil
       end
     end
+    if present(t.account_id) then -- the user the usage is attributed to (id or e-mail; or a removed user's id)
+      local user = org:find_user(t.account_id)
+      if not user and not (str(t.account_id) and t.account_id:match("^user_")) then
+        return nil, at .. ".account_id: no user " .. tostring(t.account_id)
+      end
+      u.account_id = user and user.id or t.account_id
+    end
+    if present(t.service_account_id) then
+      if not (str(t.service_account_id) and t.service_account_id:match("^svac_")) then
+        return nil, at .. ".service_account_id: a service account id svac_... expected"
+      end
+      u.service_account_id = t.service_account_id
+    end
     local cc = type(t.cache_creation) == "table" and t.cache_creation or {}
     local from_cc = { cache_creation_5m_input_tokens = cc.ephemeral_5m_input_tokens,
                       cache_creation_1h_input_tokens = cc.ephemeral_1h_input_tokens }
