@@ -108,7 +108,8 @@ describe("anthropic admin commands", function()
         { "keys", "frobnicate" }, { "keys", "list", "--colour" }, { "keys", "get" },
         { "keys", "get", "a", "b" }, { "members", "add", "wrkspc_1" }, { "keys", "list", "--status" },
         { "users", "list", "--limit", "zero" }, { "keys", "list", "--json=yes" },
-        { "members", "add", "wrkspc_1", "user_1" }, { "usage", "--by", "colour" }, { "cost", "--by", "api_key" },
+        { "members", "add", "wrkspc_1", "user_1" }, { "usage", "--by", "colour" }, { "cost", "--by", "colour" },
+        { "usage", "--legacy", "--by", "actor" }, { "cost", "--legacy", "--by", "api_key" }, { "usage", "--since", "soon" },
       } do
         local out, err, code = cli(args)
         assert.equal(2, code, table.concat(args, " "))
@@ -126,6 +127,9 @@ describe("anthropic admin commands", function()
       assert.equal(2, code)
       assert.matches("cannot be added as workspace_billing", err, 1, true)
       _, err, code = cli { "usage", "--from", "last tuesday" }
+      assert.equal(2, code)
+      assert.matches("--from: 'last tuesday' is not a time", err, 1, true)
+      _, err, code = cli { "usage", "--legacy", "--from", "last tuesday" }
       assert.equal(2, code)
       assert.matches("starting_at must be an RFC 3339 time", err, 1, true)
       assert.equal(0, #emu:log().requests)
@@ -420,7 +424,7 @@ describe("anthropic admin commands", function()
     end
 
     it("usage: sums by model / day as a table with a TOTAL row, and as JSON", function()
-      local out, err, code = cli { "usage", "--from", "2026-03-01", "--to", "2026-03-04", "--by", "model" }
+      local out, err, code = cli { "usage", "--legacy", "--from", "2026-03-01", "--to", "2026-03-04", "--by", "model" }
       assert.equal(0, code, err)
       local lines = lines_of(out)
       assert.equal(4, #lines)
@@ -437,13 +441,75 @@ describe("anthropic admin commands", function()
       assert.equal("2026-03-02", doc.rows[2].key)
       assert.equal(22, doc.rows[2].output_tokens - 333)
       assert.equal(1065, doc.total.output_tokens)
-      out = cli { "usage", "--from", "2026-03-01", "--to", "2026-03-04", "--by", "total", "--model",
+      out = cli { "usage", "--legacy", "--from", "2026-03-01", "--to", "2026-03-04", "--by", "total", "--model",
         "claude-haiku-4-5", "--json" }
       assert.equal(999, json(out).total.output_tokens)
-      out = cli { "usage", "--from", "2026-03-01", "--to", "2026-03-04", "--by", "workspace" }
+      out = cli { "usage", "--legacy", "--from", "2026-03-01", "--to", "2026-03-04", "--by", "workspace" }
       assert.matches("\n%(default%)", out:gsub("\ndefault", "\n(default)"))
       local prod = find(admin.workspaces:list(), "name", "Production")
       assert.matches(prod.id, out, 1, true)
+    end)
+
+    it("usage reads the analytics API: --by model,workspace with a TOTAL row; --json; --csv", function()
+      local out, err, code = cli { "usage", "--since", "2026-03-01", "--until", "2026-03-04", "--by", "model,workspace" }
+      assert.equal(0, code, err)
+      -- the request the CLI sent: the analytics route with its beta and the dimensions
+      local log = emu:log().requests
+      local last = log[#log]
+      local header, rows
+      for line in out:gmatch("[^\n]+") do
+        local cells = {}
+        for c in (line .. "  "):gmatch("(.-)%s%s+") do
+          if c ~= "" then cells[#cells + 1] = c end
+        end
+        if header then rows[#rows + 1] = cells else header, rows = cells, {} end
+      end
+      assert.same({ "MODEL", "WORKSPACE", "REQUESTS", "UNCACHED", "CACHE READ", "CACHE WRITE", "OUTPUT",
+        "TOTAL TOKENS", "WEB SEARCH" }, header)
+      local prod = find(admin.workspaces:list(), "name", "Production")
+      assert.same({ "claude-haiku-4-5-20251001", prod.id, "3", "6000", "0", "0", "999", "6999", "0" }, rows[1])
+      assert.same({ "claude-sonnet-4-6", "(default)", "3", "21", "15", "0", "66", "102", "0" }, rows[2])
+      assert.same({ "TOTAL", "6", "6021", "15", "0", "1065", "7101", "0" }, rows[3])
+      assert.equal("/v1/organizations/analytics/usage", last.path)
+      assert.matches("group_by[]=model&group_by[]=workspace_id", last.query, 1, true)
+      assert.equal("analytics-usage-cost-2026-08-24", last.headers["anthropic-beta"])
+      out = cli { "usage", "--since", "2026-03-01", "--until", "2026-03-04", "--by", "day", "--json" }
+      local doc = json(out)
+      assert.equal("1d", doc.time_bucket_width)
+      assert.equal(3, #doc.rows)
+      assert.equal("2026-03-02T00:00:00Z", doc.rows[2].starting_at)
+      assert.equal(333 + 22, doc.rows[2].output_tokens)
+      assert.equal(1065, doc.total.output_tokens)
+      out = cli { "usage", "--since", "2026-03-01", "--until", "2026-03-04", "--by", "api_key", "--csv" }
+      local lines = lines_of(out)
+      assert.equal("API KEY,REQUESTS,UNCACHED,CACHE READ,CACHE WRITE,OUTPUT,TOTAL TOKENS,WEB SEARCH", lines[1])
+      assert.equal(4, #lines)
+      assert.matches("^TOTAL,6,6021,15,0,1065,7101,0$", lines[4])
+      -- a filter, and --legacy reads the old report
+      out = cli { "usage", "--since", "2026-03-01", "--until", "2026-03-04", "--model", "claude-haiku-4-5", "--json" }
+      assert.equal(999, json(out).total.output_tokens)
+      out = cli { "usage", "--legacy", "--since", "2026-03-01", "--until", "2026-03-04", "--json" }
+      assert.equal(1065, json(out).total.output_tokens)
+      assert.matches("^/v1/organizations/usage_report/messages", emu:log().requests[#emu:log().requests].path)
+    end)
+
+    it("usage: a range longer than 31 days is read in windows and summed; relative times", function()
+      local out, err, code = cli { "usage", "--since", "2026-01-15", "--until", "2026-03-10", "--json" }
+      assert.equal(0, code, err)
+      assert.equal(1065, json(out).total.output_tokens)
+      local paths = {}
+      for _, r in ipairs(emu:log().requests) do
+        if r.path:find("analytics/usage", 1, true) then paths[#paths + 1] = r.path end
+      end
+      assert.equal(2, #paths) -- 54 days: two windows
+      local analytics = require "anthropic.cli.analytics"
+      local now = 1773144000 -- 2026-03-10T12:00:00Z
+      assert.equal(now - 7 * 86400, analytics.parse_time("7d", "since", now))
+      assert.equal(1772323200, analytics.parse_time("this-month", "since", now)) -- 2026-03-01
+      assert.equal(1769904000, analytics.parse_time("last-month", "since", now)) -- 2026-02-01
+      assert.equal(1773100800, analytics.parse_time("today", "since", now))
+      assert.equal(now - 3600, analytics.parse_time("2026-03-10T12:00:00+01:00", "since", now))
+      assert.error_matches(function() analytics.parse_time("soon", "since", now) end, "%-%-since: 'soon'")
     end)
 
     it("usage claude-code: one row per actor", function()

@@ -125,7 +125,9 @@ local function read_query(emu, req, cost)
     q.width = M.WIDTHS[wname]
   end
   if stop and stop <= start then return nil, common.bad("ending_at: must be after starting_at") end
-  if stop and stop - start > M.MAX_RANGE then return nil, common.bad("ending_at: the range may span at most 31 days") end
+  if stop and stop - start > M.MAX_RANGE then
+    return nil, common.bad("ending_at: the range may span at most 31 days")
+  end
   if wname == "1m" and stop - start > 86400 then
     return nil, common.bad("ending_at: with time_bucket_width 1m the range may span at most 24 hours")
   end
