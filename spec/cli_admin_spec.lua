@@ -109,7 +109,8 @@ describe("anthropic admin commands", function()
         { "keys", "get", "a", "b" }, { "members", "add", "wrkspc_1" }, { "keys", "list", "--status" },
         { "users", "list", "--limit", "zero" }, { "keys", "list", "--json=yes" },
         { "members", "add", "wrkspc_1", "user_1" }, { "usage", "--by", "colour" }, { "cost", "--by", "colour" },
-        { "usage", "--legacy", "--by", "actor" }, { "cost", "--legacy", "--by", "api_key" }, { "usage", "--since", "soon" },
+        { "usage", "--legacy", "--by", "actor" }, { "cost", "--legacy", "--by", "api_key" },
+        { "usage", "--since", "soon" },
       } do
         local out, err, code = cli(args)
         assert.equal(2, code, table.concat(args, " "))
@@ -451,7 +452,8 @@ describe("anthropic admin commands", function()
     end)
 
     it("usage reads the analytics API: --by model,workspace with a TOTAL row; --json; --csv", function()
-      local out, err, code = cli { "usage", "--since", "2026-03-01", "--until", "2026-03-04", "--by", "model,workspace" }
+      local out, err, code = cli { "usage", "--since", "2026-03-01", "--until", "2026-03-04",
+        "--by", "model,workspace" }
       assert.equal(0, code, err)
       -- the request the CLI sent: the analytics route with its beta and the dimensions
       local log = emu:log().requests
@@ -535,8 +537,32 @@ describe("anthropic admin commands", function()
       assert.matches('"tool_actions":{}', out, 1, true)
     end)
 
+    it("cost reads the analytics API: exact cents by workspace, model and token type; --json; --csv", function()
+      local out, err, code = cli { "cost", "--since", "2026-03-01", "--until", "2026-03-04" }
+      assert.equal(0, code, err)
+      local lines = lines_of(out)
+      assert.equal(2, #lines) -- one row for the whole range
+      assert.matches("^RANGE%s+USD%s+CENTS%s+REQUESTS$", lines[1])
+      assert.matches("^2026%-03%-01T00:00:00Z %.%. 2026%-03%-04T00:00:00Z%s+0%.01%s+1%.20525%s+6$", lines[2])
+      local log = emu:log().requests
+      assert.equal("/v1/organizations/analytics/cost", log[#log].path)
+      out = cli { "cost", "--since", "2026-03-01", "--until", "2026-03-04", "--by", "workspace", "--json" }
+      local doc = json(out)
+      assert.equal("1.20525", doc.total.amount)
+      assert.equal(2, #doc.rows)
+      assert.equal("1.0995", doc.rows[1].amount) -- Production's Haiku first: the highest
+      out = cli { "cost", "--since", "2026-03-01", "--until", "2026-03-04", "--by", "model,token_type", "--csv" }
+      lines = lines_of(out)
+      assert.equal("MODEL,TOKEN TYPE,USD,CENTS,REQUESTS", lines[1])
+      assert.equal("claude-haiku-4-5-20251001,uncached_input_tokens,0.01,0.6,", lines[2])
+      assert.equal("TOTAL,,0.01,1.20525,", lines[#lines]) -- (requests are not split by token type)
+      -- the same total as the legacy report
+      out = cli { "cost", "--legacy", "--since", "2026-03-01", "--until", "2026-03-04", "--json" }
+      assert.equal("1.20525", json(out).total.amount)
+    end)
+
     it("cost: exact cents by day and workspace, dollars rounded only for display", function()
-      local out, err, code = cli { "cost", "--from", "2026-03-01", "--to", "2026-03-04", "--by", "total" }
+      local out, err, code = cli { "cost", "--legacy", "--from", "2026-03-01", "--to", "2026-03-04", "--by", "total" }
       assert.equal(0, code, err)
       -- Haiku 4.5: 6000 in x $1 + 999 out x $5 per MTok; Sonnet 4.6: 21 in x $3 + 15 cache reads x $0.30
       -- + 66 out x $15 -> 0.6 + 0.4995 + 0.0063 + 0.00045 + 0.099 = 1.20525 cents
@@ -552,9 +578,9 @@ describe("anthropic admin commands", function()
       local sum = "0"
       for _, r in ipairs(doc.rows) do sum = require("anthropic.decimal").add(sum, r.amount) end
       assert.equal("1.20525", require("anthropic.decimal").tostring(sum))
-      out = cli { "cost", "--from", "2026-03-01", "--to", "2026-03-04", "--by", "model" }
+      out = cli { "cost", "--legacy", "--from", "2026-03-01", "--to", "2026-03-04", "--by", "model" }
       assert.matches("\nclaude%-haiku%-4%-5%-20251001%s+0%.01%s+1%.0995%s+%d+\n", out)
-      out = cli { "cost", "--from", "2026-03-01", "--to", "2026-03-04" }
+      out = cli { "cost", "--legacy", "--from", "2026-03-01", "--to", "2026-03-04" }
       assert.equal(5, #lines_of(out)) -- header, three days, total
     end)
   end)
