@@ -150,12 +150,12 @@ workspace "Staging" { budget = { monthly_usd = %s, warn_at = { 0.5, 0.8, 1 } } }
       assert.matches('budget "Production": %$[%d.]+ of %$0%.00 this month %(%d+', check(p, "budget", "Production").text)
     end)
 
-    it("reads the cost report only when the file has budgets, and aborts when it cannot", function()
-      org.emu:faults { { path = "/v1/organizations/cost_report", status = 403 } }
+    it("reads the cost analytics API only when the file has budgets, and aborts when it cannot", function()
+      org.emu:faults { { path = "/v1/organizations/analytics/cost", status = 403 } }
       assert.truthy(org:plan('workspace "Production"', { now = now }))
       local p, err = org:plan('workspace "Production" { budget = { monthly_usd = 5 } }', { now = now })
       assert.is_nil(p)
-      assert.matches("^reading the cost report", err.message)
+      assert.matches("^reading the cost analytics API", err.message)
     end)
   end)
 

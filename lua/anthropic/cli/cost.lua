@@ -80,11 +80,11 @@ local function run_analytics(admin, opts, legacy)
   local total_row = { label = "TOTAL", values = {}, amount = total.amount,
     requests = total.counted and total.requests or nil }
   if #merged ~= 1 or #names + (width and 1 or 0) > 0 then shown[#shown + 1] = total_row end
-  local columns = analytics.key_columns(names, width)
-  columns[#columns + 1] = { "USD", function(r) return reports.dollars(r.amount, 2) end, right = true }
-  columns[#columns + 1] = { "CENTS", "amount", right = true }
-  columns[#columns + 1] = { "REQUESTS", "requests", right = true }
-  return analytics.output(opts, shown, columns, { by = names, time_bucket_width = width, currency = "USD",
+  local cols = analytics.key_columns(names, width)
+  cols[#cols + 1] = { "USD", function(r) return reports.dollars(r.amount, 2) end, right = true }
+  cols[#cols + 1] = { "CENTS", "amount", right = true }
+  cols[#cols + 1] = { "REQUESTS", "requests", right = true }
+  return analytics.output(opts, shown, cols, { by = names, time_bucket_width = width, currency = "USD",
     starting_at = analytics.iso(since), ending_at = analytics.iso(till), rows = json_rows,
     total = { amount = total.amount, dollars = reports.dollars(total.amount), requests = total_row.requests } })
 end

@@ -1,4 +1,4 @@
---- Monthly spend budgets per workspace, from the cost report (exact cents).
+--- Monthly spend budgets per workspace, from the cost analytics API (exact cents).
 --   read(admin, now) -> { [workspace_id | "default"] = cents (decimal string) } | nil, err
 --   check(w, workspace_id, costs, now) -> check
 -- A check says how much of the budget the month so far has spent, the percent, a linear
@@ -13,14 +13,22 @@ local time = require "anthropic.reconcile.time"
 
 local M = {}
 
---- Month-to-date cost per workspace (UTC month of `now`).
+--- Month-to-date cost per workspace (UTC month of `now`), from the analytics API (the range
+-- ends at the next whole hour, so the current hour counts).
 function M.read(admin, now)
-  local first = time.month(now)
-  local pager = admin.cost:report { starting_at = time.format(first), group_by = { "workspace_id" }, limit = 31 }
-  local sums, err = reports.cost(pager, "workspace")
-  if not sums then return nil, read.context(err, "the cost report") end
+  local first, next_first = time.month(now)
+  local stop = math.min(next_first, now - now % 3600 + 3600)
+  local pager = admin.analytics:cost { starting_at = time.format(first), ending_at = time.format(stop),
+    group_by = { "workspace_id" }, limit = 1000 }
   local out = {}
-  for id, s in pairs(sums) do out[id] = s.amount end
+  local ok, err = pcall(function()
+    for row in pager:each() do
+      local id = row.group.workspace_id
+      if type(id) ~= "string" then id = "default" end
+      out[id] = decimal.tostring(decimal.add(out[id] or "0", row.cost.amount))
+    end
+  end)
+  if not ok then return nil, read.context(err, "the cost analytics API") end
   return out
 end
 
