@@ -117,6 +117,12 @@ bench: deps
 	@$(MAKE) --no-print-directory build
 	@LUA=$(LUA) BUILD=$(BUILD) bash bench/run.sh
 
+# Only the peak-memory check of `make bench`: one answer at the max_body cap (64 MiB; MiB as
+# BENCH_BODY_MIB), peak RSS against the client's baseline, with and without Content-Length.
+.PHONY: bench-body
+bench-body: build
+	@BUILD=$(BUILD) LUA=$(LUA) $(LUA) bench/peak_body.lua $(BENCH_BODY_MIB)
+
 # The official TypeScript SDK (@anthropic-ai/sdk, pinned in conformance/package.json, installed
 # into conformance/node_modules) against the emulator: conformance/checks.mjs; the last line is
 # "N passed, N failed".

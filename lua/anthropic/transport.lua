@@ -265,7 +265,8 @@ end
 M.api_error, M.text_excerpt = api_error, text_excerpt -- (also for a stream answered with JSON: stream.lua)
 
 --- Turn a finished transfer's result into the decoded answer, or nil and an error object.
-function Transport:outcome(res, spec)
+-- decoded, decode_err: what t:decoded() gave (it takes the body: res.body is "" then).
+function Transport:outcome(res, spec, decoded, decode_err)
   local log = self.log
   if log then
     for i, h in ipairs(res.history) do
@@ -290,7 +291,9 @@ function Transport:outcome(res, spec)
     return nil, self:scrub_error(api_error(res, spec, function(text) return core.scrub(text, key) end))
   end
   if spec.raw then return res.body end
-  local value, msg = json.decode(res.body)
+  if decoded ~= nil then return decoded end
+  local value, msg
+  if decode_err then msg = decode_err else value, msg = json.decode(res.body) end
   if value == nil then
     return nil, self:scrub_error(errors.new {
       kind = "decode", status = res.status, request_id = request_id, attempts = res.attempts,
@@ -352,14 +355,18 @@ end
 -- A done transfer -> the decoded answer | nil, err (closes the transfer).
 function Transport:finish(t, spec)
   -- The common case without tables: a 2xx answer, no logging (so no retry lines to write).
+  -- A 2xx JSON answer is always decoded where it lies (t:decoded() takes the body), so that an
+  -- answer at the max_body cap is never also copied into a Lua string.
+  local value, decode_err
+  if not spec.raw then
+    value, decode_err = t:decoded() -- nil unless a 2xx answer (nil, message when not JSON)
+    if value ~= nil and not self.log then
+      t:close()
+      return value
+    end
+  end
   if not self.log then
-    if not spec.raw then
-      local value = t:decoded() -- nil unless a 2xx answer that is valid JSON
-      if value ~= nil then
-        t:close()
-        return value
-      end
-    else
+    if spec.raw then
       local status, failed = t:status()
       if not failed and status and status >= 200 and status <= 299 then
         local answer = t:body()
@@ -370,7 +377,7 @@ function Transport:finish(t, spec)
   end
   local res = t:result()
   t:close()
-  return self:outcome(res, spec)
+  return self:outcome(res, spec, value, decode_err)
 end
 
 --- Wipe the key and refuse further requests. Idempotent. (The engine is shared: transfers
