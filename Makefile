@@ -175,6 +175,14 @@ $(BUILD)/fuzz_stream: spec/fuzz/fuzz_stream.c spec/fuzz/fuzz_stream.lua $(CORE_S
 	  $$($(PKG_CONFIG) --cflags lua5.4 libcurl) -Isrc -DAE_LUA_DIR='"$(CURDIR)/lua"' \
 	  -DAE_FUZZ_DIR='"$(CURDIR)/spec/fuzz"' -o $@ $< $(CORE_SRC) $$($(PKG_CONFIG) --libs lua5.4 libcurl) -lm -lpthread
 
+# The emulator's HTTP request parser is Lua: this one embeds Lua 5.4, loads
+# lua/anthropic/emulator/http.lua and checks read_request with spec/fuzz/fuzz_http.lua.
+$(BUILD)/fuzz_http: spec/fuzz/fuzz_http.c spec/fuzz/fuzz_http.lua lua/anthropic/emulator/http.lua
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  $$($(PKG_CONFIG) --cflags lua5.4) -DAE_LUA_DIR='"$(CURDIR)/lua"' -DAE_FUZZ_DIR='"$(CURDIR)/spec/fuzz"' \
+	  -o $@ $< $$($(PKG_CONFIG) --libs lua5.4) -lm
+
 fuzz-deps:
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_PKGS) clang libclang-rt-14-dev"
 
