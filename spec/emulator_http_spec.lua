@@ -35,7 +35,7 @@ describe("emulator HTTP parser", function()
     assert.equal(401, res.status) -- 1.1 is read (and this request has no key)
   end)
 
-  it("answers a chunk not followed by its CRLF with 400, also when more than a line's worth follows without one", function()
+  it("answers a chunk not followed by its CRLF with 400, also when over a line's worth follows", function()
     local res = send_raw("POST /v1/messages HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello"
       .. ("z"):rep(40)) -- and nothing more: the answer must not wait for a line end
     assert.equal(400, res.status)

@@ -124,8 +124,11 @@ return function(data)
         error(where .. ": unexpected outcome " .. tostring(kind), 0)
       end
       if kind == "bad" then
-        if type(info) ~= "table" or math.type(info.status) ~= "integer" then error(where .. ": bad without status", 0) end
-        if not ((info.status >= 400 and info.status <= 499) or info.status == 501 or info.status == 505) then
+        if type(info) ~= "table" or math.type(info.status) ~= "integer" then
+          error(where .. ": bad without status", 0)
+        end
+        local s = info.status
+        if not ((s >= 400 and s <= 499) or s == 501 or s == 505) then
           error(where .. ": bad with status " .. info.status, 0)
         end
         if type(info.message) ~= "string" or info.message == "" then error(where .. ": bad without message", 0) end
