@@ -70,17 +70,24 @@ local function option_names()
   return table.concat(names, ", ")
 end
 
+-- A bad option of anthropic.new or anthropic.admin is raised as an error object of kind "config",
+-- whose message says what was wrong and how to fix it (for a number: its range and default).
+local function refuse(message)
+  errors.raise(errors.new { kind = "config", message = message })
+end
+
 local function check_options(opts, ctor)
   local names = {}
   for k in pairs(opts) do
     if not M.OPTIONS[k] then
-      error(string.format("unknown option '%s' for %s (known options: %s)", tostring(k), ctor, option_names()), 4)
+      refuse(string.format("unknown option '%s' for %s (known options: %s)", tostring(k), ctor, option_names()))
     end
     names[#names + 1] = k
   end
   table.sort(names) -- the same error first on every run
   for _, k in ipairs(names) do
-    options.assert(M.OPTIONS[k], opts[k], { "option '", k, "' for " .. ctor }, 4)
+    local msg = options.check(M.OPTIONS[k], opts[k], { "option '", k, "' for " .. ctor })
+    if msg then refuse(msg) end
   end
 end
 
@@ -118,13 +125,14 @@ end
 --- Make a transport. kind is "messages" or "admin".
 function M.new(opts, kind, ctor)
   opts = opts or {}
-  if type(opts) ~= "table" then error(ctor .. " expects an options table (got " .. type(opts) .. ")", 3) end
+  if type(opts) ~= "table" then refuse(ctor .. " expects an options table (got " .. type(opts) .. ")") end
   check_options(opts, ctor)
   local admin = kind == "admin"
   local version = api_version(opts, ctor)
   local base = opts.base_url or os.getenv("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
   if not base:match("^https?://[^/]") then
-    error(string.format("base_url '%s' must start with https:// (or http:// for a local server)", base), 3)
+    refuse(string.format("base_url '%s'%s must start with https:// (or http:// for a local server)", base,
+      opts.base_url == nil and " (from ANTHROPIC_BASE_URL)" or ""))
   end
   local env = admin and { "ANTHROPIC_ADMIN_KEY" } or { "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN" }
   local dotenv = opts.dotenv
