@@ -60,7 +60,8 @@ describe("message batches", function()
     assert.is_string(got.ended_at)
   end)
 
-  it("iterates every result line with its type, fetched from results_url (sent accept: application/binary, answered application/x-jsonl)", function()
+  it("iterates every result line with its type, fetched from results_url "
+    .. "(sent accept: application/binary, answered application/x-jsonl)", function()
     processing(0)
     local b = three()
     local seen = {}

@@ -3,6 +3,7 @@
  * stream: through the SSE parser into the transfer's event queue). */
 #include "engine.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <math.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "curl_alloc.h"
 #include "pollset.h"
 #include "retry.h"
+#include "route.h"
 #include "sse.h"
 
 #define DEFAULT_MAX_BODY (64u * 1024u * 1024u)
@@ -69,6 +71,9 @@ struct ae_xfer {
   double retry_after_cap;
   size_t max_body;
   ae_secret *key;          /* a reference to the key: its header line, scrubbing messages */
+  int loopback_only;       /* plain http to a loopback host: every peer must be loopback (route.h) */
+  int peer_refused;        /* this attempt refused to connect to a peer that is not loopback */
+  char peer[64];           /* ... that peer's address */
   /* the current attempt's answer */
   int status;
   char *resp;
@@ -144,6 +149,7 @@ struct ae_engine {
   char *checked;                      /* "scheme://authority" of the last URL check_url passed */
   size_t checked_len;
   int checked_key;                    /* ... with a key to send */
+  ae_route checked_route;             /* ... and its route */
 };
 
 /* ---- small helpers ---- */
@@ -163,13 +169,6 @@ static double rand01(ae_engine *e) { /* xorshift64*: jitter only, not secrets */
 
 static void set_err(char *err, size_t errlen, const char *msg) {
   if (err && errlen) snprintf(err, errlen, "%s", msg);
-}
-
-static int is_loopback(const char *host) {
-  if (!host) return 0;
-  if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0)
-    return 1;
-  return strncmp(host, "127.", 4) == 0;
 }
 
 /* A transfer may now be ready for its reader: done, started, or with an event queued. */
@@ -440,6 +439,7 @@ static int start_attempt(ae_xfer *x) {
   x->started = 0; /* an attempt that never started queued no event */
   x->paused = PAUSE_NONE;
   x->sse_err = 0;
+  x->peer_refused = 0;
   touch(x);
   if (x->sse) ae_sse_reset(x->sse);
   if (curl_multi_add_handle(x->eng->multi, x->easy) != CURLM_OK) {
@@ -492,7 +492,12 @@ static void scrub_message(ae_xfer *x, const char *raw) {
 static void describe_failure(ae_xfer *x, CURLcode rc, int tr) {
   char raw[AE_ERRLEN + CURL_ERROR_SIZE];
   const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
-  if (x->too_big)
+  if (x->peer_refused)
+    snprintf(raw, sizeof raw, "refusing to send the request over plain http to %s, which is not a "
+             "loopback address (the URL's host name resolved to it); plain http is allowed only "
+             "to 127.0.0.0/8 and ::1: use https://, or an address literal such as 127.0.0.1",
+             x->peer);
+  else if (x->too_big)
     snprintf(raw, sizeof raw, "the response is larger than the limit of %zu bytes", x->max_body);
   else if (x->sse_err == AE_SSE_TOO_BIG)
     snprintf(raw, sizeof raw, "a stream event is larger than the limit of %zu bytes", x->max_event);
@@ -542,9 +547,10 @@ static void finish_attempt(ae_xfer *x, CURLcode rc) {
     /* Once request bytes went out (on a new or a reused connection), the server may have
      * read the request and acted on it. */
     a.request_sent = a.transport != AE_TR_CONNECT && sent > 0;
-    permanent = permanent_failure(rc) || x->too_big || x->sse_err || x->expired;
+    permanent = permanent_failure(rc) || x->too_big || x->sse_err || x->expired || x->peer_refused;
     x->status = (int)connect_code;
-    x->error = a.transport == AE_TR_TIMEOUT ? AE_ERR_TIMEOUT : AE_ERR_CONNECTION;
+    x->error = x->peer_refused ? AE_ERR_CONFIG
+               : a.transport == AE_TR_TIMEOUT ? AE_ERR_TIMEOUT : AE_ERR_CONNECTION;
     describe_failure(x, rc, a.transport);
   }
   x->ambiguous = !x->safe && ae_retry_ambiguous(&a);
@@ -583,6 +589,25 @@ static int on_close_socket(void *ud, curl_socket_t fd) {
   ae_engine *e = ud;
   if (e->ps) ae_pollset_forget(e->ps, (int)fd);
   return close(fd);
+}
+
+/* libcurl opens a socket to connect to `a`: for a plain-http transfer that must stay on loopback
+ * (localhost is a name: what it resolves to is what counts), any other peer is refused. Pure C,
+ * no Lua: it only reads the transfer's flag and writes its refusal. */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+  ae_xfer *x = ud;
+  if (x && x->loopback_only && purpose == CURLSOCKTYPE_IPCXN &&
+      !ae_sockaddr_is_loopback(&a->addr, a->addrlen)) {
+    const void *sa = &a->addr, *in;
+    if (a->family == AF_INET6) in = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    else in = &((const struct sockaddr_in *)sa)->sin_addr;
+    if ((a->family != AF_INET && a->family != AF_INET6) ||
+        !inet_ntop(a->family, in, x->peer, sizeof x->peer))
+      snprintf(x->peer, sizeof x->peer, "an address of family %d", a->family);
+    x->peer_refused = 1;
+    return CURL_SOCKET_BAD;
+  }
+  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
 static int sockopt_count(void *ud, curl_socket_t fd, curlsocktype purpose) {
@@ -713,6 +738,11 @@ static int set_fixed_options(CURL *c, ae_engine *e) {
   SET(CURLOPT_SOCKOPTDATA, e);
   SET(CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
   SET(CURLOPT_CLOSESOCKETDATA, e);
+  SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  /* our headers (x-api-key among them) go to the server only, never into a proxy's CONNECT */
+  SET(CURLOPT_HEADEROPT, CURLHEADER_SEPARATE);
+  SET(CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
+  SET(CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
 #undef SET
   return rc;
 }
@@ -735,6 +765,7 @@ static void release_easy(ae_engine *e, CURL *easy, int reusable) {
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, NULL);
     curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
     e->pool[e->npool++] = easy;
   } else {
@@ -778,6 +809,7 @@ static size_t origin_len(const char *url) {
  * all but the path is the same. */
 static int checked_before(const ae_engine *e, const ae_request *req) {
   if (!e->checked || (req->key && !e->checked_key)) return 0;
+  if (req->proxy && *req->proxy) return 0; /* a proxy option is checked on every request */
   if (strncmp(req->url, e->checked, e->checked_len) != 0 || origin_len(req->url) != e->checked_len)
     return 0;
   for (const unsigned char *p = (const unsigned char *)req->url + e->checked_len; *p; p++)
@@ -785,7 +817,7 @@ static int checked_before(const ae_engine *e, const ae_request *req) {
   return 1;
 }
 
-static void remember_check(ae_engine *e, const ae_request *req) {
+static void remember_check(ae_engine *e, const ae_request *req, const ae_route *r) {
   size_t n = origin_len(req->url);
   char *o = n ? malloc(n + 1) : NULL;
   if (!o) return; /* then the next URL is parsed again */
@@ -795,41 +827,24 @@ static void remember_check(ae_engine *e, const ae_request *req) {
   e->checked = o;
   e->checked_len = n;
   e->checked_key = req->key != NULL;
+  e->checked_route = *r;
 }
 
-/* Refuse what must never be sent: non-http(s) schemes, and keys over plain http off loopback. */
-static int check_url(ae_engine *e, const ae_request *req, char *err, size_t errlen) {
-  if (checked_before(e, req)) return 1;
-  CURLU *u = curl_url();
-  char *scheme = NULL, *host = NULL;
-  int ok = 0;
-  if (!u) {
-    set_err(err, errlen, "out of memory");
-    return 0;
+/* Refuse what must never be sent (route.h): non-http(s) schemes, keys over plain http off
+ * loopback, a proxy libcurl cannot use. *r: how the request goes. */
+static int check_url(ae_engine *e, const ae_request *req, ae_route *r, char *err, size_t errlen) {
+  if (checked_before(e, req)) {
+    *r = e->checked_route;
+    return 1;
   }
-  if (curl_url_set(u, CURLUPART_URL, req->url, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-    snprintf(err, errlen, "invalid URL '%.200s'; expected http(s)://host[:port]/path", req->url);
-  } else if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0) {
-    snprintf(err, errlen, "unsupported URL scheme '%.20s'; use https://", scheme);
-  } else if (req->key && strcmp(scheme, "http") == 0 && !is_loopback(host)) {
-    snprintf(err, errlen,
-             "refusing to send the API key over plain http to %.200s; use https:// "
-             "(plain http is allowed only for loopback addresses)", host);
-  } else {
-    ok = 1;
-    remember_check(e, req);
-  }
-  curl_free(scheme);
-  curl_free(host);
-  curl_url_cleanup(u);
-  return ok;
+  if (!ae_route_check(req->url, req->key != NULL, req->proxy, r, err, errlen)) return 0;
+  remember_check(e, req, r);
+  return 1;
 }
 
 /* Every option that may differ between requests, set on each (a pooled handle still holds the
  * previous request's). */
-static int setup_easy(ae_xfer *x, const ae_request *req) {
+static int setup_easy(ae_xfer *x, const ae_request *req, const ae_route *route) {
   CURL *c = x->easy;
   int rc = 0;
   int get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
@@ -840,6 +855,13 @@ static int setup_easy(ae_xfer *x, const ae_request *req) {
   SET(CURLOPT_HEADERDATA, x);
   SET(CURLOPT_PRIVATE, x);
   SET(CURLOPT_HTTPHEADER, x->headers);
+  /* route.h: a loopback target directly ("" ignores the environment's proxies); else the proxy
+   * option, or (NULL) the one libcurl takes from the environment, NO_PROXY honoured; https only
+   * through a CONNECT tunnel */
+  SET(CURLOPT_PROXY, route->direct ? "" : req->proxy);
+  SET(CURLOPT_HTTPPROXYTUNNEL, route->https ? 1L : 0L);
+  SET(CURLOPT_OPENSOCKETDATA, x);
+  x->loopback_only = route->loopback_only;
   /* a stream has no total limit (a healthy one may run for long): x->idle instead */
   SET(CURLOPT_TIMEOUT_MS, req->timeout > 0 && !req->stream ? (long)(req->timeout * 1000.0) : 0L);
   SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout > 0 ? (long)(req->connect_timeout * 1000.0) : 0L);
@@ -864,7 +886,8 @@ static int setup_easy(ae_xfer *x, const ae_request *req) {
 }
 
 ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen) {
-  if (!check_url(e, req, err, errlen)) return NULL;
+  ae_route route;
+  if (!check_url(e, req, &route, err, errlen)) return NULL;
   ae_xfer *x = malloc(sizeof *x);
   if (!x) goto oom;
   memset(x, 0, offsetof(ae_xfer, errbuf)); /* the two message buffers only start empty */
@@ -890,7 +913,7 @@ ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen
     if (!x->sse) goto oom_x;
   }
   if (build_request(x, req)) goto oom_x;
-  if (setup_easy(x, req) != CURLE_OK) {
+  if (setup_easy(x, req, &route) != CURLE_OK) {
     set_err(err, errlen, "libcurl refused an option (is it built with http and https?)");
     ae_xfer_free(x);
     return NULL;

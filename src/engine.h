@@ -54,6 +54,9 @@ typedef struct ae_request {
   /* Not for streams (their timeout is an idle limit): an attempt that moves fewer than
    * min_speed bytes/s for min_speed_time whole seconds fails as a timeout (0 = off). */
   long min_speed, min_speed_time;
+  /* The proxy (route.h): NULL takes libcurl's from the environment, "" means none. Loopback
+   * targets never use one; https goes through one only as a CONNECT tunnel. */
+  const char *proxy;
 } ae_request;
 
 /* One queued stream event (SSE "event:" name and "data:" lines joined with "\n"). Both
@@ -69,7 +72,7 @@ typedef struct ae_event {
 #define AE_STEP_EVENTS 1024              /* default per-step budget of stream events */
 
 /* What went wrong with a transfer, when no HTTP answer settles it. */
-enum { AE_ERR_NONE = 0, AE_ERR_CONNECTION, AE_ERR_TIMEOUT, AE_ERR_CANCELED };
+enum { AE_ERR_NONE = 0, AE_ERR_CONNECTION, AE_ERR_TIMEOUT, AE_ERR_CANCELED, AE_ERR_CONFIG };
 
 typedef struct ae_history {
   int status;       /* HTTP status of the failed attempt, 0 when none */
@@ -81,8 +84,9 @@ ae_engine *ae_engine_new(char *err, size_t errlen);
 /* Cancels live transfers (they stay valid, done with AE_ERR_CANCELED) and frees the engine. */
 void ae_engine_free(ae_engine *e);
 
-/* Refuses (NULL, err set) a URL that is not http(s), or a key sent over plain http to a host
- * that is not loopback. Other failures happen later and show in the transfer. */
+/* Refuses (NULL, err set) a URL that is not http(s), a key sent over plain http to a host that
+ * is not loopback, or a proxy libcurl cannot use (route.h). Other failures happen later and show
+ * in the transfer (AE_ERR_CONFIG: a plain-http host name connected to a peer off loopback). */
 ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen);
 
 int ae_engine_step(ae_engine *e);                  /* never blocks; returns live transfers */

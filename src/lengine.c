@@ -111,12 +111,12 @@ static int engine_budget(lua_State *L) {
 enum {
   F_METHOD = 1, F_URL, F_BODY, F_TIMEOUT, F_CONNECT_TIMEOUT, F_MAX_RETRIES, F_RETRY_AFTER_CAP,
   F_MAX_BODY, F_MAX_EVENT, F_MIN_SPEED, F_MIN_SPEED_TIME, F_IDEMPOTENT, F_STREAM, F_KEY, F_HEADERS,
-  F_DEADLINE, F_XFER_MT, /* not a field: the transfer metatable */
+  F_DEADLINE, F_PROXY, F_XFER_MT, /* not a field: the transfer metatable */
 };
 static const char *const submit_fields[] = {
     NULL, "method", "url", "body", "timeout", "connect_timeout", "max_retries", "retry_after_cap",
     "max_body", "max_event", "min_speed", "min_speed_time", "idempotent", "stream", "key", "headers",
-    "deadline"};
+    "deadline", "proxy"};
 
 /* Pushes req[field] (req at index 2) and returns its type. */
 static int field(lua_State *L, int f) {
@@ -153,8 +153,14 @@ static int engine_submit(lua_State *L) {
   lua_settop(L, 2);
   ae_request req;
   memset(&req, 0, sizeof req);
+  size_t len;
   req.method = field_string(L, F_METHOD, NULL, 1);
-  req.url = field_string(L, F_URL, NULL, 1);
+  req.url = field_string(L, F_URL, &len, 1);
+  if (strlen(req.url) != len) /* C would see a shorter URL than the one given */
+    luaL_error(L, "request field 'url' contains a NUL byte at byte %d", (int)strlen(req.url) + 1);
+  req.proxy = field_string(L, F_PROXY, &len, 0);
+  if (req.proxy && strlen(req.proxy) != len)
+    luaL_error(L, "request field 'proxy' contains a NUL byte at byte %d", (int)strlen(req.proxy) + 1);
   req.body = field_string(L, F_BODY, &req.body_len, 0);
   req.timeout = optfield_number(L, F_TIMEOUT, 600);
   req.connect_timeout = optfield_number(L, F_CONNECT_TIMEOUT, 5);
@@ -190,7 +196,10 @@ static int engine_submit(lua_State *L) {
     lua_rawgeti(L, 4, (lua_Integer)i + 1);
     if (lua_type(L, -1) != LUA_TSTRING)
       luaL_error(L, "request headers[%d] must be a \"Name: value\" string", (int)i + 1);
-    hdrs[i] = lua_tostring(L, -1);
+    hdrs[i] = lua_tolstring(L, -1, &len);
+    if (strlen(hdrs[i]) != len) /* libcurl would send the line cut short at the NUL */
+      luaL_error(L, "request headers[%d] contains a NUL byte at byte %d", (int)i + 1,
+                 (int)strlen(hdrs[i]) + 1);
     lua_pop(L, 1);
   }
   req.headers = hdrs;
@@ -250,7 +259,7 @@ static int xfer_tostring(lua_State *L) {
   return 1;
 }
 
-static const char *const error_kinds[] = {NULL, "connection", "timeout", "canceled"};
+static const char *const error_kinds[] = {NULL, "connection", "timeout", "canceled", "config"};
 
 static void push_headers(lua_State *L, const ae_xfer *x) {
   size_t n = ae_xfer_nheaders(x);

@@ -90,13 +90,16 @@ static void tried(resolve *r, const char *what) {
   snprintf(r->tried + n, sizeof r->tried - n, "%s%s", n ? ", " : "", what);
 }
 
-static const char *optstring(resolve *r, const char *field) {
+/* A string option, with its length: a Lua string may hold a NUL byte, which C would take as
+ * its end (a key cut short there, silently). */
+static const char *optstring(resolve *r, const char *field, size_t *len) {
   lua_getfield(r->L, r->opts, field);
   const char *s = NULL;
+  *len = 0;
   if (!lua_isnil(r->L, -1)) {
     if (lua_type(r->L, -1) != LUA_TSTRING)
       luaL_error(r->L, "option '%s' must be a string (got %s)", field, luaL_typename(r->L, -1));
-    s = lua_tostring(r->L, -1);
+    s = lua_tolstring(r->L, -1, len);
   }
   lua_pop(r->L, 1); /* the string stays reachable from the options table */
   return s;
@@ -162,16 +165,22 @@ static ae_secret *from_fn(resolve *r) {
 static ae_secret *find_key(resolve *r, char *source, size_t srclen, int *bearer) {
   lua_State *L = r->L;
   const char *v;
+  size_t len;
   ae_secret *s;
   *bearer = 0;
   tried(r, "api_key option");
-  if ((v = optstring(r, "api_key"))) {
+  if ((v = optstring(r, "api_key", &len))) {
     snprintf(source, srclen, "api_key");
-    return ae_secret_new(v, strlen(v), r->err, sizeof r->err);
+    return ae_secret_new(v, len, r->err, sizeof r->err); /* a NUL is a control byte: refused */
   }
   tried(r, "key_file option");
-  if ((v = optstring(r, "key_file"))) {
+  if ((v = optstring(r, "key_file", &len))) {
     snprintf(source, srclen, "key_file");
+    if (strlen(v) != len) { /* another file's name than the one given */
+      snprintf(r->err, sizeof r->err, "the path contains a NUL byte at byte %d; remove it",
+               (int)strlen(v) + 1);
+      return NULL;
+    }
     return ae_secret_from_file(v, r->err, sizeof r->err);
   }
   tried(r, "key_command option");

@@ -40,6 +40,23 @@ local function no_key_headers(headers)
   end
 end
 
+-- The schemes libcurl can use for a proxy (socks is socks4). An https:// request goes through
+-- any of them as a tunnel: the TLS is end to end, the proxy sees no header (src/route.h).
+local PROXY_SCHEMES = { http = true, https = true, socks = true, socks4 = true, socks4a = true, socks5 = true,
+  socks5h = true }
+
+local function proxy_url(v)
+  if v == true then return "must be a proxy URL, or false for no proxy at all" end
+  if v == false then return nil end
+  local scheme = v:match("^(%a[%w+.-]*)://[^/?#]")
+  if not scheme or not PROXY_SCHEMES[scheme:lower()] then
+    -- the value is never quoted: a proxy URL may carry a user name and password
+    return "must be a proxy URL such as http://HOST:PORT (https requests go through it as a CONNECT tunnel), "
+      .. "https://HOST:PORT or socks5h://HOST:PORT"
+      .. (scheme and (" (got scheme '" .. scheme:sub(1, 20) .. "')") or "")
+  end
+end
+
 M.OPTIONS = {
   api_key = { type = "string" }, key_file = { type = "string" }, key_command = { type = "table" },
   key_command_timeout = seconds(10), key_fn = { type = "function" },
@@ -61,6 +78,8 @@ M.OPTIONS = {
   spend_limit = { type = "table", fields = { usd = { type = "number", min = 0.000001, max = 1e9, required = true } } },
   pace = { type = "boolean" },
   api_version = { type = "string" }, -- the value: versions.check
+  -- nil: the environment's (https_proxy, ...; never for loopback), false: none (src/route.h)
+  proxy = { type = { "string", "boolean" }, text = "url", check = proxy_url },
 }
 
 local function option_names()
@@ -122,11 +141,24 @@ local function header_lines(opts, version)
   return lines
 end
 
+-- A NUL byte in api_key: C would take the key as ending there and send a shorter one. Raised as a
+-- config error (never quoting the key), like a bad option. Other bytes a key may not hold are
+-- refused when it is loaded (kind "key").
+local function check_key_text(opts, ctor)
+  local at = type(opts.api_key) == "string" and opts.api_key:find("\0", 1, true)
+  if at then
+    errors.raise(errors.new { kind = "config", message = string.format("%s: option 'api_key' contains a NUL "
+      .. "byte at byte %d; a key is one line of printable characters (a NUL would cut it short): check how "
+      .. "it was read or pasted", ctor, at) })
+  end
+end
+
 --- Make a transport. kind is "messages" or "admin".
 function M.new(opts, kind, ctor)
   opts = opts or {}
   if type(opts) ~= "table" then refuse(ctor .. " expects an options table (got " .. type(opts) .. ")") end
   check_options(opts, ctor)
+  check_key_text(opts, ctor)
   local admin = kind == "admin"
   local version = api_version(opts, ctor)
   local base = opts.base_url or os.getenv("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
@@ -169,6 +201,7 @@ function M.new(opts, kind, ctor)
     connect_timeout = t.connect_timeout, max_retries = t.max_retries, retry_after_cap = t.retry_after_cap,
     max_body = t.max_body, min_speed = t.min_speed and t.min_speed[1],
     min_speed_time = t.min_speed and t.min_speed[2],
+    proxy = opts.proxy == false and "" or opts.proxy or nil,
   }
   -- A key given as a string moves into C now, so no Lua table keeps it; a bad one is reported
   -- at the first request like every other key problem.
