@@ -24,9 +24,11 @@ CORE_SO  = $(BUILD)/anthropic/core.so
 
 CTESTS = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/test_*.c)) $(BUILD)/test_jtext_portable
 
-DEB_PKGS = lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-socket lua-check pkg-config gcc make
+# lua-sec and openssl: the emulator's HTTPS (spec/tls_spec.lua, make test-tls); nginx: an HTTP/2
+# TLS terminator for spec/leak_spec.lua (helpers/terminator.lua).
+DEB_PKGS = lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-socket lua-sec openssl nginx lua-check pkg-config gcc make
 
-.PHONY: all deps build ctest lint test demo clean fuzz fuzz-deps fuzz-smoke valgrind install sanitize
+.PHONY: all deps build ctest lint test test-tls demo clean fuzz fuzz-deps fuzz-smoke valgrind install sanitize
 
 all: build
 
@@ -72,6 +74,14 @@ test: deps
 	@$(MAKE) --no-print-directory build ctest
 	@$(MAKE) --no-print-directory lint
 	@LUA=$(LUA) sh spec/run-tests.sh $(CTESTS)
+
+# The streaming, batches and fault-matrix specs again, over HTTPS: every emulator serves a
+# certificate made for this run, whose CA the clients trust through ANTHROPIC_CA_FILE
+# (spec/run-tls.sh). The last line is the total, as for `make test`.
+TLS_SPECS = spec/stream_spec.lua spec/batches_spec.lua spec/fault_matrix_spec.lua
+test-tls: deps
+	@$(MAKE) --no-print-directory build
+	@LUA=$(LUA) TLS_SPECS="$(TLS_SPECS)" sh spec/run-tls.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory build
@@ -174,6 +184,14 @@ $(BUILD)/fuzz_stream: spec/fuzz/fuzz_stream.c spec/fuzz/fuzz_stream.lua $(CORE_S
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  $$($(PKG_CONFIG) --cflags lua5.4 libcurl) -Isrc -DAE_LUA_DIR='"$(CURDIR)/lua"' \
 	  -DAE_FUZZ_DIR='"$(CURDIR)/spec/fuzz"' -o $@ $< $(CORE_SRC) $$($(PKG_CONFIG) --libs lua5.4 libcurl) -lm -lpthread
+
+# The organization-file loader and validator are Lua: this one embeds Lua 5.4 (with a capped
+# allocator), loads lua/anthropic/reconcile/dsl.lua and checks it with spec/fuzz/fuzz_dsl.lua.
+$(BUILD)/fuzz_dsl: spec/fuzz/fuzz_dsl.c spec/fuzz/fuzz_dsl.lua
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  $$($(PKG_CONFIG) --cflags lua5.4) -DAE_LUA_DIR='"$(CURDIR)/lua"' -DAE_FUZZ_DIR='"$(CURDIR)/spec/fuzz"' \
+	  -o $@ $< $$($(PKG_CONFIG) --libs lua5.4) -lm
 
 # The emulator's HTTP request parser is Lua: this one embeds Lua 5.4, loads
 # lua/anthropic/emulator/http.lua and checks read_request with spec/fuzz/fuzz_http.lua.

@@ -244,6 +244,128 @@ check('message batches: list pages and the cancel/delete calls answer the SDK\'s
   assert.ok(found);
 });
 
+// Request fields of MessageCreateParams / MessageCountTokensParams (SDK 1.16.0) and what the
+// answers carry for them (Usage, ThinkingBlock, Diagnostics, the stream's ThinkingDelta and
+// SignatureDelta).
+const THINKING_MODEL = 'claude-opus-4-8';
+const badRequest = (re) => (e) => {
+  assert.ok(e instanceof Anthropic.BadRequestError, `${e.constructor.name}: ${e.message}`);
+  assert.equal(e.error.error.type, 'invalid_request_error');
+  if (re) assert.match(e.error.error.message, re);
+  return true;
+};
+
+check('service_tier takes auto and standard_only (the SDK type); any other value is a 400 invalid_request_error', async () => {
+  for (const tier of ['auto', 'standard_only']) {
+    const msg = await client.messages.create(hello({ service_tier: tier }));
+    assert.ok(['standard', 'priority'].includes(msg.usage.service_tier), msg.usage.service_tier);
+  }
+  await assert.rejects(client.messages.create(hello({ service_tier: 'priority' })), badRequest(/service_tier/));
+});
+
+check('speed and inference_geo are taken and reported in Usage', async () => {
+  const msg = await client.messages.create(hello({ speed: 'fast', inference_geo: 'us' }));
+  assert.equal(msg.usage.speed, 'fast');
+  assert.equal(msg.usage.inference_geo, 'us');
+  await assert.rejects(client.messages.create(hello({ speed: 'warp' })), badRequest(/speed/));
+});
+
+check('diagnostics: { previous_message_id: null } opts in; the Message carries Diagnostics', async () => {
+  const msg = await client.messages.create(hello({ diagnostics: { previous_message_id: null } }));
+  assert.ok(msg.diagnostics && typeof msg.diagnostics === 'object');
+  assert.ok(Object.hasOwn(msg.diagnostics, 'cache_miss_reason'));
+  const plain = await client.messages.create(hello());
+  assert.equal(plain.diagnostics, null);
+});
+
+check('thinking enabled: a ThinkingBlock (thinking, signature) comes before the text; thinking tokens in output_tokens_details', async () => {
+  const msg = await client.messages.create({ model: THINKING_MODEL, max_tokens: 2048,
+    thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'Think, then answer' }] });
+  assert.equal(msg.content[0].type, 'thinking');
+  hasKeys(msg.content[0], ['signature', 'thinking', 'type'], 'ThinkingBlock');
+  assert.ok(msg.content[0].signature.length > 0);
+  assert.equal(msg.content.at(-1).type, 'text');
+  const t = msg.usage.output_tokens_details.thinking_tokens;
+  assert.ok(Number.isInteger(t) && t > 0 && t <= msg.usage.output_tokens);
+  const adaptive = await client.messages.create({ model: THINKING_MODEL, max_tokens: 256,
+    thinking: { type: 'adaptive' }, messages: [{ role: 'user', content: 'Hi' }] });
+  assert.ok(adaptive.content.some((b) => b.type === 'text'));
+  const disabled = await client.messages.create(hello({ thinking: { type: 'disabled' } }));
+  assert.ok(disabled.content.every((b) => b.type !== 'thinking'));
+});
+
+check('thinking budget_tokens must be >= 1024 and less than max_tokens (ThinkingConfigEnabled): else a 400', async () => {
+  const p = (budget, max) => ({ model: THINKING_MODEL, max_tokens: max, thinking: { type: 'enabled', budget_tokens: budget },
+    messages: [{ role: 'user', content: 'Hi' }] });
+  await assert.rejects(client.messages.create(p(1023, 4096)), badRequest(/budget_tokens/));
+  await assert.rejects(client.messages.create(p(4096, 4096)), badRequest(/max_tokens/));
+  await assert.rejects(client.messages.create(hello({ thinking: { type: 'sometimes' } })), badRequest(/thinking/));
+});
+
+check('messages.stream with thinking: thinking_delta then signature_delta; finalMessage keeps the signature', async () => {
+  const stream = client.messages.stream({ model: THINKING_MODEL, max_tokens: 2048,
+    thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'Think in a stream' }] });
+  const deltas = [];
+  let thinking = '';
+  for await (const ev of stream) {
+    if (ev.type === 'content_block_delta' && ev.index === 0) {
+      deltas.push(ev.delta.type);
+      if (ev.delta.type === 'thinking_delta') thinking += ev.delta.thinking;
+    }
+  }
+  assert.ok(deltas.includes('thinking_delta'));
+  assert.equal(deltas.at(-1), 'signature_delta', 'the signature comes just before the block stops');
+  const msg = await stream.finalMessage();
+  assert.equal(msg.content[0].type, 'thinking');
+  assert.equal(msg.content[0].thinking, thinking);
+  assert.ok(msg.content[0].signature.length > 0);
+});
+
+check('role "system" messages (SystemMessageParam) after a user turn are taken on Opus 4.8; refused on models without them', async () => {
+  const messages = [{ role: 'user', content: 'Hello' }, { role: 'system', content: 'Answer briefly.' }];
+  const msg = await client.messages.create({ model: THINKING_MODEL, max_tokens: 64, messages });
+  assert.equal(msg.type, 'message');
+  await assert.rejects(client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 64, messages }), badRequest());
+  await assert.rejects(client.messages.create({ model: THINKING_MODEL, max_tokens: 64,
+    messages: [{ role: 'system', content: 'First' }, { role: 'user', content: 'Hi' }] }), badRequest());
+});
+
+check('max_tokens: 0 populates the prompt cache without generating a response', async () => {
+  const msg = await client.messages.create(hello({ max_tokens: 0 }));
+  assert.equal(msg.content.length, 0);
+  assert.equal(msg.usage.output_tokens, 0);
+  assert.ok(msg.usage.input_tokens > 0);
+  await assert.rejects(client.messages.create(hello({ max_tokens: -1 })), badRequest(/max_tokens/));
+});
+
+check('countTokens takes thinking and speed (MessageCountTokensParams)', async () => {
+  const n = await client.messages.countTokens({ model: THINKING_MODEL, speed: 'fast',
+    thinking: { type: 'enabled', budget_tokens: 2048 }, messages: [{ role: 'user', content: 'How many?' }] });
+  assert.ok(Number.isInteger(n.input_tokens) && n.input_tokens > 0);
+});
+
+check('workspace_id and user_profile_id go as headers (the SDK\'s header params) and are accepted', async () => {
+  const msg = await client.messages.create(hello({ workspace_id: 'wrkspc_01conformance', user_profile_id: 'uprof_01x' }));
+  assert.equal(msg.type, 'message');
+  const r = await lastRequest();
+  assert.equal(r.headers['anthropic-workspace-id'], 'wrkspc_01conformance');
+  assert.ok(!JSON.parse(r.body).workspace_id);
+});
+
+check('a workspace key\'s answers carry anthropic-workspace-id: withResponse().workspace_id, _workspace_id, error.workspaceID', async () => {
+  const made = await control('POST', 'api_keys', { name: 'conformance', workspace_id: 'Staging' });
+  const ws = made.data[0].workspace_id;
+  const wsClient = new Anthropic({ apiKey: made.keys[0], baseURL: BASE, maxRetries: 0 });
+  const { data, workspace_id: wid } = await wsClient.messages.create(hello()).withResponse();
+  assert.equal(wid, ws);
+  assert.equal(data._workspace_id, ws);
+  await assert.rejects(wsClient.messages.create(hello({ service_tier: 'nope' })), (e) => {
+    assert.ok(e instanceof Anthropic.BadRequestError);
+    assert.equal(e.workspaceID, ws);
+    return true;
+  });
+});
+
 let passed = 0;
 let failed = 0;
 for (const [i, c] of checks.entries()) {

@@ -32,7 +32,7 @@ describe("message batches", function()
   local function three()
     return assert(client.batches:create { requests = {
       { custom_id = "ok-1", params = params("Hello") },
-      { custom_id = "bad_2", params = params("Hi", { max_tokens = 0 }) },
+      { custom_id = "bad_2", params = params("Hi", { max_tokens = -1 }) },
       { custom_id = "ok-3", params = params("Bye") },
     } })
   end
@@ -90,7 +90,12 @@ describe("message batches", function()
     local line = client.batches:results(b.id)()
     local direct = assert(client.messages:create(params("Same")))
     assert.same(direct.content, line.result.message.content)
-    assert.same(direct.usage, line.result.message.usage)
+    -- the same usage, served from the batch tier (the SDK's Usage.service_tier)
+    local usage = line.result.message.usage
+    assert.equal("batch", usage.service_tier)
+    assert.equal("standard", direct.usage.service_tier)
+    usage.service_tier = "standard"
+    assert.same(direct.usage, usage)
   end)
 
   it("refuses bad batches client-side with clear config errors", function()

@@ -257,6 +257,34 @@ describe("anthropic admin commands", function()
       assert.equal(2, code)
       assert.matches("give --name", err, 1, true)
     end)
+
+    it("refuses names that mislead, and shows such names from the server escaped", function()
+      local before = #emu:log().requests
+      local _, err, code = cli { "workspaces", "create", "Production " }
+      assert.equal(2, code)
+      assert.matches('NAME "Production " has a trailing space: write "Production"', err, 1, true)
+      _, err, code = cli { "workspaces", "create", "Prod\u{202E}noitcudorP" }
+      assert.equal(2, code)
+      assert.matches('NAME "Prod\\u{202E}noitcudorP" contains a bidirectional control (\\u{202E} RIGHT-TO-LEFT '
+        .. "OVERRIDE, character 5)", err, 1, true)
+      _, err, code = cli { "workspaces", "update", "wrkspc_1", "--name", "a\tb" }
+      assert.equal(2, code)
+      assert.matches('--name "a\\tb" contains a control character (\\t, character 2)', err, 1, true)
+      _, err, code = cli { "keys", "update", "apikey_1", "--name", "   " }
+      assert.equal(2, code)
+      assert.matches('--name "   " is only spaces', err, 1, true)
+      _, err, code = cli { "invites", "create", "bob\u{202E}@example.com", "--role", "user" }
+      assert.equal(2, code)
+      assert.matches('EMAIL "bob\\u{202E}@example.com" contains a bidirectional control', err, 1, true)
+      assert.equal(before, #emu:log().requests)
+      -- a name made elsewhere (the Console) shows with its escapes, not as what it pretends to be
+      assert(admin.workspaces:create { name = "Prod\u{202E}noitcudorP" })
+      local out
+      out, err, code = cli { "workspaces", "list" }
+      assert.equal(0, code, err)
+      assert.matches("Prod\\u{202E}noitcudorP", out, 1, true)
+      assert.is_nil(out:find("\u{202E}", 1, true))
+    end)
   end)
 
   describe("members", function()

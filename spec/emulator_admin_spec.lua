@@ -317,6 +317,10 @@ describe("emulator admin API", function()
       expect_error(api("POST", path, {}), 400, "invalid_request_error", "name: Field required")
       expect_error(api("POST", path, { name = "" }), 400, "invalid_request_error", "name")
       expect_error(api("POST", path, { name = string.rep("n", 41) }), 400, "invalid_request_error", "at most 40")
+      -- characters, not bytes: 14 CJK characters are 42 bytes
+      assert.equal(string.rep("\u{751F}", 14), ok(api("POST", path, { name = string.rep("\u{751F}", 14) })).name)
+      ok(api("POST", path, { name = string.rep("\u{5DE5}", 40) }))
+      expect_error(api("POST", path, { name = string.rep("\u{4F5C}", 41) }), 400, "invalid_request_error", "at most 40")
       expect_error(api("POST", path, { name = 7 }), 400, "invalid_request_error", "valid string")
       expect_error(api("POST", path, { name = "Production" }), 400, "invalid_request_error", "already exists")
       expect_error(api("POST", path, { name = "X", display_color = "#000000" }), 400, "invalid_request_error",

@@ -218,7 +218,7 @@ describe("emulator", function()
       local cases = {
         { "{not json", 400, "invalid_request_error" },
         { { max_tokens = 10, messages = { { role = "user", content = "x" } } }, 400, "invalid_request_error", "model" },
-        { body("x", { max_tokens = 0 }), 400, "invalid_request_error", "max_tokens" },
+        { body("x", { max_tokens = -1 }), 400, "invalid_request_error", "max_tokens" },
         { body("x", { max_tokens = 1.5 }), 400, "invalid_request_error", "max_tokens" },
         { { model = MODEL, max_tokens = 10, messages = {} }, 400, "invalid_request_error", "messages" },
         { { model = MODEL, max_tokens = 10, messages = { { role = "assistant", content = "x" } } }, 400,

@@ -64,7 +64,9 @@ local COLUMNS = {
 -- Faults. Fields:
 --   id, label   the row
 --   url         instead of a fault: "refused" (a closed loopback port), "dns" (a bogus host),
---               "tls" (https:// to the emulator's plain-http port); then the whole call fails
+--               "tls" (https:// to a plain-http emulator's port: the emulator's own, or under
+--               `make test-tls`, whose emulators serve https, one started for it); then the
+--               whole call fails
 --   fault       the emulator fault spec (it lasts COUNT requests unless it gives a count)
 --   stream      the spec for a stream before its first event, when not `fault`
 --   mid         the spec for a stream mid-way (after = MID_AFTER unless given); none: n/a
@@ -83,7 +85,7 @@ local ROWS = {
   -- (connect_timeout covers the handshake; under valgrind a client's first TLS set-up alone can
   -- take seconds, and the emulator refuses the hello at once, so a long limit costs nothing)
   { id = "tls", label = "TLS failure (`https://` to a plain-http port)", url = "tls",
-    opts = { connect_timeout = 30 }, expect = "connection, 1 attempt" },
+    opts = { connect_timeout = 30 }, expect = "tls, 1 attempt" },
   { id = "reset_before", label = "reset before headers", fault = { action = "reset_before_headers" },
     expect = "connection, retryable, ambiguous, 2 attempts, 3 sent",
     admin_list = "connection, retryable, 2 attempts, 3 sent",
@@ -167,18 +169,21 @@ local function record(row, col, text)
 end
 
 describe("fault matrix", function()
-  local emu, other, key, admin_key, good
+  local emu, other, plain, key, admin_key, good
   setup(function()
     key = emulator.make_key("api03")
     admin_key = emulator.make_key("admin01")
     emu = emulator.start { keys = { key, admin_key } }
     other = emulator.start { keys = {} } -- the redirect's other host
+    -- the TLS row's plain-http port (under `make test-tls` the others serve https)
+    plain = emu.url:match("^http:") and emu or emulator.start { keys = {}, tls = false }
     good = anthropic.new { api_key = key, base_url = emu.url }
   end)
   teardown(function()
     good:close()
     emu:stop()
     other:stop()
+    plain:stop()
   end)
 
   local function engine_idle(where)
@@ -190,7 +195,7 @@ describe("fault matrix", function()
   local function base_url(row)
     if row.url == "refused" then return "http://127.0.0.1:" .. closed_port() end
     if row.url == "dns" then return "https://nonexistent.invalid" end
-    if row.url == "tls" then return (emu.url:gsub("^http:", "https:")) end
+    if row.url == "tls" then return (plain.url:gsub("^http:", "https:")) end
     return emu.url
   end
 

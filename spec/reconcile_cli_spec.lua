@@ -206,5 +206,37 @@ workspace "Production" { keys = { ["prod-backend"] = "inactive", ["new-app"] = "
       assert.equal(out:gsub("exported by .- on [^.]+%.", ""), util.read(org:dir() .. "/again.lua")
         :gsub("exported by .- on [^.]+%.", ""))
     end)
+
+    it("writes names a file may not use escaped, commented out under a warning, and plans show them escaped",
+      function()
+        local admin = org:admin()
+        local ws = assert(admin.workspaces:create { name = "Prod\u{202E}noitcudorP" })
+        local prod
+        for w in admin.workspaces:list():each() do
+          if w.name == "Production" then prod = w end
+        end
+        admin:close()
+        org.emu:create_api_keys { name = "ci\u{200B}", workspace_id = prod.id }
+        local out, err, code = cli { "export" }
+        assert.equal(0, code, err)
+        assert.is_nil(out:find("\u{202E}", 1, true), "a raw right-to-left override in the export")
+        assert.is_nil(out:find("\u{200B}", 1, true), "a raw zero width space in the export")
+        assert.matches('\n%-%- WARNING: workspace "Prod\\u{202E}noitcudorP" %(' .. ws.id .. '%): its name contains a '
+          .. "bidirectional control", out)
+        assert.matches('\n%-%- workspace "Prod\\u{202E}noitcudorP" {\n%-%-   id = "' .. ws.id .. '",', out)
+        assert.matches('\n    %-%- WARNING: key "ci\\u{200B}" %(apikey_[%w_]+%) in workspace "Production": its name '
+          .. "contains an invisible character", out)
+        assert.matches('anthropic export: warning: workspace "Prod\\u{202E}noitcudorP"', err, 1, true)
+        assert.matches('anthropic export: warning: key "ci\\u{200B}"', err, 1, true)
+        local plan_out, plan_err, plan_code = cli { "plan", org:file("exported.lua", out) }
+        assert.equal(0, plan_code, plan_err) -- what is left out is unmanaged, shown with its escapes
+        assert.matches('? workspace "Prod\\u{202E}noitcudorP": not in the file (unmanaged)', plan_out, 1, true)
+        assert.matches('? workspace "Production" key "ci\\u{200B}" (apikey_', plan_out, 1, true)
+        assert.matches("Plan: 0 to add, 0 to change, 0 to remove, 0 to archive; 2 unmanaged.", plan_out, 1, true)
+        -- a plan that prunes the workspace names it with its escapes
+        plan_out = cli { "plan", org:file("prune.lua", out .. "\nprune { workspaces = true }\n") }
+        assert.matches('workspace "Prod\\u{202E}noitcudorP": archive', plan_out, 1, true)
+        assert.is_nil(plan_out:find("\u{202E}", 1, true))
+      end)
   end)
 end)

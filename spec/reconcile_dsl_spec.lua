@@ -119,6 +119,13 @@ end
         .. '": must have at most 40 characters' },
       { '\n\nworkspace "w" {', "org.lua:3: unexpected symbol near <eof>" },
       { 'error("no budget for you")', "org.lua:1: no budget for you" },
+      { 'workspace "w" {} {}', 'org.lua:1: workspace "w": a second { ... } follows the block; a block takes one '
+        .. 'table: workspace "w" { ... }' },
+      { 'workspace "w" {' .. string.rep("{", 300),
+        "org.lua:1: cannot read the file: C stack overflow (it nests too deep)" },
+      { string.dump(function() end), "org.lua:1: binary chunks are not accepted" },
+      { 'error("org.lua is not a line", 0)', "org.lua:1: org.lua is not a line" },
+      { '\nprune {} {}', 'org.lua:2: prune: a second { ... } follows the block; prune takes one table: prune { ... }' },
     }
     for _, case in ipairs(cases) do
       it(case[2]:sub(1, 90), function()
@@ -159,6 +166,156 @@ end
     end)
   end)
 
+  describe("names that mislead", function()
+    local cases = {
+      { 'workspace "Prod\u{202E}noitcudorP" {}', 'org.lua:1: workspace "Prod\\u{202E}noitcudorP": contains a '
+        .. 'bidirectional control (\\u{202E} RIGHT-TO-LEFT OVERRIDE, character 5), which makes the name display as '
+        .. 'something else: remove it (got "Prod\\u{202E}noitcudorP")' },
+      { 'workspace "Production " {}', 'org.lua:1: workspace "Production ": has a trailing space: write '
+        .. '"Production" (got "Production ")' },
+      { 'workspace " Production" {}', 'org.lua:1: workspace " Production": has a leading space: write '
+        .. '"Production" (got " Production")' },
+      { 'workspace "   " {}', 'org.lua:1: workspace "   ": is only spaces: give a name that can be read (got "   ")' },
+      { 'workspace "a\\0b" {}', 'org.lua:1: workspace "a\\0b": contains a NUL byte (\\0, character 2): remove it '
+        .. '(got "a\\0b")' },
+      { 'workspace "a\\rb" {}', 'org.lua:1: workspace "a\\rb": contains a control character (\\r, character 2): '
+        .. 'remove it (got "a\\rb")' },
+      { 'workspace "a\\u{85}b" {}', 'org.lua:1: workspace "a\\u{85}b": contains a control character (\\u{85}, '
+        .. 'character 2): remove it (got "a\\u{85}b")' },
+      { 'workspace "a\u{200B}b" {}', 'org.lua:1: workspace "a\\u{200B}b": contains an invisible character '
+        .. '(\\u{200B} ZERO WIDTH SPACE, character 2): remove it (got "a\\u{200B}b")' },
+      { 'workspace "\\xff" {}', 'org.lua:1: workspace "\\xFF": is not valid UTF-8 (at byte 1): write the name as '
+        .. 'UTF-8 text (got "\\xFF")' },
+      { 'workspace "w" {\n  keys = {\n    ["ci\\n"] = "active" },\n}', 'org.lua:2: workspace "w": keys["ci\\n"]: '
+        .. 'contains a control character (\\n, character 3): remove it (got "ci\\n")' },
+      { 'workspace "w" { keys = { { id = "apikey_01", name = "ci " } } }', 'org.lua:1: workspace "w": keys[1].name: '
+        .. 'has a trailing space: write "ci" (got "ci ")' },
+      { 'workspace "w" { tags = { ["team "] = "a" } }', 'org.lua:1: workspace "w": tags["team "]: has a trailing '
+        .. 'space: write "team" (got "team ")' },
+      { 'workspace "w" { tags = { team = "\u{202E}a" } }', 'org.lua:1: workspace "w": tags["team"]: contains a '
+        .. 'bidirectional control (\\u{202E} RIGHT-TO-LEFT OVERRIDE, character 1), which makes the name display as '
+        .. 'something else: remove it (got "\\u{202E}a")' },
+      { 'member "bob\u{202E}@example.com" { role = "user" }', 'org.lua:1: member "bob\\u{202E}@example.com": not '
+        .. 'an e-mail address: contains a bidirectional control (\\u{202E} RIGHT-TO-LEFT OVERRIDE, character 4), '
+        .. 'which makes the name display as something else: remove it (got "bob\\u{202E}@example.com")' },
+      { 'member "bob\\0@example.com" { role = "user" }', 'org.lua:1: member "bob\\0@example.com": not an e-mail '
+        .. 'address: contains a NUL byte (\\0, character 4): remove it (got "bob\\0@example.com")' },
+    }
+    for _, case in ipairs(cases) do
+      it(case[2]:sub(1, 90), function()
+        assert.equal(case[2], problem(case[1]))
+      end)
+    end
+
+    it("shows at most 100 characters of a value in a message", function()
+      assert.equal('org.lua:1: workspace "' .. string.rep("x", 100) .. '"... (100000 characters): must have at most 40 '
+        .. "characters", problem('workspace(("x"):rep(100000)) {}'))
+    end)
+
+    it("measures names in characters, not bytes", function()
+      local cjk = string.rep("\u{751F}", 14) -- 14 characters, 42 bytes
+      assert.equal(cjk, assert(load('workspace "' .. cjk .. '" { keys = { ["' .. cjk .. '"] = "active" } }'))
+        .workspaces[1].name)
+      assert.equal(40, utf8.len(assert(load('workspace "' .. string.rep("\u{751F}", 40) .. '"')).workspaces[1].name))
+      assert.equal('org.lua:1: workspace "' .. string.rep("\u{751F}", 41) .. '": must have at most 40 characters',
+        problem('workspace "' .. string.rep("\u{751F}", 41) .. '"'))
+    end)
+
+    it("accepts joiners that scripts need, and other spaces inside a name", function()
+      local config = assert(load('workspace "\u{645}\u{200C}\u{6CC}" {}\nworkspace "a\u{A0}b" {}'))
+      assert.equal("\u{645}\u{200C}\u{6CC}", config.workspaces[1].name)
+      assert.equal("a\u{A0}b", config.workspaces[2].name)
+    end)
+  end)
+
+  describe("bounds: memory and time, whatever the file calls", function()
+    local saved
+    before_each(function()
+      saved = { dsl.MAX_SECONDS, dsl.MAX_MEMORY_MB }
+      dsl.MAX_SECONDS, dsl.MAX_MEMORY_MB = 1, 48
+    end)
+    after_each(function()
+      dsl.MAX_SECONDS, dsl.MAX_MEMORY_MB = saved[1], saved[2]
+    end)
+
+    it("stops a pattern that backtracks inside one library call", function()
+      assert.equal("org.lua:3: the organization file took longer than 1 s",
+        problem('workspace "a" {}\n\nlocal s = ("a"):rep(3000):find(".-.-.-.-.-.-b")'))
+    end)
+
+    it("stops a file that keeps the processor busy between instructions too", function()
+      dsl.MAX_INSTRUCTIONS, saved[3] = 1e12, dsl.MAX_INSTRUCTIONS
+      local msg = problem('\nlocal s = ("a"):rep(100)\nwhile true do s:find(".-.-b") end')
+      dsl.MAX_INSTRUCTIONS = saved[3]
+      assert.equal("org.lua:3: the organization file took longer than 1 s", msg)
+    end)
+
+    it("stops a memory bomb: one large string, and doubling", function()
+      assert.equal("org.lua:2: the organization file used more than 48 MB of memory",
+        problem('workspace "a" {}\nlocal s = ("x"):rep(2^30); local t = s .. s'))
+      assert.equal("org.lua:3: the organization file used more than 48 MB of memory",
+        problem('local s = "x"\nfor i = 1, 40 do\n  s = s .. s\nend'))
+      assert.matches("^org%.lua:%d: the organization file used more than 48 MB of memory$",
+        problem('local t = {}\nfor i = 1, 1e9 do t[i] = { i } end'))
+    end)
+
+    it("stops a deep recursion", function()
+      local msg = problem('local function f() return 1 + f() end\nf()')
+      assert.matches("^org%.lua:1: ", msg)
+      assert.truthy(msg:find("used more than 48 MB", 1, true) or msg:find("stack overflow", 1, true), msg)
+      assert.equal("org.lua:1: C stack overflow", problem('local function f() return ("x"):gsub(".", f) end\nf()'))
+    end)
+
+    it("keeps what ordinary files give: the same errors as in this process, and numbers as they were", function()
+      for _, text in ipairs {
+        'workspace "w" {\n  colour = "red",\n}', '\n\nworkspace "w" {', 'member "x" {}\nmember "y" {}',
+        'local x = nil\n\nx.y = 1', 'workspace "w" {} {}',
+      } do
+        local _, child = dsl.load_string(text, "org.lua")
+        local _, here = dsl.evaluate(text, "org.lua")
+        assert.equal(here.message, child.message)
+        assert.same(here.problems, child.problems)
+      end
+      local w = assert(load('workspace "w" { budget = { monthly_usd = 10.0, warn_at = { 1.0, 0.5 } } }')).workspaces[1]
+      assert.equal("float", math.type(w.budget.monthly_usd))
+      assert.equal("float", math.type(w.budget.warn_at[2]))
+      assert.same({ 0.5, 1.0 }, w.budget.warn_at)
+    end)
+
+    it("starts the child with an empty environment: no key of the caller reaches it", function()
+      local util = require "helpers.util"
+      local dir = util.tmpdir()
+      local wrapper = util.write(dir .. "/lua-wrapper", '#!/bin/sh\nenv > "' .. dir .. '/env"\nexec lua5.4 "$@"\n',
+        "700")
+      local key = "sk-ant-api03-" .. string.rep("q", 40)
+      local out, err, code = util.run_lua(string.format([[
+        local bounded = require "anthropic.reconcile.bounded"
+        bounded.interpreter = %q
+        local config = assert(require("anthropic.reconcile.dsl").load_string('workspace "w" {}'))
+        io.write(config.workspaces[1].name)
+      ]], wrapper), { ANTHROPIC_API_KEY = key, ANTHROPIC_ADMIN_KEY = key })
+      local env = util.read(dir .. "/env")
+      util.rmdir(dir)
+      assert.equal(0, code, err)
+      assert.equal("w", out)
+      assert.matches("PATH=", env, 1, true)
+      util.assert_no_leak(env, key, "the child's environment")
+      assert.is_nil(env:find("ANTHROPIC", 1, true))
+    end)
+
+    it("sends the result in a format that keeps types and refuses what it did not write", function()
+      local bounded = require "anthropic.reconcile.bounded"
+      local v = { "a\0\n", 1, 1.0, -0.5, math.mininteger, true, false, { x = { [2] = "y" } }, [""] = "" }
+      local back = assert(bounded.decode(bounded.encode(v)))
+      assert.same(v, back)
+      assert.equal("float", math.type(back[3]))
+      assert.equal("integer", math.type(back[2]))
+      for _, bad in ipairs { "", "{", "}", "s5:ab", "i1", "ix;", "{T}", "TT", "q", "{i1;}" } do
+        assert.is_nil(bounded.decode(bad), bad)
+      end
+    end)
+  end)
+
   describe("sandbox", function()
     for _, name in ipairs { "io", "os", "require", "load", "loadstring", "debug", "dofile", "loadfile",
       "collectgarbage", "getmetatable", "setmetatable", "package", "rawget", "rawset", "_G", "pcall" } do
@@ -188,6 +345,31 @@ end
       dsl.MAX_INSTRUCTIONS = saved
       assert.matches("^org%.lua:2: the file ran too long", msg)
       assert.is_nil(debug.gethook()) -- the hook is removed again
+    end)
+
+    it("keeps string methods away from string.dump, and gives the host its string table back", function()
+      local config = assert(load('workspace(tostring(("").dump) .. "-" .. tostring(string.dump) .. "-" '
+        .. '.. ("ab"):rep(2)) {}'))
+      assert.equal("nil-nil-abab", config.workspaces[1].name)
+      -- in this process too (dsl.evaluate), also when the file fails
+      assert.equal("nil", assert(dsl.evaluate('workspace(tostring(("").dump)) {}')).workspaces[1].name)
+      local _, err = dsl.evaluate('local d = ("").dump\nerror("boom")')
+      assert.equal("org.lua:2: boom", err.message)
+      assert.equal(string, getmetatable("").__index)
+      assert.equal(string.dump, ("").dump)
+    end)
+
+    it("builds its messages with its own string functions, whatever the file puts in its string table", function()
+      local text = 'for k in pairs(string) do string[k] = function() error("mine") end end\n'
+        .. 'workspace "a\\0" (1)'
+      local want = 'org.lua:2: workspace "a\\0": expected a table after the name: workspace "a\\0" { ... } (got number)'
+      assert.equal(want, problem(text))
+      assert.equal(want, select(2, dsl.evaluate(text)).message)
+    end)
+
+    it("says what a non-message error value was", function()
+      assert.equal("org.lua:2: error() was called with a table, not a message", problem("\nerror({})"))
+      assert.equal("org.lua:1: error() was called with no message", problem("error()"))
     end)
 
     it("keeps the DSL names reserved", function()

@@ -504,7 +504,7 @@ describe("streaming messages", function()
 
     local function submit(e, extra)
       local r = {
-        method = "POST", url = emu.url .. "/v1/messages", key = k, stream = true,
+        method = "POST", url = emu.url .. "/v1/messages", key = k, stream = true, ca_file = emu.ca_file,
         headers = { "anthropic-version: 2023-06-01", "content-type: application/json" },
         body = json.encode(params { stream = true, messages = { { role = "user", content = WORDS } } }),
       }

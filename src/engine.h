@@ -57,6 +57,9 @@ typedef struct ae_request {
   /* The proxy (route.h): NULL takes libcurl's from the environment, "" means none. Loopback
    * targets never use one; https goes through one only as a CONNECT tunnel. */
   const char *proxy;
+  /* https: the CA certificates to trust instead of the system's (a PEM file, a directory
+   * prepared with c_rehash), NULL for the system's. Copied by libcurl at submit. */
+  const char *ca_file, *ca_path;
 } ae_request;
 
 /* One queued stream event (SSE "event:" name and "data:" lines joined with "\n"). Both
@@ -72,7 +75,8 @@ typedef struct ae_event {
 #define AE_STEP_EVENTS 1024              /* default per-step budget of stream events */
 
 /* What went wrong with a transfer, when no HTTP answer settles it. */
-enum { AE_ERR_NONE = 0, AE_ERR_CONNECTION, AE_ERR_TIMEOUT, AE_ERR_CANCELED, AE_ERR_CONFIG };
+/* AE_ERR_TLS: the TLS handshake failed (certificate not trusted, wrong host name, no TLS there). */
+enum { AE_ERR_NONE = 0, AE_ERR_CONNECTION, AE_ERR_TIMEOUT, AE_ERR_CANCELED, AE_ERR_CONFIG, AE_ERR_TLS };
 
 typedef struct ae_history {
   int status;       /* HTTP status of the failed attempt, 0 when none */

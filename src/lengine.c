@@ -111,12 +111,12 @@ static int engine_budget(lua_State *L) {
 enum {
   F_METHOD = 1, F_URL, F_BODY, F_TIMEOUT, F_CONNECT_TIMEOUT, F_MAX_RETRIES, F_RETRY_AFTER_CAP,
   F_MAX_BODY, F_MAX_EVENT, F_MIN_SPEED, F_MIN_SPEED_TIME, F_IDEMPOTENT, F_STREAM, F_KEY, F_HEADERS,
-  F_DEADLINE, F_PROXY, F_XFER_MT, /* not a field: the transfer metatable */
+  F_DEADLINE, F_PROXY, F_CA_FILE, F_CA_PATH, F_XFER_MT, /* not a field: the transfer metatable */
 };
 static const char *const submit_fields[] = {
     NULL, "method", "url", "body", "timeout", "connect_timeout", "max_retries", "retry_after_cap",
     "max_body", "max_event", "min_speed", "min_speed_time", "idempotent", "stream", "key", "headers",
-    "deadline", "proxy"};
+    "deadline", "proxy", "ca_file", "ca_path"};
 
 /* Pushes req[field] (req at index 2) and returns its type. */
 static int field(lua_State *L, int f) {
@@ -169,6 +169,8 @@ static int engine_submit(lua_State *L) {
   req.max_body = (size_t)optfield_number(L, F_MAX_BODY, 0);
   req.max_event = (size_t)optfield_number(L, F_MAX_EVENT, 0);
   req.deadline = optfield_number(L, F_DEADLINE, 0);
+  req.ca_file = field_string(L, F_CA_FILE, NULL, 0);
+  req.ca_path = field_string(L, F_CA_PATH, NULL, 0);
   if (!(req.deadline >= 0 && req.deadline <= 86400)) /* (NaN too) */
     luaL_error(L, "request field 'deadline' must be a number of seconds from 0 to 86400");
   lua_Number min_speed = optfield_number(L, F_MIN_SPEED, 0);
@@ -259,7 +261,7 @@ static int xfer_tostring(lua_State *L) {
   return 1;
 }
 
-static const char *const error_kinds[] = {NULL, "connection", "timeout", "canceled", "config"};
+static const char *const error_kinds[] = {NULL, "connection", "timeout", "canceled", "config", "tls"};
 
 static void push_headers(lua_State *L, const ae_xfer *x) {
   size_t n = ae_xfer_nheaders(x);
@@ -351,7 +353,7 @@ static int xfer_result(lua_State *L) {
 /* Cheap accessors for the common case (a successful answer), so that t:result()'s tables are
  * built only when something went wrong or the caller asks. */
 
-/* t:status() -> HTTP status | nil, then the error kind ("connection", "timeout", "canceled")
+/* t:status() -> HTTP status | nil, then the error kind ("connection", "timeout", "canceled", "tls")
  * | nil; nil, nil while running */
 static int xfer_status(lua_State *L) {
   ae_xfer *x = checkxfer(L);

@@ -9,8 +9,12 @@
 --   metered = true              billed generation: the spend guard and pacing see it (guard.lua)
 --   body = false                a POST that sends no body: it takes no params (any other POST
 --                               requires a params table; a GET or DELETE takes one optionally)
+--   header_params = { name = header }  params sent as headers, not in the body (the SDK's
+--                               workspace_id and user_profile_id); an id, else a "config" error
 -- A resource table with scope = "arg" is called with that path argument first (endpoints_admin.lua).
 local versions = require "anthropic.versions"
+local deprecations = require "anthropic.deprecations"
+local fields = require "anthropic.fields"
 
 local M = {}
 
@@ -23,24 +27,44 @@ local function nonstreaming_timeout(params)
   end
 end
 
--- What the API version of the client refuses (versions.lua), before anything is sent.
-local function version_refusal(params, transport)
-  return versions.refusal(transport.api_version, params)
+-- A deprecated or retired model: a warning through the client's log, once per model.
+local function warn_model(params, transport)
+  local function emit(level, msg) transport:emit(level, msg) end
+  deprecations.warn(params.model, transport.log ~= nil, emit)
+  deprecations.warn_thinking(params, transport.log ~= nil, emit)
+end
+
+-- What the API version of the client refuses (versions.lua) and what the API answers with a 400
+-- whatever the version (fields.lua), before anything is sent.
+local function refusals(params, transport, for_count)
+  if type(params) ~= "table" then return nil end
+  warn_model(params, transport)
+  return versions.refusal(transport.api_version, params) or fields.refusal(params, for_count)
 end
 
 local function message_checks(params, transport)
-  return version_refusal(params, transport) or nonstreaming_timeout(params)
+  return refusals(params, transport) or nonstreaming_timeout(params)
+end
+
+local function count_checks(params, transport)
+  return refusals(params, transport, true)
 end
 
 -- max_tokens is read here (the 10-minute rule): a whole number, or the rule's arithmetic would
--- run on NaN or infinity. The model's own limit is the API's to check.
-local MESSAGE = { max_tokens = { int = { 1, 2147483647 } } }
+-- run on NaN or infinity; 0 pre-warms the prompt cache (no content). The model's own limit is
+-- the API's to check.
+local MESSAGE = { max_tokens = { int = { 0, 2147483647 } } }
+
+-- The SDK's header params: sent as these headers, not in the body (resource.lua).
+local HEADER_PARAMS = { workspace_id = "anthropic-workspace-id", user_profile_id = "anthropic-user-profile-id" }
 
 M.messages = {
-  create = { method = "POST", path = "/v1/messages", check = message_checks, metered = true, params = MESSAGE },
-  count_tokens = { method = "POST", path = "/v1/messages/count_tokens", check = version_refusal },
+  create = { method = "POST", path = "/v1/messages", check = message_checks, metered = true, params = MESSAGE,
+    header_params = HEADER_PARAMS },
+  count_tokens = { method = "POST", path = "/v1/messages/count_tokens", check = count_checks,
+    header_params = HEADER_PARAMS },
   stream = { method = "POST", path = "/v1/messages", stream = true, metered = true, params = MESSAGE,
-    check = version_refusal },
+    check = refusals, header_params = HEADER_PARAMS },
 }
 
 -- Message Batches (docs/batches.md). results and wait are in batches.lua: they are not one request.
@@ -65,7 +89,8 @@ local function batch_requests(params, transport)
       return string.format("requests[%d].params must be a Messages request table (got %s)", i, type(r.params))
     end
     if r.params.stream ~= nil then return string.format("requests[%d].params.stream is not allowed in a batch", i) end
-    local refused = versions.refusal(transport.api_version, r.params)
+    warn_model(r.params, transport)
+    local refused = versions.refusal(transport.api_version, r.params) or fields.refusal(r.params)
     if refused then return string.format("requests[%d].params: %s", i, refused) end
   end
   if #reqs > 100000 then return "a batch holds at most 100000 requests (got " .. #reqs .. ")" end

@@ -1,7 +1,7 @@
 --- The error object: what every failed call returns as its second value.
--- Fields: kind ("api" | "connection" | "timeout" | "key" | "config" | "decode" | "budget" |
--- "canceled"), status, type, message, request_id, retry_after, attempts, retryable, ambiguous,
--- details. See docs/errors-and-retries.md.
+-- Fields: kind ("api" | "connection" | "timeout" | "tls" | "key" | "config" | "decode" | "budget" |
+-- "canceled"), status, type, message, request_id, workspace_id, retry_after, attempts, retryable,
+-- ambiguous, details. See docs/errors-and-retries.md.
 local M = {}
 
 local Error = {}

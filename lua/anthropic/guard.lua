@@ -69,10 +69,12 @@ local function cost(model, usage)
   else -- no split given: the 5-minute write, the default TTL
     parts[#parts + 1] = { n(usage.cache_creation_input_tokens), "w5m" }
   end
+  local prompt = n(usage.input_tokens) + n(usage.cache_read_input_tokens) -- (for a long-prompt row)
+    + (cc and n(cc.ephemeral_5m_input_tokens) + n(cc.ephemeral_1h_input_tokens) or n(usage.cache_creation_input_tokens))
   local sum = prices.big(0)
   for _, p in ipairs(parts) do
     if p[1] > 0 then
-      local price = prices.price(model, p[2], tier, geo)
+      local price = prices.price(model, p[2], tier, geo, prompt)
       if not price then return nil end
       sum = prices.add(sum, prices.cost(p[1], price))
     end

@@ -9,15 +9,25 @@
 local M = {}
 
 -- in, 5-minute cache write, 1-hour cache write, cache read, out; geo = the US data-residency
--- multiplier (1.1x) applies (Claude 4.6 and later).
-local function row(input, w5m, w1h, read, out, geo)
-  return { input = input, w5m = w5m, w1h = w1h, read = read, output = out, geo = geo or false }
+-- multiplier (1.1x) applies (Claude 4.6 and later); long = { above = n, row = ... }: a request
+-- whose prompt (input + cache reads + cache writes) is above n tokens is priced by that row,
+-- every token of it, output included (Haiku 5.5).
+local function row(input, w5m, w1h, read, out, geo, long)
+  return { input = input, w5m = w5m, w1h = w1h, read = read, output = out, geo = geo or false, long = long }
 end
 
 M.TABLE = {
+  ["claude-fable-5-1"]   = row(10000000, 12500000, 20000000, 250000, 50000000, true),
+  ["claude-mythos-5-1"]  = row(10000000, 12500000, 20000000, 250000, 50000000, true),
   ["claude-fable-5"]     = row(10000000, 12500000, 20000000, 1000000, 50000000, true),
+  ["claude-mythos-5"]    = row(10000000, 12500000, 20000000, 1000000, 50000000, true),
+  ["claude-opus-5-5"]    = row(4000000, 5000000, 8000000, 200000, 20000000, true),
   ["claude-opus-5"]      = row(5000000, 6250000, 10000000, 500000, 25000000, true),
+  ["claude-sonnet-5-5"]  = row(2000000, 2500000, 4000000, 100000, 10000000, true),
   ["claude-sonnet-5"]    = row(2000000, 2500000, 4000000, 200000, 10000000, true),
+  ["claude-haiku-5-5"]   = row(100000, 125000, 200000, 10000, 500000, true,
+                               { above = 100000, row = row(500000, 625000, 1000000, 50000, 2500000, true) }),
+  ["claude-opus-4-8"]    = row(5000000, 6250000, 10000000, 500000, 25000000, true),
   ["claude-opus-4-7"]    = row(5000000, 6250000, 10000000, 500000, 25000000, true),
   ["claude-sonnet-4-6"]  = row(3000000, 3750000, 6000000, 300000, 15000000, true),
   ["claude-opus-4-6"]    = row(5000000, 6250000, 10000000, 500000, 25000000, true),
@@ -25,6 +35,15 @@ M.TABLE = {
   ["claude-haiku-4-5"]   = row(1000000, 1250000, 2000000, 100000, 5000000),
   ["claude-sonnet-4-5"]  = row(3000000, 3750000, 6000000, 300000, 15000000),
   ["claude-opus-4-1"]    = row(15000000, 18750000, 30000000, 1500000, 75000000),
+}
+
+-- Models of the SDK's list without a published list price (pricing-and-limits.md section 1.1
+-- and the pricing page as far as it is stored): the spend guard counts their answers as
+-- unpriced, the cost report leaves them out. Not guessed.
+M.UNPRICED = {
+  ["claude-mythos-preview"] = "no published list price (limited research preview)",
+  ["claude-fable-5-2"] = "no list price published yet in the stored pricing pages",
+  ["claude-mythos-5-2"] = "no list price published yet in the stored pricing pages",
 }
 
 -- Cost-report token types, the price column each uses, and the words of its description.
@@ -42,16 +61,22 @@ M.TOKEN_TYPES = {
 -- One web search costs USD 0.01 = 1 cent = 10^10 units of 10^-10 cent.
 M.WEB_SEARCH_UNITS = 10000000000
 
--- The price row for a model id: the id itself, or the id without a -YYYYMMDD suffix.
-function M.row(model)
+-- The price row for a model id: the id itself, or the id without a -YYYYMMDD suffix; with
+-- prompt_tokens above the row's long threshold, its long-prompt row.
+function M.row(model, prompt_tokens)
   if type(model) ~= "string" then return nil end
-  return M.TABLE[model] or M.TABLE[model:match("^(.*)%-%d%d%d%d%d%d%d%d$") or ""]
+  local r = M.TABLE[model] or M.TABLE[model:match("^(.*)%-%d%d%d%d%d%d%d%d$") or ""]
+  if r and r.long and type(prompt_tokens) == "number" and prompt_tokens > r.long.above then
+    return r.long.row
+  end
+  return r
 end
 
 -- Price in micro-dollars per MTok for one token type, with the batch (x0.5) and US-geo (x1.1)
--- modifiers. -> integer | nil (unpriced model)
-function M.price(model, column, service_tier, inference_geo)
-  local r = M.row(model)
+-- modifiers; prompt_tokens (input + cache reads + cache writes of the request) picks a
+-- long-prompt row. -> integer | nil (unpriced model)
+function M.price(model, column, service_tier, inference_geo, prompt_tokens)
+  local r = M.row(model, prompt_tokens)
   if not r then return nil end
   local p = r[column]
   if service_tier == "batch" then p = p / 2 end

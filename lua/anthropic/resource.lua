@@ -44,6 +44,32 @@ local function check_params(label, taken, rule, params, nargs, ...)
   end
 end
 
+-- The SDK's header params (endpoints.lua HEADER_PARAMS: workspace_id, user_profile_id) taken out
+-- of params: -> params (a copy without them when any was given), header lines | nil | nil, message
+local function header_params(names, params)
+  local lines
+  for name, header in pairs(names) do
+    local v = params[name]
+    if v ~= nil then
+      if type(v) ~= "string" or not v:match("^[%w_%-]+$") or #v > 200 then
+        -- (the value is not quoted: whatever was put there, a key included, stays out of errors)
+        return nil, nil, string.format("%s must be an id such as \"wrkspc_01...\" (letters, digits, _ and -; got "
+          .. "%s); it is sent as the %s header", name,
+          type(v) == "string" and ("a string of " .. #v .. " bytes that is not one") or type(v), header)
+      end
+      lines = lines or {}
+      lines[#lines + 1] = header .. ": " .. v
+    end
+  end
+  if not lines then return params end
+  table.sort(lines)
+  local copy = {}
+  for k, v in pairs(params) do
+    if not names[k] then copy[k] = v end
+  end
+  return copy, lines
+end
+
 -- A method: fn(self, <path args...>, params) -> answer | nil, err (or a pager).
 local function method(transport, owner, resource_name, name, desc)
   local names = path_names(desc.path)
@@ -79,9 +105,15 @@ local function method(transport, owner, resource_name, name, desc)
       local msg = desc.check(params, transport)
       if msg then return nil, errors.new { kind = "config", message = label .. ": " .. msg } end
     end
-    if fixed then return transport:request(fixed, params) end
+    local extra
+    if desc.header_params and params then
+      local msg
+      params, extra, msg = header_params(desc.header_params, params)
+      if msg then return nil, errors.new { kind = "config", message = label .. ": " .. msg } end
+    end
+    if fixed and not extra then return transport:request(fixed, params) end
     local spec = { method = desc.method, path = path, idempotent = desc.idempotent, timeout = desc.timeout,
-      metered = desc.metered }
+      metered = desc.metered, extra_headers = extra }
     if desc.stream then -- the body is params with stream = true (the caller's table is not changed)
       local body = {}
       for k, v in pairs(params or {}) do body[k] = v end

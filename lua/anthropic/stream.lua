@@ -113,7 +113,7 @@ function M.not_a_stream(tr, res, spec)
     string.format("%q", transport.text_excerpt(body, clean)):gsub("\\\n", "\\n"))
   return tr:scrub_error(errors.new {
     kind = "decode", status = res.status, request_id = res.headers["request-id"], attempts = res.attempts,
-    retryable = false, method = spec.method, path = spec.path,
+    workspace_id = res.headers["anthropic-workspace-id"], retryable = false, method = spec.method, path = spec.path,
     message = string.format("a stream was asked for, but the answer is %s, not text/event-stream (%s)",
       ctype and string.format("%q", ctype:sub(1, 100)) or "without a Content-Type", quote),
   })
@@ -125,7 +125,8 @@ function M.wrap(tr, t, spec)
   local headers = t:headers()
   return setmetatable({
     _t = t, _tr = tr, _spec = spec, _open = {}, _blocks = {},
-    headers = headers, request_id = headers["request-id"], count = 0,
+    headers = headers, request_id = headers["request-id"], workspace_id = headers["anthropic-workspace-id"],
+    count = 0,
   }, Stream)
 end
 
@@ -171,6 +172,7 @@ end
 
 function Stream:_error(fields)
   fields.request_id = fields.request_id or self.request_id
+  fields.workspace_id = fields.workspace_id or self.workspace_id
   fields.method, fields.path = self._spec.method, self._spec.path
   fields.events = self.count
   fields.retryable = false -- events reached the caller: retrying is the caller's decision

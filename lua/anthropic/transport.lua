@@ -57,6 +57,21 @@ local function proxy_url(v)
   end
 end
 
+-- ca_file / ca_path: what a readable file / a readable directory is; -> nil | why
+local function readable_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then return "cannot be read (" .. err .. "); give a readable PEM file of CA certificates" end
+  local ok, rerr = f:read(0)
+  f:close()
+  if ok == nil and rerr then return "is not a file (" .. rerr .. "); give a PEM file of CA certificates" end
+end
+local function readable_dir(path)
+  local f = io.open(path .. "/.", "rb")
+  if not f then return "is not a readable directory; give a directory of CA certificates (prepared with c_rehash)" end
+  f:close()
+end
+M.readable_file, M.readable_dir = readable_file, readable_dir
+
 M.OPTIONS = {
   api_key = { type = "string" }, key_file = { type = "string" }, key_command = { type = "table" },
   key_command_timeout = seconds(10), key_fn = { type = "function" },
@@ -80,6 +95,9 @@ M.OPTIONS = {
   api_version = { type = "string" }, -- the value: versions.check
   -- nil: the environment's (https_proxy, ...; never for loopback), false: none (src/route.h)
   proxy = { type = { "string", "boolean" }, text = "url", check = proxy_url },
+  -- https: the CAs to trust instead of the system's (else ANTHROPIC_CA_FILE / ANTHROPIC_CA_PATH)
+  ca_file = { type = "string", nonempty = true, check = readable_file },
+  ca_path = { type = "string", nonempty = true, check = readable_dir },
 }
 
 local function option_names()
@@ -127,6 +145,25 @@ local function api_version(opts, ctor)
   return v
 end
 
+-- The CAs to trust: the options, else ANTHROPIC_CA_FILE / ANTHROPIC_CA_PATH (when neither option
+-- is given; an empty variable counts as unset). A variable that names nothing readable is a
+-- config error, raised like a bad option. -> ca_file, ca_path (nil, nil: the system's)
+local function ca_options(opts, ctor)
+  if opts.ca_file or opts.ca_path then return opts.ca_file, opts.ca_path end
+  local found = {}
+  for _, v in ipairs { { "ANTHROPIC_CA_FILE", readable_file }, { "ANTHROPIC_CA_PATH", readable_dir } } do
+    local value = os.getenv(v[1])
+    if value == "" then value = nil end
+    local why = value and v[2](value)
+    if why then
+      errors.raise(errors.new { kind = "config", message = string.format("%s: %s ('%s', from %s) %s",
+        ctor, v[1] == "ANTHROPIC_CA_FILE" and "ca_file" or "ca_path", value, v[1], why) })
+    end
+    found[#found + 1] = value or false
+  end
+  return found[1] or nil, found[2] or nil
+end
+
 local function header_lines(opts, version)
   local lines = {
     "anthropic-version: " .. version,
@@ -166,6 +203,7 @@ function M.new(opts, kind, ctor)
     refuse(string.format("base_url '%s'%s must start with https:// (or http:// for a local server)", base,
       opts.base_url == nil and " (from ANTHROPIC_BASE_URL)" or ""))
   end
+  local ca_file, ca_path = ca_options(opts, ctor)
   local env = admin and { "ANTHROPIC_ADMIN_KEY" } or { "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN" }
   local dotenv = opts.dotenv
   if dotenv == true then dotenv = ".env" elseif dotenv == false then dotenv = nil end
@@ -200,7 +238,7 @@ function M.new(opts, kind, ctor)
   t._submit = {
     connect_timeout = t.connect_timeout, max_retries = t.max_retries, retry_after_cap = t.retry_after_cap,
     max_body = t.max_body, min_speed = t.min_speed and t.min_speed[1],
-    min_speed_time = t.min_speed and t.min_speed[2],
+    min_speed_time = t.min_speed and t.min_speed[2], ca_file = ca_file, ca_path = ca_path,
     proxy = opts.proxy == false and "" or opts.proxy or nil,
   }
   -- A key given as a string moves into C now, so no Lua table keeps it; a bad one is reported
@@ -298,6 +336,7 @@ local function api_error(res, spec, clean)
       or (res.status < 400 and "redirect" or "api_error"),
     message = message,
     request_id = res.headers["request-id"] or (type(body) == "table" and body.request_id) or nil,
+    workspace_id = res.headers["anthropic-workspace-id"],
     retry_after = res.retry_after, attempts = res.attempts, retryable = res.retryable,
     ambiguous = res.ambiguous, details = details, method = spec.method, path = spec.path,
   }
@@ -332,14 +371,28 @@ function Transport:outcome(res, spec, decoded, decode_err)
     return nil, self:scrub_error(api_error(res, spec, function(text) return core.scrub(text, key) end))
   end
   if spec.raw then return res.body end
-  if decoded ~= nil then return decoded end
+  if decoded ~= nil then return M.with_ids(decoded, request_id, res.headers["anthropic-workspace-id"]) end
   local value, msg
   if decode_err then msg = decode_err else value, msg = json.decode(res.body) end
   if value == nil then
     return nil, self:scrub_error(errors.new {
       kind = "decode", status = res.status, request_id = request_id, attempts = res.attempts,
+      workspace_id = res.headers["anthropic-workspace-id"],
       message = "the response is not valid JSON (" .. msg .. ")", retryable = false,
     })
+  end
+  return M.with_ids(value, request_id, res.headers["anthropic-workspace-id"])
+end
+
+--- An answer object with its request-id and anthropic-workspace-id headers readable as
+-- answer._request_id and answer._workspace_id, as the SDKs have them: through a metatable, so
+-- that pairs, json.encode and comparisons see the answer as the API sent it. Lists (a JSON
+-- array answer) and answers with a metatable of their own are left as they are. -> value
+function M.with_ids(value, request_id, workspace_id)
+  if type(value) == "table" and getmetatable(value) == nil and value[1] == nil then
+    local ids = { _request_id = request_id, _workspace_id = workspace_id }
+    ids.__index = ids
+    setmetatable(value, ids)
   end
   return value
 end
@@ -363,6 +416,11 @@ function Transport:request(spec, value)
     headers = self.headers_json
   elseif spec.method == "POST" then -- no body (workspace archive): curl would announce a form
     headers = self.headers_nobody
+  end
+  if spec.extra_headers then -- this request's own (the SDK's header params: resource.lua)
+    local all = { table.unpack(headers) }
+    for _, line in ipairs(spec.extra_headers) do all[#all + 1] = line end
+    headers = all
   end
   local path = spec.path
   if spec.query ~= nil then
@@ -393,6 +451,11 @@ function Transport:request(spec, value)
   return self:finish(t, spec)
 end
 
+-- with_ids from a done transfer's headers.
+function M.attach_ids(value, t)
+  return M.with_ids(value, t:header("request-id"), t:header("anthropic-workspace-id"))
+end
+
 -- A done transfer -> the decoded answer | nil, err (closes the transfer).
 function Transport:finish(t, spec)
   -- The common case without tables: a 2xx answer, no logging (so no retry lines to write).
@@ -402,6 +465,7 @@ function Transport:finish(t, spec)
   if not spec.raw then
     value, decode_err = t:decoded() -- nil unless a 2xx answer (nil, message when not JSON)
     if value ~= nil and not self.log then
+      M.attach_ids(value, t)
       t:close()
       return value
     end

@@ -19,6 +19,14 @@
 -- written to the shell's stdin: no key is on any process's command line. The emulator's stdin is a
 -- pipe from this process and it exits when that pipe closes, so it cannot outlive a crashed test
 -- run; stop() also sends SIGTERM and waits for the process to exit.
+--
+-- HTTPS: start{ tls = true } serves with a CA and certificate made for that emulator (in a temp
+-- directory removed by stop()); server.url is then https://127.0.0.1:PORT and server.ca_file the
+-- CA to give clients (ca_file = server.ca_file). start{ tls_dir = DIR } serves DIR/cert.pem;
+-- start{ tls = "self" } passes --tls alone (the emulator makes its own, removed when it exits).
+-- Under `make test-tls`, ANTHROPIC_TEST_TLS names a directory made for the run and every
+-- emulator serves its certificate unless started with tls = false; the run also sets
+-- ANTHROPIC_CA_FILE to its CA, so clients built without ca_file trust it.
 local socket = require "socket"
 local cjson = require "cjson"
 
@@ -27,6 +35,8 @@ local M = {}
 M.LUA = os.getenv("LUA") or "lua5.4"
 M.ROOT = debug.getinfo(1, "S").source:match("^@(.*)/spec/helpers/[^/]*$") or "."
 M.VERSION = "2023-06-01"
+M.TLS_DIR = os.getenv("ANTHROPIC_TEST_TLS")
+if M.TLS_DIR == "" then M.TLS_DIR = nil end
 
 local function shell_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
@@ -60,13 +70,28 @@ end
 local Conn = {}
 Conn.__index = Conn
 
--- connect(url [, timeout]) -> conn | nil, err
-function M.connect(url, timeout)
-  local host, port = url:match("^http://([^:/]+):(%d+)")
+-- connect(url [, timeout [, ca_file]]) -> conn | nil, err. An https:// URL is verified with
+-- ca_file (the certificate chain; the host name is libcurl's to check, not this helper's).
+function M.connect(url, timeout, ca_file)
+  local scheme, host, port = url:match("^(https?)://([^:/]+):(%d+)")
   local sock = socket.tcp()
   sock:settimeout(timeout or 10)
   local ok, err = sock:connect(host, tonumber(port))
   if not ok then return nil, err end
+  if scheme == "https" then
+    local ssl = require "ssl"
+    local ctx = assert(require("anthropic.emulator.tls").client_context(assert(ca_file, "https needs a ca_file")))
+    local s
+    s, err = ssl.wrap(sock, ctx)
+    if not s then return nil, err end
+    s:settimeout(timeout or 10)
+    ok, err = s:dohandshake()
+    if not ok then
+      s:close()
+      return nil, "TLS handshake: " .. tostring(err)
+    end
+    sock = s
+  end
   return setmetatable({ sock = sock, host = host .. ":" .. port }, Conn)
 end
 
@@ -183,10 +208,23 @@ end
 local Emulator = {}
 Emulator.__index = Emulator
 
--- start{ keys = { "sk-ant-...", ... }, verbose = bool, seed = "path.json" | "path.lua" } -> emulator
--- (fields: url, port, pid; output() after stop() gives what it printed after the listening line)
+-- start{ keys = { "sk-ant-...", ... }, verbose = bool, seed = "path.json" | "path.lua",
+--        tls = bool | "self", tls_dir = DIR } -> emulator
+-- (fields: url, port, pid, ca_file (https); output() after stop() gives what it printed after
+-- the listening line)
 function M.start(opts)
   opts = opts or {}
+  local tls_dir, own_dir = opts.tls_dir, nil
+  local self_tls = opts.tls == "self" -- `--tls` alone: the emulator makes (and removes) its own
+  if not tls_dir and not self_tls and (opts.tls or (opts.tls == nil and M.TLS_DIR)) then
+    tls_dir = M.TLS_DIR
+    if opts.tls or not tls_dir then
+      local tls = require "anthropic.emulator.tls"
+      own_dir = assert(tls.tmpdir())
+      assert(tls.make(own_dir))
+      tls_dir = own_dir
+    end
+  end
   local fifo = os.tmpname()
   os.remove(fifo)
   assert(os.execute("mkfifo -m 600 " .. shell_quote(fifo)), "mkfifo failed")
@@ -200,6 +238,7 @@ function M.start(opts)
   script[#script + 1] = "cd " .. shell_quote(M.ROOT)
   script[#script + 1] = "exec " .. M.LUA .. " bin/anthropic emulator --port 0 --exit-on-stdin-eof"
     .. (opts.verbose and " --verbose" or "") .. (opts.seed and (" --seed " .. shell_quote(opts.seed)) or "")
+    .. (tls_dir and (" --tls --tls-dir " .. shell_quote(tls_dir)) or self_tls and " --tls" or "")
   local sh = assert(io.popen("exec /bin/sh", "w"))
   sh:write(table.concat(script, "\n"), "\n")
   sh:flush()
@@ -207,14 +246,16 @@ function M.start(opts)
   os.remove(fifo)
   local pid = tonumber(out:read("l") or "")
   local line = out:read("l")
-  local url = line and line:match("^listening on (http://127%.0%.0%.1:%d+)$")
-  if not pid or not url then
+  local url = line and line:match("^listening on (https?://127%.0%.0%.1:%d+)$")
+  local ca_file = url and (tls_dir or self_tls) and (out:read("l") or ""):match("^ca file: (.*)$") or nil
+  if not pid or not url or ((tls_dir or self_tls) and not ca_file) then
+    if own_dir then require("anthropic.emulator.tls").rmdir(own_dir) end
     sh:close()
     out:close()
     error("the emulator did not start (it printed: " .. tostring(line) .. ")", 2)
   end
   local self = setmetatable({ url = url, port = tonumber(url:match("(%d+)$")), pid = pid,
-                              sh = sh, out = out }, Emulator)
+                              sh = sh, out = out, ca_file = ca_file, own_dir = own_dir }, Emulator)
   -- stops the process if the handle is collected without stop()
   self.guard = setmetatable({}, { __gc = function() self:stop() end })
   return self
@@ -230,6 +271,7 @@ function Emulator:stop()
   self.sh:close() -- closes the emulator's stdin and waits for it to exit
   self.printed = self.out:read("a")
   self.out:close()
+  if self.own_dir then require("anthropic.emulator.tls").rmdir(self.own_dir) end
   local f = capture and io.open(capture, "ab")
   if f then
     f:write(self.printed or "", "\n", type(log) == "table" and log.body or "", "\n")
@@ -251,7 +293,7 @@ function Emulator:output()
 end
 
 function Emulator:connect(timeout)
-  return M.connect(self.url, timeout)
+  return M.connect(self.url, timeout, self.ca_file)
 end
 
 -- One request on a new connection (Connection: close). -> res | nil, err, partial res

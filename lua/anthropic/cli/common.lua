@@ -10,6 +10,7 @@
 -- A column is { "HEADER", "field" } or { "HEADER", function(row) -> string }; right = true
 -- aligns it to the right (numbers).
 local json = require "anthropic.json"
+local names = require "anthropic.names"
 local reports = require "anthropic.reports"
 
 local M = {}
@@ -70,9 +71,18 @@ end
 ---------------------------------------------------------------------------------------------------
 -- Output
 
+-- A value as shown in a table: what could mislead (control characters, a right-to-left
+-- override, ...) escaped, as names.display does.
 local function cell(v)
   if v == nil then return "-" end
-  return tostring(v):gsub("[%c]", " ")
+  return names.display(tostring(v))
+end
+
+--- Raises a usage error when `name` cannot be a name (names.check), saying what to fix.
+function M.check_name(what, name)
+  local why = names.check(name)
+  if why then error(what .. " " .. names.quote(name) .. " " .. why, 0) end
+  return name
 end
 
 -- UTF-8 characters, not bytes, for the column width

@@ -1,18 +1,23 @@
--- `anthropic emulator [--port N] [--seed FILE] [--verbose]`: serves the emulator on 127.0.0.1 until SIGTERM,
+-- `anthropic emulator [--port N] [--seed FILE] [--tls] [--verbose]`: serves the emulator on 127.0.0.1 until SIGTERM,
 -- SIGINT or POST /_emulator/shutdown. Keys come from ANTHROPIC_EMULATOR_KEYS (comma-separated)
 -- and POST /_emulator/keys, never from the command line.
-local USAGE = [[
-usage: anthropic emulator [--port N] [--seed FILE] [--verbose]
+local USAGE = [==[
+usage: anthropic emulator [--port N] [--seed FILE] [--tls [--tls-dir DIR]] [--verbose]
 
   --port N            port on 127.0.0.1 (0 or absent: a free port chosen by the system)
   --seed FILE         the organization to start with (.json, or .lua returning a table);
                       without it, a small default organization
+  --tls               serve HTTPS, with a CA and a certificate (127.0.0.1, localhost) made
+                      with openssl for this run; prints "ca file: PATH" after the
+                      listening line (give it to clients as ca_file); needs lua-sec
+  --tls-dir DIR       with --tls: the certificate is DIR/cert.pem and DIR/key.pem, made
+                      there (with DIR/ca.pem) when absent; kept after exit
   --verbose, -v       print one line per request (method, path, status, key hint)
   --exit-on-stdin-eof stop when standard input reaches end of file (for test harnesses)
 
-Prints "listening on http://127.0.0.1:PORT" once ready. Keys: ANTHROPIC_EMULATOR_KEYS
+Prints "listening on http://127.0.0.1:PORT" (https:// with --tls) once ready. Keys: ANTHROPIC_EMULATOR_KEYS
 (comma-separated) or POST /_emulator/keys. See docs/emulator.md.
-]]
+]==]
 
 local function fail(msg) -- only usage errors come here: exit 2, as every command
   io.stderr:write("anthropic emulator: ", msg, "\n", USAGE)
@@ -20,7 +25,7 @@ local function fail(msg) -- only usage errors come here: exit 2, as every comman
 end
 
 return function(args)
-  local port, verbose, watch_stdin, seed = 0, false, false, nil
+  local port, verbose, watch_stdin, seed, tls, tls_dir = 0, false, false, nil, false, nil
   local i = 1
   while i <= #args do
     local a = args[i]
@@ -39,6 +44,15 @@ return function(args)
         seed = args[i]
       end
       if not seed or seed == "" then return fail("--seed needs a file") end
+    elseif a == "--tls" then
+      tls = true
+    elseif a == "--tls-dir" or a:match("^%-%-tls%-dir=") then
+      tls_dir = a:match("^%-%-tls%-dir=(.*)$")
+      if not tls_dir then
+        i = i + 1
+        tls_dir = args[i]
+      end
+      if not tls_dir or tls_dir == "" then return fail("--tls-dir needs a directory") end
     elseif a == "--verbose" or a == "-v" then
       verbose = true
     elseif a == "--exit-on-stdin-eof" then
@@ -54,17 +68,39 @@ return function(args)
     i = i + 1
   end
 
+  if tls_dir and not tls then return fail("--tls-dir goes with --tls") end
+  local tlsmod, own_dir
+  if tls then
+    tlsmod = require "anthropic.emulator.tls"
+    local ok, terr = tlsmod.available()
+    if ok and not tls_dir then
+      own_dir, terr = tlsmod.tmpdir()
+      tls_dir, ok = own_dir, own_dir ~= nil
+    end
+    if ok and not tlsmod.exists(tls_dir .. "/cert.pem") then ok, terr = tlsmod.make(tls_dir) end
+    if not ok then
+      tlsmod.rmdir(own_dir)
+      io.stderr:write("anthropic emulator: --tls: ", tostring(terr), "\n")
+      return 1
+    end
+  end
+  local function cleanup()
+    if own_dir then tlsmod.rmdir(own_dir) end
+  end
+
   local emulator = require "anthropic.emulator"
   local emu, err = emulator.new { verbose = verbose, seed = seed }
   if not emu then
     io.stderr:write("anthropic emulator: ", tostring(err), "\n")
+    cleanup()
     return 1
   end
   emu.state:add_keys_from(os.getenv("ANTHROPIC_EMULATOR_KEYS"))
   emu.org:link_keys()
-  err = select(2, emu:listen(port))
+  err = select(2, emu:listen(port, tls and tls_dir or nil))
   if not emu.url then
     io.stderr:write("anthropic emulator: cannot listen on 127.0.0.1:", tostring(port), ": ", tostring(err), "\n")
+    cleanup()
     return 1
   end
   if watch_stdin then
@@ -74,8 +110,10 @@ return function(args)
     end)
   end
   io.stdout:write("listening on ", emu.url, "\n")
+  if tls then io.stdout:write("ca file: ", tls_dir, "/ca.pem\n") end
   io.stdout:flush()
   local ok, e = pcall(emu.run, emu)
+  cleanup()
   if not ok then
     emu:close()
     if tostring(e):find("interrupted") then return 130 end

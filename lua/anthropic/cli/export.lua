@@ -13,6 +13,10 @@ same organization shows no changes, so an existing organization can be adopted:
 
   --out FILE      write to FILE instead of standard output
 
+A name an organization file may not use (a control character, a right-to-left override, a
+leading or trailing space; see docs/reconcile.md) is written escaped, in lines commented out
+under a WARNING comment, and the warning is printed on standard error.
+
 The admin key comes from ANTHROPIC_ADMIN_KEY, never from the command line.
 ]]
 
@@ -21,9 +25,11 @@ return function(args)
   if not opts then return pos end
   local admin, aerr = rcli.admin()
   if not admin then return rcli.fail("export", aerr) end
-  local text, err = reconcile.export(admin)
+  local warnings = {}
+  local text, err = reconcile.export(admin, { warnings = warnings })
   admin:close()
   if not text then return rcli.fail("export", err) end
+  for _, w in ipairs(warnings) do io.stderr:write("anthropic export: warning: ", w, "\n") end
   if opts.out then
     local ok, werr = rcli.write_file(opts.out, text)
     if not ok then return rcli.fail("export", "cannot write " .. opts.out .. ": " .. tostring(werr)) end

@@ -45,7 +45,7 @@ return common.command {
       args = { "EMAIL" }, flags = { role = "string" },
       run = function(admin, opts, args)
         if not opts.role then error("give --role", 0) end
-        return one(admin.invites:create { email = args[1], role = opts.role })
+        return one(admin.invites:create { email = common.check_name("EMAIL", args[1]), role = opts.role })
       end,
     },
     delete = {

@@ -56,6 +56,7 @@ return common.command {
       args = { "KEY_ID" }, flags = { name = "string", status = "string" },
       run = function(admin, opts, args)
         if not opts.name and not opts.status then error("give --name and/or --status", 0) end
+        if opts.name then common.check_name("--name", opts.name) end
         local key, err = admin.api_keys:update(args[1], { name = opts.name, status = opts.status })
         return key, err or { fields = COLUMNS }
       end,

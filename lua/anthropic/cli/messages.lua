@@ -12,7 +12,8 @@ usage: anthropic messages "prompt" [--model M] [--max-tokens N] [--system S]
   "-" as the prompt reads it from standard input.
 
 Streams the reply to standard output as it arrives; the stop reason and token usage go to
-standard error. The key comes from ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN).
+standard error, and so do warnings (a deprecated model). The key comes from ANTHROPIC_API_KEY
+(or ANTHROPIC_AUTH_TOKEN).
 ]]
 
 local FLAGS = { model = "model", ["max-tokens"] = "max_tokens", system = "system" }
@@ -67,7 +68,12 @@ return function(args)
     return 0
   end
   local anthropic = require "anthropic"
-  local client = anthropic.new(require("anthropic.cli.common").client_options())
+  local opts = require("anthropic.cli.common").client_options()
+  -- warnings (a deprecated model, a retried attempt) on standard error, never on standard output
+  opts.log = function(level, line)
+    if level == "warn" then io.stderr:write("anthropic: warning: ", line, "\n") end
+  end
+  local client = anthropic.new(opts)
   local s, err = client.messages:stream {
     model = o.model, max_tokens = o.max_tokens, system = o.system,
     messages = { { role = "user", content = o.prompt } },

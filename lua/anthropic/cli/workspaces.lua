@@ -48,13 +48,15 @@ return common.command {
     get = { args = { "WORKSPACE_ID" }, run = function(admin, _, args) return one(admin.workspaces:get(args[1])) end },
     create = {
       args = { "NAME" },
-      run = function(admin, _, args) return one(admin.workspaces:create { name = args[1] }) end,
+      run = function(admin, _, args)
+        return one(admin.workspaces:create { name = common.check_name("NAME", args[1]) })
+      end,
     },
     update = {
       args = { "WORKSPACE_ID" }, flags = { name = "string" },
       run = function(admin, opts, args)
         if not opts.name then error("give --name", 0) end
-        return one(admin.workspaces:update(args[1], { name = opts.name }))
+        return one(admin.workspaces:update(args[1], { name = common.check_name("--name", opts.name) }))
       end,
     },
     archive = {

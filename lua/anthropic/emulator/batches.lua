@@ -45,7 +45,9 @@ local function outcome(emu, params, version)
     body.request_id = util.random_id("req_011C", 20)
     return { type = "errored", error = body }
   end
-  return { type = "succeeded", message = messages.reply(params, messages.input_tokens(params)) }
+  local msg = messages.reply(params, messages.input_tokens(params))
+  msg.usage.service_tier = "batch" -- (the Usage of a batch's answer says so)
+  return { type = "succeeded", message = msg }
 end
 
 -- Bring the batch up to the emulator clock: end it (results and counts) when its time has come.
@@ -87,7 +89,8 @@ local function info(emu, b, host)
     created_at = util.rfc3339(b.created), expires_at = util.rfc3339(b.created + M.EXPIRES_SECONDS),
     ended_at = time_or_null(b.ended_at), cancel_initiated_at = time_or_null(b.cancel_at),
     archived_at = json.null,
-    results_url = b.ended_at and ("http://" .. (host or "127.0.0.1") .. "/v1/messages/batches/" .. b.id .. "/results")
+    results_url = b.ended_at and ((emu.url or "http:"):match("^%a+") .. "://" .. (host or "127.0.0.1")
+      .. "/v1/messages/batches/" .. b.id .. "/results")
       or json.null,
   }
 end

@@ -323,13 +323,70 @@ function Conn:abort()
 end
 
 ---------------------------------------------------------------------------------------------------
+-- TLS (lua-sec): an accepted socket wrapped with the server context, seen through an object with
+-- luasocket's non-blocking conventions (lua-sec says "wantread"/"wantwrite" where luasocket says
+-- "timeout"), so that Conn and socket.select need not know. The handshake runs in the
+-- connection's task, waiting like any read.
+
+local TlsSock = {}
+TlsSock.__index = TlsSock
+
+local function want(err)
+  if err == "wantread" or err == "wantwrite" then return "timeout" end
+  return err
+end
+
+function TlsSock:receive(n)
+  local data, err, partial = self.ssl:receive(n)
+  return data, want(err), partial
+end
+
+function TlsSock:send(data, i)
+  local last, err, partial = self.ssl:send(data, i)
+  return last, want(err), partial
+end
+
+function TlsSock:getfd() return self.ssl:getfd() end
+function TlsSock:dirty() return self.ssl:dirty() end
+function TlsSock:close() return self.ssl:close() end
+function TlsSock:shutdown(how) return self.raw:shutdown(how) end
+function TlsSock:setoption(name, value) return self.raw:setoption(name, value) end
+function TlsSock:settimeout() end -- luacheck: ignore 212/self (always non-blocking)
+
+-- -> TlsSock after a handshake | nil, err (the raw socket is closed then)
+local function tls_accept(raw, ctx, deadline)
+  local ssl = require "ssl"
+  local s, err = ssl.wrap(raw, ctx)
+  if not s then
+    raw:close()
+    return nil, err
+  end
+  s:settimeout(0)
+  local self = setmetatable({ ssl = s, raw = raw }, TlsSock)
+  while true do
+    local ok, herr = s:dohandshake()
+    if ok then return self end
+    if herr ~= "wantread" and herr ~= "wantwrite" then
+      s:close()
+      return nil, herr
+    end
+    if wait(herr == "wantread" and "read" or "write", self, deadline) == "timeout" then
+      s:close()
+      return nil, "timeout"
+    end
+  end
+end
+
+---------------------------------------------------------------------------------------------------
 -- Server
 
 local Server = {}
 Server.__index = Server
 
--- listen{ host = "127.0.0.1", port = 0, handler = function(conn) ... end } -> server | nil, err
+-- listen{ host = "127.0.0.1", port = 0, handler = function(conn) ... end, tls = ctx } -> server | nil, err
 -- handler runs in its own coroutine per accepted connection; the connection is closed when it returns.
+-- tls: a lua-sec server context (emulator/tls.lua); each connection starts with a TLS handshake,
+-- and one that fails (a client that does not trust the certificate, or speaks plain http) is closed.
 function M.listen(opts)
   local sock = socket.tcp()
   sock:setoption("reuseaddr", true)
@@ -342,7 +399,7 @@ function M.listen(opts)
   sock:settimeout(0)
   local host, port = sock:getsockname()
   return setmetatable({
-    listener = sock, host = host, port = tonumber(port), handler = opts.handler,
+    listener = sock, host = host, port = tonumber(port), handler = opts.handler, tls = opts.tls,
     tasks = {}, conns = {}, watchers = {}, accepted = 0, open = 0,
     on_error = opts.on_error or function(msg) io.stderr:write("emulator: ", msg, "\n") end,
   }, Server)
@@ -382,8 +439,15 @@ function Server:accept()
     self.open = self.open + 1
     local conn = setmetatable({ sock = sock, id = self.accepted, buf = "", server = self }, Conn)
     self.conns[conn] = true
-    local handler = self.handler
-    self:spawn(function() handler(conn) end, conn)
+    local handler, ctx = self.handler, self.tls
+    self:spawn(function()
+      if ctx then
+        local tsock = tls_accept(sock, ctx, gettime() + 30)
+        if not tsock then return end -- (closed; the task's end closes conn)
+        conn.sock = tsock
+      end
+      handler(conn)
+    end, conn)
   end
 end
 

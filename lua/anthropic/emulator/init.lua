@@ -68,26 +68,35 @@ function M.new(opts)
   return self
 end
 
--- start(opts): new(opts) listening on 127.0.0.1:opts.port (0 or nil: a free port).
+-- start(opts): new(opts) listening on 127.0.0.1:opts.port (0 or nil: a free port); HTTPS with
+-- opts.tls_dir (see listen).
 -- -> emulator (emu.url, emu.port) | nil, message
 function M.start(opts)
   local self, err = M.new(opts)
   if not self then return nil, err end
   local ok
-  ok, err = self:listen(opts and opts.port)
+  ok, err = self:listen(opts and opts.port, opts and opts.tls_dir)
   if not ok then return nil, err end
   return self
 end
 
-function Emulator:listen(port)
-  local server, err = http.listen {
-    host = "127.0.0.1", port = port or 0,
+-- listen(port [, tls_dir]): tls_dir holds cert.pem and key.pem (emulator/tls.lua makes them):
+-- then HTTPS, and emu.url starts with https://.
+function Emulator:listen(port, tls_dir)
+  local ctx, err
+  if tls_dir then
+    ctx, err = require("anthropic.emulator.tls").context(tls_dir)
+    if not ctx then return nil, err end
+  end
+  local server
+  server, err = http.listen {
+    host = "127.0.0.1", port = port or 0, tls = ctx,
     handler = function(conn) self:serve(conn) end,
     on_error = function(msg) io.stderr:write("emulator: ", (self.state:redact(msg)), "\n") end,
   }
   if not server then return nil, err end
   self.server, self.port = server, server.port
-  self.url = "http://127.0.0.1:" .. server.port
+  self.url = (ctx and "https" or "http") .. "://127.0.0.1:" .. server.port
   return true
 end
 
@@ -200,6 +209,9 @@ function Emulator:head(conn, req, status, headers, keep)
   headers["date"] = http_date()
   headers["connection"] = keep and "keep-alive" or "close"
   if not req.control then headers["anthropic-organization-id"] = self.organization_id end
+  -- the workspace of the API key, on Messages API answers (never on Admin API ones); none for
+  -- the default workspace, which has no id
+  if req.workspace_id then headers["anthropic-workspace-id"] = req.workspace_id end
   req.status = status
   self:trace(req) -- before the client can see the answer
   return conn:write_head(status, headers)
@@ -266,6 +278,7 @@ function Emulator:dispatch(req, route, captures, allowed)
   if info.kind ~= "admin" and self.org then
     local why = self.org:key_refusal(info)
     if why then return errors.response(401, why) end
+    req.workspace_id = self.org:key_workspace(info) -- (answered as anthropic-workspace-id)
   end
   local version = req.headers["anthropic-version"]
   if not version then return errors.response(400, "anthropic-version: header is required") end

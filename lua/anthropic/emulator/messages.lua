@@ -9,6 +9,7 @@ local errors = require "anthropic.emulator.errors"
 local json = require "anthropic.emulator.json"
 local sse = require "anthropic.emulator.sse"
 local util = require "anthropic.emulator.util"
+local models = require "anthropic.emulator.models"
 
 local M = {}
 
@@ -18,14 +19,18 @@ local function set(list)
   return s
 end
 
+-- The body fields of the SDK's MessageCreateParams and MessageCountTokensParams (1.16.0; its
+-- user_profile_id and workspace_id are headers, not body fields), plus the sampling parameters
+-- (2023-06-01 only) and the beta fields the emulator lets through.
 local CREATE_FIELDS = set {
   "model", "messages", "max_tokens", "system", "stream", "temperature", "top_p", "top_k",
   "stop_sequences", "tools", "tool_choice", "thinking", "metadata", "service_tier", "output_config",
   "output_format", "cache_control", "container", "context_management", "mcp_servers", "inference_geo",
+  "speed", "diagnostics",
 }
 local COUNT_FIELDS = set {
   "model", "messages", "system", "tools", "tool_choice", "thinking", "cache_control", "output_config",
-  "output_format", "context_management", "mcp_servers",
+  "output_format", "context_management", "mcp_servers", "speed",
 }
 
 local function is_list(t)
@@ -75,6 +80,172 @@ local function validate_tools(tools)
         return bad(at .. ".name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'")
       end
       if not is_object(t.input_schema) then return bad(at .. ".input_schema: Field required") end
+    end
+  end
+end
+
+-- role "system" messages (mid-conversation system messages): text only, never first, right after
+-- a user message (or an assistant one that ends in a server tool use), last or followed by an
+-- assistant message, never next to another one. Which models take them: validate_for_model.
+local function ends_in_server_tool(m)
+  local c = m.content
+  return type(c) == "table" and is_object(c[#c]) and c[#c].type == "server_tool_use"
+end
+
+local function validate_system_messages(msgs)
+  for i, m in ipairs(msgs) do
+    if m.role == "system" then
+      local at = "messages." .. (i - 1)
+      if type(m.content) == "table" then
+        for j, b in ipairs(m.content) do
+          if b.type ~= "text" then
+            return bad(string.format("%s.content.%d: system messages may contain only text blocks", at, j - 1))
+          end
+          if type(b.citations) == "table" and next(b.citations) then
+            return bad(string.format("%s.content.%d.citations: citations are not permitted in system messages",
+              at, j - 1))
+          end
+        end
+      end
+      local prev, nxt = msgs[i - 1], msgs[i + 1]
+      if prev.role == "system" or (nxt and nxt.role == "system") then
+        return bad(at .. ": consecutive system messages are not permitted")
+      end
+      if not (prev.role == "user" or (prev.role == "assistant" and ends_in_server_tool(prev))) then
+        return bad(at .. ": a system message must follow a user message or an assistant message that ends "
+          .. "in a server tool use")
+      end
+      if nxt and nxt.role ~= "assistant" then
+        return bad(at .. ": a system message must be the last message or be followed by an assistant message")
+      end
+    end
+  end
+end
+
+local SERVICE_TIERS = set { "auto", "standard_only" }
+local SPEEDS = set { "standard", "fast" }
+local GEOS = set { "global", "us" }
+local DISPLAYS = set { "summarized", "omitted" }
+local THINKING_FIELDS = {
+  enabled = set { "type", "budget_tokens", "display" }, adaptive = set { "type", "display" },
+  disabled = set { "type" }, between_tools = set { "type" },
+}
+M.MIN_BUDGET = 1024
+
+local function extra_member(t, allowed, where)
+  local names = {}
+  for k in pairs(t) do
+    if not allowed[k] then names[#names + 1] = tostring(k) end
+  end
+  table.sort(names)
+  if names[1] then return bad(where .. "." .. names[1] .. ": Extra inputs are not permitted") end
+end
+
+local function validate_thinking(body, for_count)
+  local th = body.thinking
+  if not is_object(th) then return bad("thinking: Input should be a valid dictionary") end
+  local allowed = THINKING_FIELDS[th.type]
+  if not allowed then
+    return bad("thinking.type: Input should be 'enabled', 'disabled', 'between_tools' or 'adaptive'")
+  end
+  local where = "thinking." .. th.type
+  local err = extra_member(th, allowed, where)
+  if err then return err end
+  if present(th.display) and not DISPLAYS[th.display] then
+    return bad(where .. ".display: Input should be 'summarized' or 'omitted'")
+  end
+  if th.type == "enabled" then
+    local b = th.budget_tokens
+    if not present(b) then return bad(where .. ".budget_tokens: Field required") end
+    if not is_int(b) then return bad(where .. ".budget_tokens: Input should be a valid integer") end
+    if b < M.MIN_BUDGET then
+      return bad(where .. ".budget_tokens: Input should be greater than or equal to " .. M.MIN_BUDGET)
+    end
+    if not for_count and body.max_tokens <= b then
+      return bad("`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation "
+        .. "at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size")
+    end
+  end
+end
+
+-- What thinking does not go with (the extended thinking guide): a tool_choice that forces a
+-- tool, and (2023-06-01 only, where they exist) temperature other than 1, top_k, top_p below 0.95.
+local THINKING_DOC = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+local function thinking_conflicts(body)
+  local choice = body.tool_choice
+  if is_object(choice) and (choice.type == "any" or choice.type == "tool") then
+    return bad("Thinking may not be enabled when tool_choice forces tool use.")
+  end
+  if present(body.temperature) and body.temperature ~= 1 then
+    return bad("`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at "
+      .. THINKING_DOC .. "#feature-compatibility")
+  end
+  if present(body.top_k) then
+    return bad("`top_k` must be unset when thinking is enabled. Please consult our documentation at "
+      .. THINKING_DOC .. "#feature-compatibility")
+  end
+  if present(body.top_p) and type(body.top_p) == "number" and body.top_p < 0.95 then
+    return bad("`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled. Please consult "
+      .. "our documentation at " .. THINKING_DOC .. "#feature-compatibility")
+  end
+end
+
+-- The fields of today's API that take a closed set of values or a shape (the SDK's types).
+local function validate_options(body, for_count)
+  if present(body.service_tier) and not SERVICE_TIERS[body.service_tier] then
+    return bad("service_tier: Input should be 'auto' or 'standard_only'")
+  end
+  if present(body.speed) and not SPEEDS[body.speed] then
+    return bad("speed: Input should be 'standard' or 'fast'")
+  end
+  if present(body.inference_geo) then
+    if type(body.inference_geo) ~= "string" then return bad("inference_geo: Input should be a valid string") end
+    if not GEOS[body.inference_geo] then
+      return bad(string.format("inference_geo: %q is not a supported inference geo; use 'global' or 'us'",
+        body.inference_geo))
+    end
+  end
+  local d = body.diagnostics
+  if present(d) then
+    if not is_object(d) then return bad("diagnostics: Input should be a valid dictionary") end
+    local err = extra_member(d, set { "previous_message_id" }, "diagnostics")
+    if err then return err end
+    if present(d.previous_message_id) and type(d.previous_message_id) ~= "string" then
+      return bad("diagnostics.previous_message_id: Input should be a valid string")
+    end
+  end
+  if present(body.thinking) then
+    local err = validate_thinking(body, for_count)
+    if err then return err end
+    if body.thinking.type ~= "disabled" then
+      err = thinking_conflicts(body)
+      if err then return err end
+    end
+  end
+end
+
+-- Models that take role "system" messages (Opus 4.8 and the Opus, Fable and Mythos models after it).
+local SYSTEM_MESSAGE_LINES = set { "opus", "fable", "mythos" }
+function M.takes_system_messages(model)
+  return SYSTEM_MESSAGE_LINES[model.line or ""] == true and model.created_at >= "2026-05-01"
+end
+
+-- What depends on the model: thinking types (its capabilities), inference_geo (Claude 4.6 and
+-- later), system messages.
+local function validate_for_model(body, model)
+  local th = body.thinking
+  if present(th) then
+    local types = models.capabilities(model).thinking.types
+    if not (types[th.type] and types[th.type].supported) then
+      return bad(string.format("thinking.type: '%s' is not supported on %s", th.type, model.id))
+    end
+  end
+  if present(body.inference_geo) and model.created_at < "2026-02" then
+    return bad("inference_geo: is not supported on " .. model.id .. "; it requires Claude 4.6 or later")
+  end
+  for i, m in ipairs(body.messages) do
+    if m.role == "system" and not M.takes_system_messages(model) then
+      return bad(string.format("messages.%d.role: system messages are not supported on %s", i - 1, model.id))
     end
   end
 end
@@ -136,7 +307,7 @@ function M.validate(emu, body, for_count, version)
   if not for_count then
     if not present(body.max_tokens) then return bad("max_tokens: Field required") end
     if not is_int(body.max_tokens) then return bad("max_tokens: Input should be a valid integer") end
-    if body.max_tokens < 1 then return bad("max_tokens: Input should be greater than or equal to 1") end
+    if body.max_tokens < 0 then return bad("max_tokens: Input should be greater than or equal to 0") end
   end
   local msgs = body.messages
   if not present(msgs) then return bad("messages: Field required") end
@@ -145,8 +316,8 @@ function M.validate(emu, body, for_count, version)
   for i, m in ipairs(msgs) do
     local at = "messages." .. (i - 1)
     if not is_object(m) then return bad(at .. ": Input should be a valid dictionary") end
-    if m.role ~= "user" and m.role ~= "assistant" then
-      return bad(at .. ".role: Input should be 'user' or 'assistant'")
+    if m.role ~= "user" and m.role ~= "assistant" and m.role ~= "system" then
+      return bad(at .. ".role: Input should be 'user', 'assistant' or 'system'")
     end
     local c = m.content
     if not present(c) then return bad(at .. ".content: Field required") end
@@ -162,6 +333,8 @@ function M.validate(emu, body, for_count, version)
     end
   end
   if msgs[1].role ~= "user" then return bad("messages: first message must use the \"user\" role") end
+  local system_err = validate_system_messages(msgs)
+  if system_err then return system_err end
   if version == "2026-10-21" then
     local refused = refused_in_2026(body)
     if refused then return refused end
@@ -203,12 +376,15 @@ function M.validate(emu, body, for_count, version)
       if not found then return bad("tool_choice.name: no tool named " .. tostring(choice.name)) end
     end
   end
+  local options_err = validate_options(body, for_count)
+  if options_err then return options_err end
   local model = emu.models:usable(body.model)
   if not model then return errors.response(404, "model: " .. body.model) end
   if not for_count and body.max_tokens > model.max_tokens then
     return bad(string.format("max_tokens: %d > %d, which is the maximum allowed number of output tokens for %s",
       body.max_tokens, model.max_tokens, model.id))
   end
+  return validate_for_model(body, model)
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -324,14 +500,20 @@ local function find_stop(text, stops)
   return best, seq
 end
 
-function M.usage(input_tokens, output_tokens)
+-- Usage as the SDK's Usage type has it. body: the request (its speed and inference_geo are
+-- echoed; service_tier auto or standard_only is served from standard capacity: the emulator has
+-- no priority tier); thinking_tokens: the output tokens the thinking block took, if any.
+function M.usage(input_tokens, output_tokens, body, thinking_tokens)
+  body = body or {}
   return {
     input_tokens = input_tokens, output_tokens = output_tokens,
     cache_creation_input_tokens = 0, cache_read_input_tokens = 0,
     cache_creation = { ephemeral_5m_input_tokens = 0, ephemeral_1h_input_tokens = 0 },
-    service_tier = "standard", speed = "standard", inference_geo = "global",
-    -- no thinking and no server tools in the emulator's answers: the SDK's types allow null
-    output_tokens_details = json.null, server_tool_use = json.null,
+    service_tier = "standard", speed = present(body.speed) and body.speed or "standard",
+    inference_geo = present(body.inference_geo) and body.inference_geo or "global",
+    -- no server tools in the emulator's answers: the SDK's types allow null
+    output_tokens_details = thinking_tokens and { thinking_tokens = thinking_tokens } or json.null,
+    server_tool_use = json.null,
   }
 end
 
@@ -345,7 +527,31 @@ local function container_for(body)
   return { id = id, expires_at = util.rfc3339(util.now() + M.CONTAINER_SECONDS), skills = json.null }
 end
 
+-- The thinking block of a request with thinking enabled or adaptive (nil otherwise): a fixed
+-- sentence about the last user text, with a signature derived from it (display "omitted": the
+-- text is empty, the signature stays). -> block, tokens
+local function thinking_for(body, text)
+  local th = body.thinking
+  if not (is_object(th) and (th.type == "enabled" or th.type == "adaptive")) then return nil end
+  local thought = "The user wrote " .. util.chars(text or "") .. " characters. I will answer by repeating them."
+  local signature = util.stable_id("Eq", thought .. json.encode(body.messages), 86) .. "=="
+  local tokens = util.tokens(thought)
+  if th.display == "omitted" then thought = "" end
+  return { type = "thinking", thinking = thought, signature = signature }, tokens
+end
+
+-- The diagnostics of an answer: null unless the request asked for them; the emulator keeps no
+-- prompt cache, so with a previous message to compare there is nothing it could reuse.
+local function diagnostics_for(body)
+  local d = body.diagnostics
+  if not is_object(d) then return json.null end
+  if present(d.previous_message_id) then return { cache_miss_reason = { type = "unavailable" } } end
+  return { cache_miss_reason = json.null }
+end
+
 -- The Message for a valid request body: same body, same content and usage (the id differs).
+-- max_tokens = 0 (pre-warming the prompt cache): no content, stop_reason max_tokens, the input
+-- counted and no output.
 function M.reply(body, input_tokens)
   local text, results = last_user(body.messages)
   local tool = pick_tool(body, text)
@@ -369,21 +575,29 @@ function M.reply(body, input_tokens)
   if pos then
     reply, stop_reason, stop_sequence, tool_block = reply:sub(1, pos - 1), "stop_sequence", seq, nil
   end
+  local thinking, thinking_tokens
+  if body.max_tokens > 0 then thinking, thinking_tokens = thinking_for(body, text) end
+  local room = body.max_tokens - (thinking_tokens or 0)
+  if room < 1 and thinking then -- (adaptive with a small max_tokens: the thinking is cut short)
+    thinking.thinking = util.prefix_chars(thinking.thinking, body.max_tokens * 4)
+    thinking_tokens, room = body.max_tokens, 0
+  end
   local tool_tokens = tool_block and util.tokens(tool_block.name .. json.encode(tool_block.input)) or 0
-  local output_tokens = math.max(1, util.tokens(reply) + tool_tokens)
-  if output_tokens > body.max_tokens then
+  local answer_tokens = math.max(1, util.tokens(reply) + tool_tokens)
+  if answer_tokens > room then
     tool_block = nil
-    reply = util.prefix_chars(reply, body.max_tokens * 4)
-    stop_reason, stop_sequence, output_tokens = "max_tokens", json.null, body.max_tokens
+    reply = util.prefix_chars(reply, room * 4)
+    stop_reason, stop_sequence, answer_tokens = "max_tokens", json.null, room
   end
   local content = json.array()
-  if reply ~= "" then content[1] = { type = "text", text = reply, citations = json.null } end
+  if thinking then content[1] = thinking end
+  if reply ~= "" then content[#content + 1] = { type = "text", text = reply, citations = json.null } end
   if tool_block then content[#content + 1] = tool_block end
   return {
     id = util.random_id("msg_01", 22), type = "message", role = "assistant", model = body.model,
     content = content, stop_reason = stop_reason, stop_sequence = stop_sequence, stop_details = json.null,
-    container = container_for(body), diagnostics = json.null,
-    usage = M.usage(input_tokens, output_tokens),
+    container = container_for(body), diagnostics = diagnostics_for(body),
+    usage = M.usage(input_tokens, answer_tokens + (thinking_tokens or 0), body, thinking_tokens),
   }
 end
 
@@ -417,7 +631,7 @@ function M.create(emu, req)
   local msg = M.reply(body, input_tokens)
   emu.ratelimit:spend_output(key_id, msg.usage.output_tokens)
   emu:record_usage { key = req.key_info, model = body.model, input_tokens = input_tokens,
-                     output_tokens = msg.usage.output_tokens }
+                     output_tokens = msg.usage.output_tokens, inference_geo = msg.usage.inference_geo }
   local headers = emu.ratelimit:headers(key_id, "requests")
   if body.stream == true then
     return { status = 200, headers = headers, stream = sse.events(msg) }

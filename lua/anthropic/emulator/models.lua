@@ -62,7 +62,7 @@ end
 
 local function supported(b) return { supported = b } end
 
-local function capabilities(m)
+function M.capabilities(m)
   local new = m.created_at >= "2026"
   return {
     batch = supported(true), citations = supported(true), code_execution = supported(true),
@@ -131,7 +131,7 @@ end
 
 function M.info(m)
   return { type = "model", id = m.id, display_name = m.display_name, created_at = m.created_at,
-           max_input_tokens = m.max_input_tokens, max_tokens = m.max_tokens, capabilities = capabilities(m),
+           max_input_tokens = m.max_input_tokens, max_tokens = m.max_tokens, capabilities = M.capabilities(m),
            lifecycle = m.lifecycle, line = or_null(m.line), deprecated_at = or_null(m.deprecated_at),
            retires_at = or_null(m.retires_at) }
 end

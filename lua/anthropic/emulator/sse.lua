@@ -63,6 +63,18 @@ function M.events(msg)
       for _, piece in ipairs(text_pieces(block.text)) do
         add("content_block_delta", { index = index, delta = { type = "text_delta", text = piece } })
       end
+    elseif block.type == "thinking" then
+      -- the thinking in thinking_delta events, then its signature in one signature_delta just
+      -- before the block's content_block_stop (the SDK's SignatureDelta)
+      add("content_block_start", { index = index,
+                                   content_block = { type = "thinking", thinking = "", signature = "" } })
+      if index == 0 then add("ping", {}) end
+      if block.thinking ~= "" then
+        for _, piece in ipairs(text_pieces(block.thinking)) do
+          add("content_block_delta", { index = index, delta = { type = "thinking_delta", thinking = piece } })
+        end
+      end
+      add("content_block_delta", { index = index, delta = { type = "signature_delta", signature = block.signature } })
     else
       add("content_block_start", { index = index, content_block = {
         type = "tool_use", id = block.id, name = block.name, input = {}, caller = block.caller } })

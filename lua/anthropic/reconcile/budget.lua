@@ -6,6 +6,7 @@
 -- exceeded. The percent and the projection are estimates (floats, shown rounded); the spend and
 -- the comparison with the budget are exact.
 local decimal = require "anthropic.decimal"
+local names = require "anthropic.names"
 local read = require "anthropic.reconcile.read"
 local reports = require "anthropic.reports"
 local time = require "anthropic.reconcile.time"
@@ -53,11 +54,11 @@ function M.check(w, workspace_id, costs, now)
     thresholds_crossed = crossed, status = status, on_exceed = b.on_exceed,
     month = time.format(first):sub(1, 7),
   }
-  c.text = string.format("budget %q: $%s of $%s this month (%s%%), projected $%s by the end of the month%s",
-    w.name, c.spent_usd, c.budget_usd, pct, c.projected_usd,
+  c.text = string.format("budget %s: $%s of $%s this month (%s%%), projected $%s by the end of the month%s",
+    names.quote(w.name), c.spent_usd, c.budget_usd, pct, c.projected_usd,
     status == "exceeded" and " - EXCEEDED" or (status == "warning" and " - warning" or ""))
   if c.projected_over and status ~= "exceeded" then c.text = c.text .. " (projected over budget)" end
-  c.reason = string.format("budget %q: %s%% of $%s this month", w.name, pct, c.budget_usd)
+  c.reason = string.format("budget %s: %s%% of $%s this month", names.quote(w.name), pct, c.budget_usd)
   return c
 end
 

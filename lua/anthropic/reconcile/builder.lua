@@ -1,12 +1,15 @@
 --- The plan builder: the state every kind of object is planned with, and what they share.
 -- people.lua, workspaces.lua and keys.lua add the methods that plan each kind; plan.lua makes
 -- the builder, runs them in wave order and sorts the actions.
+local names = require "anthropic.names"
+
 local M = {}
 
 M.CLAUDE_CODE = "claude code"
 
+-- A name in double quotes for addresses and messages: what could mislead is escaped (names.quote).
 function M.q(s)
-  return string.format("%q", tostring(s))
+  return names.quote(tostring(s))
 end
 local q = M.q
 

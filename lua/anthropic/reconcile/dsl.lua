@@ -8,18 +8,32 @@
 --
 -- The file sees only these four functions and a few pure libraries (string, table, math and
 -- some base functions): no io, os, require, load, debug, dofile, loadfile, collectgarbage,
--- getmetatable or package. A file that runs too long is stopped.
+-- getmetatable or package; string methods ("x"):rep go to the same sandbox string table (no
+-- string.dump). A file that runs too long is stopped (MAX_INSTRUCTIONS).
+--
+-- load_string and load_file evaluate the file in a child process (bounded.lua) that cannot use
+-- more than MAX_MEMORY_MB of memory nor take longer than MAX_SECONDS, whatever the file calls
+-- (one library call is one instruction: a pattern or a string.rep can run or allocate without
+-- end). evaluate() is the same evaluation in this process, bounded by instructions only: for the
+-- child, and for fuzzing.
 local errors = require "anthropic.error"
+local names = require "anthropic.names"
 local schema = require "anthropic.reconcile.schema"
 local validate = require "anthropic.reconcile.validate"
+local bounded = require "anthropic.reconcile.bounded"
 
 local M = {}
 
 M.MAX_INSTRUCTIONS = 20000000
+M.MAX_SECONDS = 5
+M.MAX_MEMORY_MB = 64
 
 -- (no pcall: a file must not be able to catch the "ran too long" error and carry on)
 local SAFE_BASE = { "assert", "error", "ipairs", "next", "pairs", "select", "tonumber", "tostring", "type",
   "unpack" }
+
+-- What Lua raises when an allocation fails (a memory error has no position).
+local NO_MEMORY = "not enough memory"
 
 local function copy_lib(lib)
   local t = {}
@@ -29,7 +43,7 @@ end
 
 local function label(entry)
   if entry.name == nil then return entry.kind end
-  return string.format("%s %q", entry.kind, entry.name)
+  return entry.kind .. " " .. names.quote(entry.name, validate.SHOWN)
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -75,7 +89,7 @@ end
 -- Loading the chunk
 
 local function compile(text, chunkname, env)
-  if text:byte(1) == 27 then return nil, chunkname:sub(2) .. ": binary chunks are not accepted" end
+  if text:byte(1) == 27 then return nil, chunkname:sub(2) .. ":1: binary chunks are not accepted" end
   local setfenv, loadstring = rawget(_G, "setfenv"), rawget(_G, "loadstring")
   if setfenv then -- Lua 5.1
     local chunk, err = loadstring(text, chunkname)
@@ -85,17 +99,72 @@ local function compile(text, chunkname, env)
   return load(text, chunkname, "t", env)
 end
 
--- Runs fn() with an instruction budget. -> ok, err
-local function run_limited(fn, limit)
+-- The first line with code in chunk (where a file is before it ran anything).
+local function first_line(chunk)
+  local first
+  for l in pairs(debug.getinfo(chunk, "L").activelines or {}) do
+    if not first or l < first then first = l end
+  end
+  return first or 1
+end
+
+-- How many line events are looked at one by one (small files, and the start of any file, get
+-- exact lines); after them, the line is sampled every HOOK_COUNT instructions.
+local EXACT_LINES = 5000
+local HOOK_COUNT = 1000
+
+-- Runs fn() with an instruction budget (and, with opts.seconds, a budget of processor time
+-- checked at the same points). opts.on_line(line) hears the line of the file being run when it
+-- changes (the child reports it, for a file stopped inside one long library call).
+-- -> ok, err, line (the last line of the file seen running)
+local function run_limited(fn, chunkname, opts)
+  local limit = opts.instructions or M.MAX_INSTRUCTIONS
+  local deadline = opts.seconds and os.clock() + opts.seconds
+  local on_line = opts.on_line
   local old = { debug.gethook() }
-  local count = 0
-  debug.sethook(function()
-    count = count + 1000
-    if count > limit then error("the file ran too long (more than " .. limit .. " instructions)", 2) end
-  end, "", 1000)
+  local count, exact, last = 0, on_line and EXACT_LINES or 0, first_line(fn)
+  if on_line then on_line(last) end
+  local function seen(line)
+    if line and line > 0 and line ~= last then
+      last = line
+      if on_line then on_line(line) end
+    end
+  end
+  local hook
+  hook = function(event, line)
+    if event == "line" then
+      if debug.getinfo(2, "S").source == chunkname then seen(line) end
+      exact = exact - 1
+      if exact <= 0 then debug.sethook(hook, "", HOOK_COUNT) end
+      return
+    end
+    local info = debug.getinfo(2, "Sl")
+    if info and info.source == chunkname then seen(info.currentline) end
+    count = count + HOOK_COUNT
+    if count > limit then
+      error(string.format("%s:%d: the file ran too long (more than %d instructions)", opts.path, last, limit), 0)
+    end
+    if deadline and os.clock() > deadline then
+      error(M.time_message(opts.path, last, opts.seconds), 0)
+    end
+  end
+  debug.sethook(hook, exact > 0 and "l" or "", HOOK_COUNT)
   local ok, err = pcall(fn)
   debug.sethook(old[1], old[2] or "", old[3] or 0)
-  return ok, err
+  return ok, err, last
+end
+
+-- The message for a memory error at `line`.
+local function memory_message(path, line, mb)
+  if mb then
+    return string.format("%s:%d: the organization file used more than %d MB of memory", path, line, mb)
+  end
+  return string.format("%s:%d: the organization file ran out of memory", path, line)
+end
+M.memory_message = memory_message
+
+function M.time_message(path, line, seconds)
+  return string.format("%s:%d: the organization file took longer than %g s", path, line, seconds)
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -114,9 +183,13 @@ local function file_error(message, problems)
   return errors.new { kind = "config", message = message, problems = problems or {} }
 end
 
---- Loads an organization file from text. -> config | nil, err (err.message: "FILE:LINE: ..." lines)
-function M.load_string(text, path)
+--- Evaluates an organization file from text in this process (bounded by instructions only; see
+-- load_string). opts: instructions (default MAX_INSTRUCTIONS), seconds (processor time, checked
+-- between instructions), memory_mb (the limit named in a memory error), on_line (see run_limited).
+-- -> config | nil, err (err.message: "FILE:LINE: ..." lines)
+function M.evaluate(text, path, opts)
   path = path or "org.lua"
+  opts = opts or {}
   local chunkname = "@" .. path
   local entries = {}
   local singles = {}
@@ -148,6 +221,10 @@ function M.load_string(text, path)
         local e = { kind = kind, line = line, body = body }
         singles[kind] = e
         entries[#entries + 1] = e
+        return function()
+          raise(caller_line(), string.format("%s: a second { ... } follows the block; %s takes one table: "
+            .. "%s { ... }", kind, kind, kind))
+        end
       end
     end
     return function(name)
@@ -161,10 +238,14 @@ function M.load_string(text, path)
       return function(body)
         if e.body ~= nil then raise(caller_line(), label(e) .. ": the block is given twice") end
         if type(body) ~= "table" then
-          raise(caller_line(), string.format('%s: expected a table after the name: %s "%s" { ... } (got %s)',
-            label(e), kind, name, type(body)))
+          raise(caller_line(), string.format('%s: expected a table after the name: %s %s { ... } (got %s)',
+            label(e), kind, names.quote(name), type(body)))
         end
         e.body = body
+        return function()
+          raise(caller_line(), string.format("%s: a second { ... } follows the block; a block takes one "
+            .. "table: %s %s { ... }", label(e), kind, names.quote(name)))
+        end
       end
     end
   end
@@ -197,15 +278,47 @@ function M.load_string(text, path)
 
   local chunk, cerr = compile(text, chunkname, env)
   if not chunk then
-    return nil, file_error(tostring(cerr))
+    if cerr == NO_MEMORY then return nil, file_error(memory_message(path, 1, opts.memory_mb)) end
+    cerr = tostring(cerr)
+    if not cerr:find("^" .. escape(path) .. ":%d+:") then -- "C stack overflow" from the parser has no line
+      cerr = path .. ":1: cannot read the file: " .. cerr .. (cerr:find("overflow") and " (it nests too deep)" or "")
+    end
+    return nil, file_error(cerr)
   end
-  local ok, rerr = run_limited(chunk, M.MAX_INSTRUCTIONS)
+  -- String methods ("x"):rep go through the string metatable, whose __index is the real string
+  -- table (string.dump and all): the file's own string table instead, for as long as it runs.
+  local string_mt = debug.getmetatable("")
+  local string_index = string_mt.__index
+  string_mt.__index = base.string
+  local ok, rerr, last = run_limited(chunk, chunkname, setmetatable({ path = path }, { __index = opts }))
+  string_mt.__index = string_index
   if not ok then
-    local msg = type(rerr) == "table" and tostring(rerr.message or rerr) or tostring(rerr)
-    if not msg:find(path, 1, true) then msg = path .. ": " .. msg end
+    if rerr == NO_MEMORY then return nil, file_error(memory_message(path, last, opts.memory_mb)) end
+    local msg = rerr
+    if type(rerr) == "table" and type(rerr.message) == "string" then
+      msg = rerr.message
+    elseif type(rerr) ~= "string" then -- error(nil), error({}): say so rather than "table: 0x..."
+      msg = "error() was called with " .. (rerr == nil and "no message" or ("a " .. type(rerr) .. ", not a message"))
+    end
+    if not msg:find("^" .. escape(path) .. ":%d+:") then msg = path .. ":" .. last .. ": " .. msg end
     return nil, file_error(msg)
   end
-  return M.build(entries, text, path)
+  local built, config, berr = pcall(M.build, entries, text, path)
+  if built then return config, berr end
+  if config == NO_MEMORY then return nil, file_error(memory_message(path, last, opts.memory_mb)) end
+  error(config, 0)
+end
+
+--- Loads an organization file from text, evaluated in a child process with the limits
+-- MAX_MEMORY_MB, MAX_SECONDS and MAX_INSTRUCTIONS. -> config | nil, err (kind "config";
+-- err.message: "FILE:LINE: ..." lines)
+function M.load_string(text, path)
+  path = path or "org.lua"
+  local result, failure = bounded.run(text, path, {
+    instructions = M.MAX_INSTRUCTIONS, seconds = M.MAX_SECONDS, memory_mb = M.MAX_MEMORY_MB })
+  if not result then return nil, file_error(failure) end
+  if result.config then return result.config end
+  return nil, file_error(result.message, result.problems)
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -295,7 +408,7 @@ function M.build(entries, text, path)
           end
           if body.keys then
             w.keys = {}
-            local names = {}
+            local key_names = {}
             local function add_key(k, kpath)
               if k.rotate and not k.max_age_days then
                 report(e, kpath, 'rotate = "deactivate" needs max_age_days')
@@ -303,10 +416,10 @@ function M.build(entries, text, path)
                 report(e, kpath, 'on_idle = "deactivate" needs idle_days')
               elseif k.id and key_ids[k.id] then
                 report(e, kpath, "key " .. k.id .. " is declared twice")
-              elseif not k.id and names[k.name] then
-                report(e, kpath, "duplicate key name " .. string.format("%q", k.name))
+              elseif not k.id and key_names[k.name] then
+                report(e, kpath, "duplicate key name " .. names.quote(k.name))
               else
-                if k.id then key_ids[k.id] = true else names[k.name] = true end
+                if k.id then key_ids[k.id] = true else key_names[k.name] = true end
                 k.label = k.name or k.id
                 w.keys[#w.keys + 1] = k
               end

@@ -167,7 +167,9 @@ function M.check_saved(admin, doc, opts)
   return true
 end
 
---- An organization file for the live organization. -> text | nil, err
+--- An organization file for the live organization. -> text | nil, err. opts.warnings, a list if
+-- given, gets a text for each object whose name an organization file may not use (written
+-- escaped and commented out; see export.lua); opts.now for the header.
 function M.export(admin, opts)
   local snap, err = read.base(admin)
   if not snap then return nil, err end
@@ -175,7 +177,11 @@ function M.export(admin, opts)
   for _, ws in ipairs(export.workspaces(snap)) do ids[#ids + 1] = ws.id end
   snap, err = read.members(admin, snap, ids)
   if not snap then return nil, err end
-  return export.text(snap, opts)
+  local text, warnings = export.text(snap, opts)
+  if opts and opts.warnings then
+    for _, w in ipairs(warnings) do opts.warnings[#opts.warnings + 1] = w end
+  end
+  return text
 end
 
 return M

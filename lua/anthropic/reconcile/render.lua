@@ -4,6 +4,7 @@
 --   document(plan) -> table; encode(document) -> JSON text (stable key order, two-space indent)
 --   summary_line(summary) -> "Plan: 1 to add, 2 to change, 0 to remove, 0 to archive; ..."
 local json = require "anthropic.json"
+local names = require "anthropic.names"
 
 local M = {}
 
@@ -16,6 +17,7 @@ local PLAIN = { ["in the file"] = true, ["role in the file"] = true, ["status in
 local function value(v)
   if v == nil then return "(none)" end
   if type(v) == "table" then return "{...}" end
+  if type(v) == "string" and names.misleads(v) then return names.quote(v) end
   return tostring(v)
 end
 
@@ -40,7 +42,7 @@ local function what(a)
     text = "create"
     if a.after.tags then
       local tags = {}
-      for k, v in pairs(a.after.tags) do tags[#tags + 1] = k .. " = " .. v end
+      for k, v in pairs(a.after.tags) do tags[#tags + 1] = names.display(k) .. " = " .. names.display(v) end
       table.sort(tags)
       text = text .. " (tags " .. table.concat(tags, ", ") .. ")"
     end
@@ -75,7 +77,7 @@ end
 function M.human(plan)
   local out = {}
   local function say(s) out[#out + 1] = s end
-  say(string.format("Organization %q (%s), file %s", tostring(plan.organization.name),
+  say(string.format("Organization %s (%s), file %s", names.quote(plan.organization.name),
     tostring(plan.organization.id), tostring(plan.source)))
   local wave
   for _, a in ipairs(plan.actions) do

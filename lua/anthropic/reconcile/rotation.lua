@@ -7,6 +7,7 @@
 --   read_usage(admin, now, days) -> { [api_key_id] = tokens } | nil, err
 --   evaluate(entry, family, workspace_name, usage, now) -> checks, wants
 -- wants: { [key_id] = { status = "inactive", reason = "...", rule = "rotation" | "idle" } }
+local names = require "anthropic.names"
 local read = require "anthropic.reconcile.read"
 local reports = require "anthropic.reports"
 local time = require "anthropic.reconcile.time"
@@ -60,13 +61,13 @@ function M.evaluate(entry, family, workspace_name, usage, now)
                   max_age_days = entry.max_age_days, overdue_days = math.max(overdue, 0),
                   newer_active_key = newer and newer.id or nil, status = overdue > 0 and "overdue" or "due_soon" }
       if overdue > 0 then
-        c.text = string.format("rotation: key %q (%s) in %q is %d days old, %d days past max_age_days %d", k.name, k.id,
-          workspace_name, age, overdue, entry.max_age_days)
+        c.text = string.format("rotation: key %s (%s) in %s is %d days old, %d days past max_age_days %d",
+          names.quote(k.name), k.id, names.quote(workspace_name), age, overdue, entry.max_age_days)
           .. (newer and ("; newer key " .. newer.id .. " is active")
-            or ("; create a new key named " .. string.format("%q", k.name) .. " in the Console"))
+            or ("; create a new key named " .. names.quote(k.name) .. " in the Console"))
       else
-        c.text = string.format("rotation: key %q (%s) in %q is due in %d days (max_age_days %d)", k.name, k.id,
-          workspace_name, -overdue, entry.max_age_days)
+        c.text = string.format("rotation: key %s (%s) in %s is due in %d days (max_age_days %d)",
+          names.quote(k.name), k.id, names.quote(workspace_name), -overdue, entry.max_age_days)
       end
       checks[#checks + 1] = c
     end
@@ -75,8 +76,8 @@ function M.evaluate(entry, family, workspace_name, usage, now)
     if idle and active then
       checks[#checks + 1] = { kind = "idle", key_id = k.id, key = k.name, workspace = workspace_name,
         idle_days = entry.idle_days, status = "idle",
-        text = string.format("idle: key %q (%s) in %q has no usage in the last %d days", k.name, k.id,
-          workspace_name, entry.idle_days) }
+        text = string.format("idle: key %s (%s) in %s has no usage in the last %d days", names.quote(k.name), k.id,
+          names.quote(workspace_name), entry.idle_days) }
     end
     if idle and entry.on_idle == "deactivate" and not wants[k.id] then
       wants[k.id] = { status = "inactive", rule = "idle",

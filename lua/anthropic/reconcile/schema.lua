@@ -3,7 +3,10 @@
 -- A rule is a table:
 --   type = "string" | "boolean" | "number" | "integer" | "email" | "map" | "list" | "record"
 --   enum = {...}            the value must be one of these
---   min, max                numbers: the range; strings: the length
+--   min, max                numbers: the range; strings: the length in characters (UTF-8)
+--   label = true            strings: a name people read (anthropic.names: no control characters,
+--                           bidirectional controls or invisible characters; no leading, trailing
+--                           or only spaces)
 --   pattern, pattern_text   strings: a Lua pattern the value must match, and how to say it
 --   required = true         the field must be given
 --   key, value              maps: the rule for keys and for values
@@ -37,7 +40,7 @@ local KEY = {
   type = "record", shorthand = "status",
   fields = {
     id = { type = "string", pattern = "^apikey_[%w_-]+$", pattern_text = "an API key id (apikey_...)" },
-    name = { type = "string", min = 1, max = 500 },
+    name = { type = "string", min = 1, max = 500, label = true },
     status = { type = "string", enum = M.KEY_STATUSES },
     max_age_days = { type = "integer", min = 1, max = 3650 },
     rotate = { type = "string", enum = { "deactivate" } },
@@ -56,13 +59,13 @@ M.blocks = {
     },
   },
   workspace = {
-    named = "workspace name", name_rule = { type = "string", min = 1, max = 40 },
+    named = "workspace name", name_rule = { type = "string", min = 1, max = 40, label = true },
     fields = {
       id = { type = "string", pattern = "^wrkspc_[%w_-]+$", pattern_text = "a workspace id (wrkspc_...)" },
-      tags = { type = "map", key = { type = "string", min = 1, not_prefix = "anthropic" },
-               value = { type = "string", allow_false = true } },
+      tags = { type = "map", key = { type = "string", min = 1, not_prefix = "anthropic", label = true },
+               value = { type = "string", allow_false = true, label = true } },
       members = { type = "map", key = EMAIL, value = { type = "string", enum = M.WORKSPACE_ROLES } },
-      keys = { type = "map", key = { type = "string", min = 1 }, value = KEY, items = KEY },
+      keys = { type = "map", key = { type = "string", min = 1, max = 500, label = true }, value = KEY, items = KEY },
       budget = {
         type = "record",
         fields = {

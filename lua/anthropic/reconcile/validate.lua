@@ -1,7 +1,12 @@
 --- Checks a value against a rule of schema.lua and returns the normalized value, or raises a
 -- problem { path = { segment, ... }, message = "..." } (a table, caught by dsl.lua, which adds the
 -- file and line). A segment is { field = "name" } or { key = value } (a map key or list index).
+local names = require "anthropic.names"
+
 local M = {}
+
+-- How many characters of a value an error message shows.
+M.SHOWN = 100
 
 local function fail(path, message)
   error({ path = path, message = message }, 0)
@@ -21,7 +26,7 @@ local function quote_list(values)
 end
 
 local function show(v)
-  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) == "string" then return names.quote(v, M.SHOWN) end
   return tostring(v)
 end
 
@@ -34,22 +39,35 @@ function M.path_text(path)
     elseif type(seg.key) == "number" then
       out[#out + 1] = "[" .. seg.key .. "]"
     else
-      out[#out + 1] = "[" .. string.format("%q", tostring(seg.key)) .. "]"
+      out[#out + 1] = "[" .. names.quote(tostring(seg.key), M.SHOWN) .. "]"
     end
   end
   return table.concat(out)
 end
 
---- true when s looks like an e-mail address (one @, a dot in the domain, no spaces).
+--- true when s looks like an e-mail address (one @, a dot in the domain, no spaces, no control
+-- characters, valid UTF-8 without the characters names.check refuses).
 function M.is_email(s)
-  return type(s) == "string" and s:match("^[^@%s\"'<>]+@[^@%s\"'<>]+%.[^@%s\"'<>%.]+$") ~= nil
+  return type(s) == "string" and s:match("^[^@%s%c\"'<>]+@[^@%s%c\"'<>]+%.[^@%s%c\"'<>%.]+$") ~= nil
+    and names.check(s) == nil
 end
 
+-- Strings are UTF-8 (what the API takes) and measured in characters; a rule with `label` is a
+-- name people read (names.check: no control characters, bidirectional controls, or leading,
+-- trailing or only spaces).
 local function check_string(rule, v, path)
-  if rule.min and #v < rule.min then
+  local len, bad = names.length(v)
+  if not len then fail(path, bad .. " (got " .. show(v) .. ")") end
+  if rule.min and len < rule.min then
     fail(path, rule.min == 1 and "must not be empty" or ("must have at least " .. rule.min .. " characters"))
   end
-  if rule.max and #v > rule.max then fail(path, "must have at most " .. rule.max .. " characters") end
+  if rule.max and len > rule.max then
+    fail(path, "must have at most " .. rule.max .. " characters")
+  end
+  if rule.label then
+    local why = names.check(v)
+    if why then fail(path, why .. " (got " .. show(v) .. ")") end
+  end
   if rule.pattern and not v:match(rule.pattern) then
     fail(path, "must be " .. (rule.pattern_text or ("like " .. rule.pattern)) .. " (got " .. show(v) .. ")")
   end
@@ -71,15 +89,15 @@ local function check_record(rule, v, path)
   if type(v) == "string" and rule.shorthand then v = { [rule.shorthand] = v } end
   if type(v) ~= "table" then fail(path, "must be a table { ... } (got " .. type(v) .. ")") end
   local out = {}
-  local names = {}
+  local given = {}
   for k in pairs(v) do
     if type(k) ~= "string" then
       fail(extend(path, { key = k }), "unexpected entry: fields have names (name = value)")
     end
-    names[#names + 1] = k
+    given[#given + 1] = k
   end
-  table.sort(names)
-  for _, k in ipairs(names) do
+  table.sort(given)
+  for _, k in ipairs(given) do
     local fr = rule.fields[k]
     if not fr then
       local known = {}
@@ -156,7 +174,10 @@ function check(rule, v, path)
     return v
   elseif t == "email" then
     if type(v) ~= "string" then fail(path, "must be an e-mail address (got " .. type(v) .. ")") end
-    if not M.is_email(v) then fail(path, "not an e-mail address: " .. show(v)) end
+    if not M.is_email(v) then
+      local why = names.check(v)
+      fail(path, "not an e-mail address: " .. (why and (why .. " (got " .. show(v) .. ")") or show(v)))
+    end
     return rule.lower and v:lower() or v
   elseif t == "string" then
     if v == false and rule.allow_false then return false end

@@ -64,7 +64,9 @@ end
 function M.check_name(name)
   if type(name) ~= "string" then return common.bad("name: Input should be a valid string") end
   if name:match("^%s*$") then return common.bad("name: String should have at least 1 character") end
-  if #name > M.MAX_NAME then return common.bad("name: String should have at most " .. M.MAX_NAME .. " characters") end
+  local chars = utf8.len(name) -- characters, as the API counts them (not bytes)
+  if not chars then return common.bad("name: Input should be a valid string (not valid UTF-8)") end
+  if chars > M.MAX_NAME then return common.bad("name: String should have at most " .. M.MAX_NAME .. " characters") end
 end
 
 local UPDATE_FIELDS = common.set { "name", "status" }

@@ -271,7 +271,7 @@ function M.cost(emu, req)
     local function add(kind, tt, n, price)
       if n <= 0 or not price then return end
       local k = table.concat({ tostring(u.workspace_id or ""), kind, u.model, tt, u.service_tier,
-                               u.context_window, u.inference_geo }, "\1")
+                               u.context_window, u.inference_geo, price }, "\1") -- (a long prompt's price differs)
       local line = b[k]
       if not line then
         line = { workspace_id = u.workspace_id, kind = kind, model = u.model, token_type = tt,
@@ -281,8 +281,10 @@ function M.cost(emu, req)
       end
       line.n = line.n + n
     end
+    local prompt = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_5m_input_tokens
+      + u.cache_creation_1h_input_tokens
     for _, t in ipairs(prices.TOKEN_TYPES) do
-      add("tokens", t.name, u[t.field], prices.price(u.model, t.column, u.service_tier, u.inference_geo))
+      add("tokens", t.name, u[t.field], prices.price(u.model, t.column, u.service_tier, u.inference_geo, prompt))
     end
     add("web_search", "", u.web_search_requests, prices.WEB_SEARCH_UNITS)
   end

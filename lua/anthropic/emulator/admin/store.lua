@@ -337,6 +337,12 @@ function Store:link_keys()
   end
 end
 
+-- The workspace id of an API key (emu.state key info), or nil for the default workspace.
+function Store:key_workspace(info)
+  local k = info.org_key_id and self.d.keys[info.org_key_id]
+  return k and k.workspace_id or nil
+end
+
 -- Why a Messages request with this key must be refused (401), or nil.
 function Store:key_refusal(info)
   local k = info.org_key_id and self.d.keys[info.org_key_id]

@@ -40,7 +40,9 @@ local function check_name(org, name, except)
   if not common.present(name) then return common.bad("name: Field required") end
   if type(name) ~= "string" then return common.bad("name: Input should be a valid string") end
   if name:match("^%s*$") then return common.bad("name: String should have at least 1 character") end
-  if #name > M.MAX_NAME then
+  local chars = utf8.len(name) -- characters, as the API counts them (not bytes)
+  if not chars then return common.bad("name: Input should be a valid string (not valid UTF-8)") end
+  if chars > M.MAX_NAME then
     return common.bad("name: String should have at most " .. M.MAX_NAME .. " characters")
   end
   local other = org:active_named(name, except)
