@@ -127,6 +127,12 @@ bench: deps
 	@$(MAKE) --no-print-directory build
 	@LUA=$(LUA) BUILD=$(BUILD) bash bench/run.sh
 
+# Only the peak-memory check of `make bench`: one answer at the max_body cap (64 MiB; MiB as
+# BENCH_BODY_MIB), peak RSS against the client's baseline, with and without Content-Length.
+.PHONY: bench-body
+bench-body: build
+	@BUILD=$(BUILD) LUA=$(LUA) $(LUA) bench/peak_body.lua $(BENCH_BODY_MIB)
+
 # The official TypeScript SDK (@anthropic-ai/sdk, pinned in conformance/package.json, installed
 # into conformance/node_modules) against the emulator: conformance/checks.mjs; the last line is
 # "N passed, N failed".
@@ -182,6 +188,14 @@ $(BUILD)/fuzz_stream: spec/fuzz/fuzz_stream.c spec/fuzz/fuzz_stream.lua $(CORE_S
 # The organization-file loader and validator are Lua: this one embeds Lua 5.4 (with a capped
 # allocator), loads lua/anthropic/reconcile/dsl.lua and checks it with spec/fuzz/fuzz_dsl.lua.
 $(BUILD)/fuzz_dsl: spec/fuzz/fuzz_dsl.c spec/fuzz/fuzz_dsl.lua
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  $$($(PKG_CONFIG) --cflags lua5.4) -DAE_LUA_DIR='"$(CURDIR)/lua"' -DAE_FUZZ_DIR='"$(CURDIR)/spec/fuzz"' \
+	  -o $@ $< $$($(PKG_CONFIG) --libs lua5.4) -lm
+
+# The emulator's HTTP request parser is Lua: this one embeds Lua 5.4, loads
+# lua/anthropic/emulator/http.lua and checks read_request with spec/fuzz/fuzz_http.lua.
+$(BUILD)/fuzz_http: spec/fuzz/fuzz_http.c spec/fuzz/fuzz_http.lua lua/anthropic/emulator/http.lua
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  $$($(PKG_CONFIG) --cflags lua5.4) -DAE_LUA_DIR='"$(CURDIR)/lua"' -DAE_FUZZ_DIR='"$(CURDIR)/spec/fuzz"' \

@@ -293,4 +293,6 @@ fi
 
 status=0
 "$LUA" bench/report.lua "$RESULTS" "$D/meta.lua" "$D/machine.txt" "$DOCS" "$STRICT" || status=$?
+# peak memory of one answer at the max_body cap (a loopback server of its own; not timed)
+BUILD="$BUILD" LUA="$LUA" "$LUA" bench/peak_body.lua || status=$?
 exit $status

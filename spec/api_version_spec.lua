@@ -79,8 +79,10 @@ describe("API versions", function()
       assert.is_false(ok)
       assert.equal("config", err.kind)
       assert.matches("^anthropic.admin: ", err.message)
-      assert.has_error(function() anthropic.new { api_version = 20261021 } end,
-        "option 'api_version' for anthropic.new must be a string (got number)")
+      ok, err = pcall(anthropic.new, { api_version = 20261021 })
+      assert.is_false(ok)
+      assert.equal("config", err.kind)
+      assert.equal("option 'api_version' for anthropic.new must be a string (got number)", err.message)
     end)
 
     it("reads ANTHROPIC_API_VERSION; the option wins over it; a bad one names the variable", function()

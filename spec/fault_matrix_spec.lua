@@ -318,9 +318,10 @@ describe("fault matrix", function()
 
     it("min_speed is two whole numbers >= 1", function()
       for _, bad in ipairs { {}, { 1000 }, { 0, 1 }, { 1000, 0.5 }, { "1000", 1 }, { 1000, 1.5 }, { 1, 1, 1 } } do
-        local ok, msg = pcall(anthropic.new, { api_key = key, min_speed = bad })
+        local ok, err = pcall(anthropic.new, { api_key = key, min_speed = bad })
         assert.is_false(ok)
-        assert.matches("^option 'min_speed[%[%]%d]*' for anthropic%.new .*{ bytes_per_second, seconds }", msg)
+        assert.equal("config", err.kind)
+        assert.matches("^option 'min_speed[%[%]%d]*' for anthropic%.new .*{ bytes_per_second, seconds }", err.message)
       end
       assert.has_error(function() anthropic.new { api_key = key, min_speed = 1000 } end)
       anthropic.new({ api_key = key, min_speed = { 1, 1 } }):close()

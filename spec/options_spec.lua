@@ -11,11 +11,15 @@ local util = require "helpers.util"
 
 local NAN, INF = 0 / 0, math.huge
 
--- The message anthropic.new raises for opts (fails when it does not raise).
+-- The message of the config error anthropic.new raises for opts (fails when it does not raise,
+-- or raises anything but the library's error object of kind "config").
 local function refused(opts, ctor)
-  local ok, msg = pcall(ctor or anthropic.new, opts)
+  local ok, err = pcall(ctor or anthropic.new, opts)
   assert.is_false(ok, "accepted " .. tostring(next(opts)))
-  return msg
+  assert.is_true(anthropic.is_error(err), "raised a " .. type(err) .. ": " .. tostring(err))
+  assert.equal("config", err.kind)
+  assert.is_string(err.message)
+  return err.message
 end
 
 -- Every number spec of the library, with the name the docs table gives it.
@@ -40,6 +44,33 @@ local function number_specs()
   out[#out + 1] = { "`pager:all(max)`", pager.ARGS.all }
   return out
 end
+
+describe("bad options", function()
+  it("raise the library's error object of kind config, whose message says what and how to fix it", function()
+    local cases = {
+      { { timeout = NAN }, "^option 'timeout' for anthropic%.%a+ must be a number of seconds from 0%.001 to 86400 " },
+      { { max_body = -1 }, "^option 'max_body' for anthropic%.%a+ must be a whole number of bytes from 1 to " },
+      { { timeout = "10" }, "^option 'timeout' for anthropic%.%a+ must be a number %(got string%)" },
+      { { api_kye = "x" }, "^unknown option 'api_kye' for anthropic%.%a+ %(known options: api_key, " },
+      { { [1] = "x" }, "^unknown option '1' for anthropic%.%a+" },
+      { { base_url = "ftp://x" }, "^base_url 'ftp://x' must start with https://" },
+      { { beta = { {} } }, "^option 'beta%[1%]' for anthropic%.%a+ must be a string %(got table%)" },
+      { { headers = { ["x-api-key"] = "k" } }, "^option 'headers' for anthropic%.%a+ must not carry the key" },
+      { { spend_limit = {} }, "^option 'spend_limit%.usd' for anthropic%.%a+" },
+      { 42, "^anthropic%.%a+ expects an options table %(got number%)" },
+    }
+    for _, ctor in ipairs { anthropic.new, anthropic.admin } do
+      for i, case in ipairs(cases) do
+        local ok, err = pcall(ctor, case[1])
+        assert.is_false(ok, "case " .. i)
+        assert.is_true(anthropic.is_error(err), "case " .. i .. " raised a " .. type(err) .. ": " .. tostring(err))
+        assert.equal("config", err.kind, "case " .. i)
+        assert.matches(case[2], err.message)
+        assert.matches("^anthropic: config error: ", tostring(err))
+      end
+    end
+  end)
+end)
 
 describe("numeric options", function()
   it("refuses the values that turned a limit off or broke every request", function()
@@ -188,12 +219,15 @@ describe("header text", function()
       local opts = case[1]
       opts.api_key = key
       opts.base_url = opts.base_url or emu.url
-      local ok, msg = pcall(anthropic.new, opts)
+      local ok, err = pcall(anthropic.new, opts)
       if ok then -- what the server received shows the harm
-        msg:close()
+        err:close()
         error(string.format("case %d accepted", i))
       end
+      assert.equal("config", err.kind, "case " .. i)
+      local msg = err.message
       assert.truthy(msg:find(case[2], 1, true), "case " .. i .. ": " .. msg)
+      util.assert_no_leak(tostring(err), other, "the error")
       util.assert_no_leak(msg, other, "the message")
       util.assert_no_leak(msg, key, "the message")
     end

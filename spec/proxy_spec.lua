@@ -222,8 +222,10 @@ describe("proxies", function()
         { 3128, "must be a string or boolean" },
       }
       for _, case in ipairs(cases) do
-        local ok, msg = pcall(anthropic.new, { proxy = case[1] })
+        local ok, err = pcall(anthropic.new, { proxy = case[1] })
         assert.is_false(ok)
+        assert.equal("config", err.kind)
+        local msg = err.message
         assert.matches("^option 'proxy' for anthropic%.new ", tostring(msg))
         assert.truthy(tostring(msg):find(case[2], 1, true), msg)
         assert.is_nil(tostring(msg):find("hunter2pass", 1, true), msg)

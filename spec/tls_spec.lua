@@ -165,9 +165,10 @@ end)
 
 describe("ca_file and ca_path", function()
   local function refused(opts, ctor)
-    local ok, msg = pcall(ctor or anthropic.new, opts)
+    local ok, err = pcall(ctor or anthropic.new, opts)
     assert.is_false(ok)
-    return tostring(msg)
+    assert.equal("config", err.kind) -- a bad option is a config error
+    return err.message
   end
 
   it("must name a readable file / directory, said at once", function()

@@ -21,6 +21,9 @@ int ae_json_decode(lua_State *L);
 int ae_json_encode(lua_State *L);
 /* Pushes the value of the JSON text s (1 result), or nil and a message (2 results). */
 int ae_json_push(lua_State *L, const char *s, size_t len);
+/* The same, unescaping strings in place in s: no unescape space as large as the text (the
+ * engine's answer buffer, used once). s is garbage afterwards. */
+int ae_json_push_inplace(lua_State *L, char *s, size_t len);
 
 /* The key userdata at idx, or NULL when idx is nil/none; raises on anything else or a closed key. */
 ae_secret *ae_check_key(lua_State *L, int idx, int *bearer);

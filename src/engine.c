@@ -79,6 +79,7 @@ struct ae_xfer {
   char *resp;
   size_t resp_len, resp_cap;
   int too_big;
+  int consumed;            /* the answer was decoded where it lay, and its buffer freed */
   hdr *hdrs;
   size_t nhdrs, hdrs_cap;
   size_t hparsed;          /* hdrs[0 .. hparsed) are parsed */
@@ -247,6 +248,60 @@ static void give_back(ae_engine *e, char *buf, size_t cap) {
   else free(buf);
 }
 
+/* The body buffer holds at most max_body bytes and its NUL: it grows by doubling from 4 KiB but
+ * never past that, so an answer at the cap costs max_body + 1 bytes, not twice as many. With a
+ * Content-Length it is sized once, before the first byte (body_announced). */
+static int reserve_body(ae_xfer *x, size_t n) {
+  size_t need = x->resp_len + n, limit = x->max_body + 1;
+  if (need <= x->resp_cap) return 1;
+  if (!x->resp && x->eng && x->eng->nspares > 0) {
+    spare sp = x->eng->spares[--x->eng->nspares];
+    x->resp = sp.buf;
+    x->resp_cap = sp.cap;
+    if (need <= x->resp_cap) return 1;
+  }
+  size_t c = x->resp_cap ? x->resp_cap : 4096;
+  while (c < need && c < limit) c = c > limit / 2 ? limit : c * 2;
+  if (c < need) c = need;
+  char *p = realloc(x->resp, c);
+  if (!p) return 0;
+  x->resp = p;
+  x->resp_cap = c;
+  return 1;
+}
+
+/* An answer over max_body: nothing of it is kept (the error says why), and its memory goes now. */
+static void drop_body(ae_xfer *x) {
+  x->too_big = 1;
+  free(x->resp);
+  x->resp = NULL;
+  x->resp_len = x->resp_cap = 0;
+}
+
+/* At the end of a plain answer's headers: a Content-Length over max_body fails the attempt before
+ * any byte of the body is read; one within it sizes the buffer once. -> 0 to abort */
+static int body_announced(ae_xfer *x) {
+  curl_off_t cl = -1;
+  long code = 0;
+  if (curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) != CURLE_OK || cl < 0)
+    return 1;
+  if (curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
+      (code < 200 || code == 204 || code == 304))
+    return 1; /* no body follows */
+  if ((uint64_t)cl > (uint64_t)x->max_body) {
+    drop_body(x);
+    return 0;
+  }
+  if ((size_t)cl + 1 > x->resp_cap) {
+    /* sized exactly: the bytes of a previous attempt are not kept (resp_len is 0 here) */
+    char *p = realloc(x->resp, (size_t)cl + 1);
+    if (!p) return 0;
+    x->resp = p;
+    x->resp_cap = (size_t)cl + 1;
+  }
+  return 1;
+}
+
 /* Only streams have an idle limit; a plain request's clock reads would be wasted. */
 static void touch(ae_xfer *x) {
   if (x->idle > 0) x->last_io = mono_now();
@@ -278,11 +333,11 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
   size_t len = size * n;
   touch(x);
   if (x->started) return on_stream(x, data, len);
-  if (x->resp_len + len > x->max_body) {
-    x->too_big = 1;
+  if (len > x->max_body - x->resp_len) {
+    drop_body(x);
     return 0; /* abort: CURLE_WRITE_ERROR */
   }
-  if (!reserve_answer(x, &x->resp, &x->resp_cap, x->resp_len, len + 1, 4096)) return 0;
+  if (!reserve_body(x, len + 1)) return 0;
   memcpy(x->resp + x->resp_len, data, len);
   x->resp_len += len;
   x->resp[x->resp_len] = '\0';
@@ -326,6 +381,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
         code <= 299) {
       x->started = 1;
       changed(x);
+    } else if (!body_announced(x)) {
+      return 0; /* abort: CURLE_WRITE_ERROR */
     }
     return len;
   }
@@ -1112,6 +1169,20 @@ const char *ae_xfer_body(const ae_xfer *x, size_t *len) {
   *len = x->resp_len;
   return x->resp ? x->resp : "";
 }
+
+char *ae_xfer_body_mut(ae_xfer *x, size_t *len) {
+  *len = x->resp_len;
+  return x->resp;
+}
+
+void ae_xfer_drop_body(ae_xfer *x) {
+  give_back(x->eng, x->resp, x->resp_cap);
+  x->resp = NULL;
+  x->resp_len = x->resp_cap = 0;
+  x->consumed = 1;
+}
+
+int ae_xfer_consumed(const ae_xfer *x) { return x->consumed; }
 
 void ae_xfer_header(const ae_xfer *x, size_t i, const char **name, const char **value) {
   parse_headers((ae_xfer *)x); /* memoised parsing: nothing a caller can see changes */

@@ -113,6 +113,11 @@ void ae_xfer_free(ae_xfer *x);                     /* cancels first; NULL is fin
 
 int ae_xfer_status(const ae_xfer *x);              /* last HTTP status, 0 when none */
 const char *ae_xfer_body(const ae_xfer *x, size_t *len);
+/* The body buffer itself (NULL when empty), for decoding it in place; then ae_xfer_drop_body
+ * frees it (the body reads as empty after, and ae_xfer_consumed tells it was taken). */
+char *ae_xfer_body_mut(ae_xfer *x, size_t *len);
+void ae_xfer_drop_body(ae_xfer *x);
+int ae_xfer_consumed(const ae_xfer *x);
 size_t ae_xfer_nheaders(const ae_xfer *x);
 void ae_xfer_header(const ae_xfer *x, size_t i, const char **name, const char **value);
 int ae_xfer_error(const ae_xfer *x, const char **msg); /* AE_ERR_*; msg is scrubbed */

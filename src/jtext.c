@@ -108,7 +108,7 @@ const char *ae_json_string(const char *p, const char *end, char *out, size_t *ou
   p++;
   while (p < end) {
     size_t run = ae_json_plain(p, end);
-    memcpy(out + o, p, run);
+    memmove(out + o, p, run); /* out may be the text itself (ae_json_push_inplace) */
     o += run;
     p += run;
     if (p >= end) break;

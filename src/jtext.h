@@ -30,7 +30,8 @@ size_t ae_json_plain(const char *p, const char *end);
 
 /* One JSON string starting at p (which must be the opening quote), unescaped into out (room for
  * end - p bytes is enough), its length in *out_len. Returns the position after the closing
- * quote, or NULL when the string is invalid or unterminated (rules as above). */
+ * quote, or NULL when the string is invalid or unterminated (rules as above). out may be p
+ * itself: the unescaped bytes are never more than the bytes read, so it unescapes in place. */
 const char *ae_json_string(const char *p, const char *end, char *out, size_t *out_len);
 
 #endif

@@ -377,18 +377,28 @@ static int xfer_body(lua_State *L) {
 }
 
 /* t:decoded() -> the answer as a Lua value, when the transfer is done with a 2xx answer that is
- * valid JSON; else nil (t:result() then tells what happened). Decodes the body where it is,
- * without making it a Lua string first. */
+ * valid JSON; nil and the decoder's message for a 2xx answer that is not; nil while running or
+ * for anything else (t:result() then tells what happened). Decodes the body where it lies, its
+ * strings unescaped in place, without making it a Lua string, and frees it: the answer is read
+ * once (t:body() and result().body are "" after; a second call gives nil, "already decoded").
+ * At the max_body cap that keeps the peak to the buffer and the value, not three copies. */
 static int xfer_decoded(lua_State *L) {
   ae_xfer *x = checkxfer(L);
   int status = ae_xfer_status(x);
   const char *msg;
   if (!ae_xfer_done(x) || status < 200 || status > 299 || ae_xfer_error(x, &msg)) return 0;
+  if (ae_xfer_consumed(x)) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "the answer was already decoded");
+    return 2;
+  }
   size_t len;
-  const char *body = ae_xfer_body(x, &len);
+  char *body = ae_xfer_body_mut(x, &len);
   lua_settop(L, 1);
-  if (ae_json_push(L, body, len) != 1) return 0;
-  return 1;
+  char empty[1] = {0};
+  int n = ae_json_push_inplace(L, body ? body : empty, len);
+  ae_xfer_drop_body(x);
+  return n;
 }
 
 /* t:header(name) -> value | nil; name in lower case; repeated headers joined with ", " */

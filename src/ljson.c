@@ -24,6 +24,7 @@ typedef struct jd {
   lua_State *L;
   const char *s, *p, *end;
   char *buf; /* unescape space (as long as the text) when the text has a backslash */
+  int inplace; /* strings are unescaped where they lie in the text (buf unused) */
   int depth;
   const char *want; /* what was expected where it failed (NULL: nested too deeply) */
   int null_idx;     /* stack index of the value a null decodes to; 0: null is absent (nil) */
@@ -60,12 +61,15 @@ static int string(jd *d) {
     return J_VALUE;
   }
   size_t n;
-  const char *after = d->buf ? ae_json_string(d->p, d->end, d->buf, &n) : NULL;
+  char *out = d->inplace ? (char *)(uintptr_t)d->p : d->buf; /* the text is writable then */
+  char at_q = q < d->end ? *q : '\0'; /* in place, unescaping may write over it */
+  const char *after = out ? ae_json_string(d->p, d->end, out, &n) : NULL;
   if (!after) {
+    if (d->inplace && q < d->end) *(char *)(uintptr_t)q = at_q; /* what error_result shows */
     d->p = q; /* where the string went wrong */
     return fail(d, q >= d->end ? "a closing quote" : "a valid escape, and no control character, in a string");
   }
-  lua_pushlstring(d->L, d->buf, n);
+  lua_pushlstring(d->L, out, n);
   d->p = after;
   return J_VALUE;
 }
@@ -282,10 +286,10 @@ static int error_result(jd *d) {
  * typical answer allocates nothing but its values. */
 #define STACK_TEXT 4096
 
-static int decode(lua_State *L, const char *s, size_t len, int null_idx) {
+static int decode(lua_State *L, const char *s, size_t len, int null_idx, int inplace) {
   char small[STACK_TEXT];
-  jd d = {L, s, s, s + len, NULL, 0, NULL, null_idx};
-  if (memchr(s, '\\', len)) d.buf = len <= sizeof small ? small : lua_newuserdatauv(L, len, 0);
+  jd d = {L, s, s, s + len, NULL, inplace, 0, NULL, null_idx};
+  if (!inplace && memchr(s, '\\', len)) d.buf = len <= sizeof small ? small : lua_newuserdatauv(L, len, 0);
   int boxed = d.buf && d.buf != small; /* the userdata sits below the value */
   int base = lua_gettop(L);
   int r = value(&d);
@@ -303,7 +307,11 @@ static int decode(lua_State *L, const char *s, size_t len, int null_idx) {
 }
 
 int ae_json_push(lua_State *L, const char *s, size_t len) {
-  return decode(L, s, len, 0);
+  return decode(L, s, len, 0, 0);
+}
+
+int ae_json_push_inplace(lua_State *L, char *s, size_t len) {
+  return decode(L, s, len, 0, 1);
 }
 
 /* core.json_decode(text [, null]): with a second argument that is not nil, a null decodes to
@@ -313,5 +321,5 @@ int ae_json_decode(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   lua_settop(L, 2);
-  return decode(L, s, len, lua_isnil(L, 2) ? 0 : 2);
+  return decode(L, s, len, lua_isnil(L, 2) ? 0 : 2, 0);
 }

@@ -107,17 +107,24 @@ local function option_names()
   return table.concat(names, ", ")
 end
 
+-- A bad option of anthropic.new or anthropic.admin is raised as an error object of kind "config",
+-- whose message says what was wrong and how to fix it (for a number: its range and default).
+local function refuse(message)
+  errors.raise(errors.new { kind = "config", message = message })
+end
+
 local function check_options(opts, ctor)
   local names = {}
   for k in pairs(opts) do
     if not M.OPTIONS[k] then
-      error(string.format("unknown option '%s' for %s (known options: %s)", tostring(k), ctor, option_names()), 4)
+      refuse(string.format("unknown option '%s' for %s (known options: %s)", tostring(k), ctor, option_names()))
     end
     names[#names + 1] = k
   end
   table.sort(names) -- the same error first on every run
   for _, k in ipairs(names) do
-    options.assert(M.OPTIONS[k], opts[k], { "option '", k, "' for " .. ctor }, 4)
+    local msg = options.check(M.OPTIONS[k], opts[k], { "option '", k, "' for " .. ctor })
+    if msg then refuse(msg) end
   end
 end
 
@@ -202,14 +209,15 @@ end
 --- Make a transport. kind is "messages" or "admin".
 function M.new(opts, kind, ctor)
   opts = opts or {}
-  if type(opts) ~= "table" then error(ctor .. " expects an options table (got " .. type(opts) .. ")", 3) end
+  if type(opts) ~= "table" then refuse(ctor .. " expects an options table (got " .. type(opts) .. ")") end
   check_options(opts, ctor)
   check_key_text(opts, ctor)
   local admin = kind == "admin"
   local version = api_version(opts, ctor)
   local base = opts.base_url or os.getenv("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
   if not base:match("^https?://[^/]") then
-    error(string.format("base_url '%s' must start with https:// (or http:// for a local server)", base), 3)
+    refuse(string.format("base_url '%s'%s must start with https:// (or http:// for a local server)", base,
+      opts.base_url == nil and " (from ANTHROPIC_BASE_URL)" or ""))
   end
   local ca_file, ca_path = ca_options(opts, ctor)
   local env = admin and { "ANTHROPIC_ADMIN_KEY" } or { "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN" }
@@ -353,7 +361,8 @@ end
 M.api_error, M.text_excerpt = api_error, text_excerpt -- (also for a stream answered with JSON: stream.lua)
 
 --- Turn a finished transfer's result into the decoded answer, or nil and an error object.
-function Transport:outcome(res, spec)
+-- decoded, decode_err: what t:decoded() gave (it takes the body: res.body is "" then).
+function Transport:outcome(res, spec, decoded, decode_err)
   local log = self.log
   if log then
     for i, h in ipairs(res.history) do
@@ -378,7 +387,9 @@ function Transport:outcome(res, spec)
     return nil, self:scrub_error(api_error(res, spec, function(text) return core.scrub(text, key) end))
   end
   if spec.raw then return res.body end
-  local value, msg = json.decode(res.body)
+  if decoded ~= nil then return M.with_ids(decoded, request_id, res.headers["anthropic-workspace-id"]) end
+  local value, msg
+  if decode_err then msg = decode_err else value, msg = json.decode(res.body) end
   if value == nil then
     return nil, self:scrub_error(errors.new {
       kind = "decode", status = res.status, request_id = request_id, attempts = res.attempts,
@@ -465,15 +476,19 @@ end
 -- A done transfer -> the decoded answer | nil, err (closes the transfer).
 function Transport:finish(t, spec)
   -- The common case without tables: a 2xx answer, no logging (so no retry lines to write).
+  -- A 2xx JSON answer is always decoded where it lies (t:decoded() takes the body), so that an
+  -- answer at the max_body cap is never also copied into a Lua string.
+  local value, decode_err
+  if not spec.raw then
+    value, decode_err = t:decoded() -- nil unless a 2xx answer (nil, message when not JSON)
+    if value ~= nil and not self.log then
+      M.attach_ids(value, t)
+      t:close()
+      return value
+    end
+  end
   if not self.log then
-    if not spec.raw then
-      local value = t:decoded() -- nil unless a 2xx answer that is valid JSON
-      if value ~= nil then
-        M.attach_ids(value, t)
-        t:close()
-        return value
-      end
-    else
+    if spec.raw then
       local status, failed = t:status()
       if not failed and status and status >= 200 and status <= 299 then
         local answer = t:body()
@@ -484,7 +499,7 @@ function Transport:finish(t, spec)
   end
   local res = t:result()
   t:close()
-  return self:outcome(res, spec)
+  return self:outcome(res, spec, value, decode_err)
 end
 
 --- Wipe the key and refuse further requests. Idempotent. (The engine is shared: transfers

@@ -18,7 +18,9 @@
  *    it reads numbers with strtod, so 0x10, 012 or inf pass there and fail here);
  *  - core.json_encode (src/ljsonenc.c) writes every decoded value back as a text that decodes to
  *    the same value (a whole float may come back as that integer), unless the value holds an array with more holes (nulls) than values or an
- *    infinity (1e400), which it refuses with its message for those. */
+ *    infinity (1e400), which it refuses with its message for those;
+ *  - ae_json_push_inplace (the engine's t:decoded(): strings unescaped in place, in the answer's
+ *    buffer) gives the same value, or the same message, as core.json_decode. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -26,9 +28,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int ae_json_decode(lua_State *L);
 int ae_json_encode(lua_State *L);
+int ae_json_push_inplace(lua_State *L, char *s, size_t len);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *CHECK =
@@ -102,6 +106,10 @@ static const char *CHECK =
     "end\n"
     "return function(s)\n"
     "  local v, msg = decode(s)\n"
+    "  -- the engine's way (strings unescaped in place, in a copy): the same value or message\n"
+    "  local v2, msg2 = decode_inplace(s)\n"
+    "  if msg2 ~= msg then error('in place: ' .. tostring(msg2) .. ' vs ' .. tostring(msg)) end\n"
+    "  if not msg then same(v2, v, '$') end\n"
     "  local ok, c = pcall(cjson.decode, s)\n"
     "  if msg then\n"
     "    local at = tonumber(msg:match('^unexpected .- at byte (%d+) %(expected .+%)$')\n"
@@ -128,6 +136,15 @@ static const char *CHECK =
 
 static lua_State *L;
 
+/* decode_inplace(s): ae_json_push_inplace on a copy of s sized exactly (ASan sees overreads). */
+static int decode_inplace(lua_State *T) {
+  size_t len;
+  const char *s = luaL_checklstring(T, 1, &len);
+  char *copy = lua_newuserdatauv(T, len, 0); /* stays below the results */
+  memcpy(copy, s, len);
+  return ae_json_push_inplace(T, copy, len);
+}
+
 static void init(void) {
   L = luaL_newstate();
   luaL_openlibs(L);
@@ -135,6 +152,8 @@ static void init(void) {
   lua_setglobal(L, "decode");
   lua_pushcfunction(L, ae_json_encode);
   lua_setglobal(L, "encode");
+  lua_pushcfunction(L, decode_inplace);
+  lua_setglobal(L, "decode_inplace");
   if (luaL_dostring(L, CHECK)) {
     fprintf(stderr, "fuzz_json: %s\n", lua_tostring(L, -1));
     abort();

@@ -338,6 +338,8 @@ function Emulator:ratelimit(t) return control(self, "POST", "ratelimit", t) end
 function Emulator:shutdown() return control(self, "POST", "shutdown") end
 -- The organization (Admin API state): see docs/emulator.md.
 function Emulator:seed(t) return control(self, "POST", "seed", t) end
+-- -> { users = n, ..., usage = usage buckets held, usage_requests = requests they sum }
+function Emulator:seed_counts() return control(self, "GET", "seed") end
 function Emulator:clock(t) return control(self, t and "POST" or "GET", "clock", t) end
 -- -> { data = { API key objects }, keys = { secrets } }
 function Emulator:create_api_keys(t) return control(self, "POST", "api_keys", t or {}) end

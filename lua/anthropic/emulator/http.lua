@@ -18,7 +18,8 @@ M.REASONS = {
   [404] = "Not Found", [405] = "Method Not Allowed", [408] = "Request Timeout", [409] = "Conflict",
   [413] = "Payload Too Large", [429] = "Too Many Requests", [431] = "Request Header Fields Too Large",
   [500] = "Internal Server Error", [501] = "Not Implemented", [502] = "Bad Gateway",
-  [503] = "Service Unavailable", [504] = "Gateway Timeout", [529] = "Site Overloaded",
+  [503] = "Service Unavailable", [504] = "Gateway Timeout",
+  [505] = "HTTP Version Not Supported", [529] = "Site Overloaded",
 }
 
 ---------------------------------------------------------------------------------------------------
@@ -44,6 +45,7 @@ end
 
 local Conn = {}
 Conn.__index = Conn
+M.Conn = Conn -- (spec/fuzz/fuzz_http.lua reads requests over a fake socket with it)
 
 -- Reads whatever is available into self.buf, waiting (at most until deadline) when nothing is.
 -- -> true | nil, "closed" | "timeout"
@@ -65,6 +67,7 @@ end
 function Conn:read_line(max, deadline)
   while true do
     local i = self.buf:find("\n", 1, true)
+    if i and i - 1 > max then return nil, "too_long" end -- however much of it came at once
     if i then
       local line = self.buf:sub(1, i - 1)
       self.buf = self.buf:sub(i + 1)
@@ -140,7 +143,10 @@ function Conn:read_chunked(req, max_body, deadline)
     if not data then return nil, err end
     parts[#parts + 1] = data
     line, err = self:read_line(16, deadline)
-    if not line then return nil, err end
+    if not line then
+      if err == "too_long" then return bad(req, 400, "malformed chunk") end
+      return nil, err
+    end
     if line ~= "" then return bad(req, 400, "malformed chunk") end
   end
 end
@@ -170,6 +176,7 @@ function Conn:read_request(opts)
   deadline = gettime() + (opts.read_timeout or 300)
   local method, target, version = line:match("^(%u+) (%S+) HTTP/(%d%.%d)$")
   if not method then return bad(nil, 400, "malformed request line") end
+  if version ~= "1.0" and version ~= "1.1" then return bad(nil, 505, "HTTP version not supported") end
   local path, query = target:match("^([^?#]*)%??([^#]*)")
   local req = { method = method, target = target, path = path, query = query, version = version,
                 headers = {}, header_list = {} }

@@ -206,14 +206,16 @@ local function command(input, path, limits)
   -- -E: no LUA_INIT, LUA_PATH...; env -i: none of this process's environment (keys included)
   local run = sh_quote(lua) .. " -E -e " .. sh_quote(code) .. " < " .. sh_quote(input)
   local cpu = math.ceil(limits.seconds) + 1
-  return table.concat({
-    "exec 2>&1",
+  local limited = table.concat({
     "ulimit -c 0 2>/dev/null",
     "ulimit -v " .. math.floor(limits.memory_mb * 1024) .. " || { echo 'Xcannot limit memory (ulimit -v)'; exit 4; }",
     "ulimit -t " .. cpu .. " || { echo 'Xcannot limit processor time (ulimit -t)'; exit 4; }",
-    "if command -v timeout >/dev/null 2>&1; then exec env -i PATH=\"$PATH\" timeout -k 1 " .. (cpu + 1) .. " "
-      .. run .. "; else exec env -i PATH=\"$PATH\" " .. run .. "; fi",
+    "if command -v timeout >/dev/null 2>&1; then exec timeout -k 1 " .. (cpu + 1) .. " " .. run
+      .. "; else exec " .. run .. "; fi",
   }, "\n")
+  -- the environment is emptied before the limits apply: what this process preloads (a sanitizer's
+  -- runtime, say) must not be loaded again under a 64 MB address-space limit
+  return "exec 2>&1\nexec env -i PATH=\"$PATH\" /bin/sh -c " .. sh_quote(limited)
 end
 
 -- The child's output: the last line, the result's text, and anything else it printed.

@@ -57,8 +57,11 @@ local function counts(org)
     return c
   end
   local d = org.d
+  local requests = 0
+  for _, b in ipairs(d.usage) do requests = requests + b.requests end
   return { organization = { id = d.org.id, name = d.org.name }, users = n(d.users), invites = n(d.invites),
-           workspaces = n(d.workspaces), api_keys = n(d.keys), usage = #d.usage, claude_code = #d.claude_code }
+           workspaces = n(d.workspaces), api_keys = n(d.keys), usage = org:usage_buckets(),
+           usage_requests = requests, claude_code = #d.claude_code }
 end
 
 -- The body is a seed; "merge": true adds its objects to the current organization.

@@ -338,9 +338,7 @@ function M.add_usage(org, list, now, where)
     end
     checked[#checked + 1] = org:normalize_usage(u)
   end
-  local usage = org.d.usage
-  for _, u in ipairs(checked) do usage[#usage + 1] = u end
-  table.sort(usage, function(a, b) return a.time < b.time end)
+  for _, u in ipairs(checked) do org:add_usage(u) end
   return #checked
 end
 

@@ -25,7 +25,9 @@ local function empty_data()
   return {
     org = { id = "", name = "" },
     users = {}, invites = {}, workspaces = {}, members = {}, keys = {},
-    usage = {}, claude_code = {}, ws_limits = {},
+    usage = {}, -- usage buckets, oldest first: one per (UTC minute, dimensions), tokens summed
+    usage_index = {}, -- bucket key -> bucket in usage
+    claude_code = {}, ws_limits = {},
     secrets = {}, -- secret -> api key id, for keys the org registered (seed or control endpoint)
     seq = 0,
   }
@@ -373,15 +375,53 @@ function Store:normalize_usage(u)
   return u
 end
 
+-- Usage is kept in buckets, not one record per request, so that a long-running emulator stays
+-- flat: one bucket per UTC minute (the finest bucket_width the reports offer) and per value of
+-- every dimension the reports group or filter by; the counters are summed.
+M.USAGE_WIDTH = 60
+M.USAGE_DIMS = { "api_key_id", "workspace_id", "model", "service_tier", "context_window", "inference_geo",
+                 "speed", "account_id", "service_account_id" }
+M.USAGE_SUMS = { "input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_5m_input_tokens",
+                 "cache_creation_1h_input_tokens", "web_search_requests", "requests" }
+
+local function bucket_key(time, u)
+  local parts = { string.format("%d", time) }
+  for i, d in ipairs(M.USAGE_DIMS) do parts[i + 1] = u[d] == nil and "\0" or tostring(u[d]) end
+  return table.concat(parts, "\1")
+end
+
+-- Adds a normalized usage record to its bucket. The list stays sorted by time.
+function Store:add_usage(u)
+  local time = math.floor(u.time / M.USAGE_WIDTH) * M.USAGE_WIDTH
+  local key = bucket_key(time, u)
+  local b = self.d.usage_index[key]
+  if not b then
+    b = { time = time }
+    for _, d in ipairs(M.USAGE_DIMS) do b[d] = u[d] end
+    for _, f in ipairs(M.USAGE_SUMS) do b[f] = 0 end
+    self.d.usage_index[key] = b
+    local list = self.d.usage
+    local i = #list
+    while i > 0 and list[i].time > time do i = i - 1 end
+    table.insert(list, i + 1, b)
+  end
+  for _, f in ipairs(M.USAGE_SUMS) do b[f] = b[f] + (u[f] or (f == "requests" and 1 or 0)) end
+  return b
+end
+
+-- The number of usage buckets held (introspection: it depends on distinct buckets, not traffic).
+function Store:usage_buckets()
+  return #self.d.usage
+end
+
 -- A served Messages request: { time, key (emu.state key info), model, input_tokens, output_tokens, ... }
 function Store:record_usage(u)
   local info = u.key
   u.key = nil
   local k = info and info.org_key_id and self.d.keys[info.org_key_id]
-  u.key_id = info and info.id
   u.api_key_id = k and k.id or nil
   u.workspace_id = k and k.workspace_id or nil
-  self.d.usage[#self.d.usage + 1] = self:normalize_usage(u)
+  self:add_usage(self:normalize_usage(u))
 end
 
 return M
