@@ -366,6 +366,117 @@ check('a workspace key\'s answers carry anthropic-workspace-id: withResponse().w
   });
 });
 
+// ---------------------------------------------------------------------------------------------
+// Admin API (client.beta.organization.*), with an admin key. Usage is injected through the
+// emulator's control endpoint, at times within the API's window (2026-01-01 .. now).
+const admin = new Anthropic({ apiKey: process.env.ANTHROPIC_ADMIN_KEY, baseURL: BASE, maxRetries: 0 });
+const org = admin.beta.organization;
+const adminGet = async (path) => {
+  const res = await fetch(`${BASE}${path}`, { headers: { 'x-api-key': process.env.ANTHROPIC_ADMIN_KEY,
+    'anthropic-version': '2023-06-01' } });
+  assert.equal(res.status, 200, path);
+  return res.json();
+};
+const A_START = '2026-03-01T00:00:00Z';
+const A_END = '2026-03-08T00:00:00Z';
+async function injectUsage() {
+  await control('POST', 'clock', { set: '2026-03-10T12:00:00Z' });
+  const records = [];
+  for (let day = 1; day <= 7; day++) {
+    const time = `2026-03-0${day}T10:00:00Z`;
+    records.push({ time, api_key_id: 'prod-backend', model: 'claude-sonnet-4-6', input_tokens: 1000 * day,
+      output_tokens: 100 + day, cache_read_input_tokens: 7 });
+    records.push({ time, workspace_id: 'Staging', model: 'claude-haiku-4-5', input_tokens: 50, output_tokens: 5,
+      service_tier: 'batch', web_search_requests: 1 });
+  }
+  await control('POST', 'usage', { records });
+}
+// BetaAnalyticsUsageGroup / BetaAnalyticsCostGroup keys (analytics/usage.d.ts, cost.d.ts)
+const A_GROUP_KEYS = ['actor', 'actor_type', 'agent_id', 'api_key_id', 'claude_tag_category', 'claude_tag_user_id',
+  'context_window', 'deployment_id', 'environment_id', 'inference_geo', 'model', 'organization_id', 'product',
+  'rbac_group_id', 'service_tier', 'session_id', 'slack_channel_id', 'speed', 'user_profile_id', 'workspace_id'];
+const A_USAGE_KEYS = ['cache_creation', 'cache_read_input_tokens', 'output_tokens', 'requests', 'server_tool_use',
+  'total_tokens', 'uncached_input_tokens'];
+const A_COST_KEYS = ['amount', 'currency', 'list_amount', 'requests'];
+
+check('analytics.usage.list: BetaAnalyticsUsageItem rows with every field, the beta header, pages followed', async () => {
+  await injectUsage();
+  const rows = [];
+  for await (const row of org.analytics.usage.list({ starting_at: A_START, ending_at: A_END, group_by: ['model'],
+    limit: 1 })) rows.push(row);
+  assert.equal(rows.length, 2);
+  for (const r of rows) {
+    hasKeys(r, ['starting_at', 'ending_at', 'group', 'usage'], 'BetaAnalyticsUsageItem');
+    hasKeys(r.group, A_GROUP_KEYS, 'BetaAnalyticsUsageGroup');
+    hasKeys(r.usage, A_USAGE_KEYS, 'BetaAnalyticsUsageMetrics');
+    assert.equal(typeof r.group.model, 'string');
+    assert.equal(r.group.workspace_id, null);
+  }
+  const r = await lastRequest();
+  assert.equal(r.path, '/v1/organizations/analytics/usage');
+  assert.match(r.headers['anthropic-beta'], /analytics-usage-cost-2026-08-24/);
+  assert.match(r.query, /page=/);
+});
+
+check('analytics.usage.list sums equal the legacy usage report (by workspace_id, and in total)', async () => {
+  await injectUsage();
+  const legacy = await adminGet(`/v1/organizations/usage_report/messages?starting_at=${A_START}&ending_at=${A_END}` +
+    '&group_by[]=workspace_id');
+  const want = {};
+  for (const b of legacy.data) for (const x of b.results) {
+    want[x.workspace_id] = (want[x.workspace_id] ?? 0) + x.output_tokens;
+  }
+  const got = {};
+  for await (const row of org.analytics.usage.list({ starting_at: A_START, ending_at: A_END,
+    group_by: ['workspace_id'] })) got[row.group.workspace_id] = row.usage.output_tokens;
+  assert.deepEqual(got, want);
+});
+
+check('analytics.usage.list takes every UsageListParams filter, time_bucket_width, order_by and order', async () => {
+  await injectUsage();
+  const page = await org.analytics.usage.list({ starting_at: A_START, ending_at: A_END, time_bucket_width: '1d',
+    order_by: 'time', order: 'asc', service_tiers: ['batch'], models: ['claude-haiku-4-5'], api_key_ids: [''],
+    context_windows: ['0-200k'], inference_geos: ['global'], products: ['message_batches_api'], speeds: ['standard'],
+    group_by: ['service_tier', 'product'], limit: 10 });
+  assert.equal(page.data.length, 7);
+  assert.equal(page.data[0].starting_at, '2026-03-01T00:00:00Z');
+  assert.equal(page.data[0].group.service_tier, 'batch');
+  assert.equal(page.data[0].usage.requests, 1);
+  // usage no identity is attributed to (no key, no user) matches no actor_types
+  const none = await org.analytics.usage.list({ starting_at: A_START, ending_at: A_END, workspace_ids: [],
+    actor_ids: ['svac_01none'], actor_types: ['service_account_actor', 'api_actor', 'user_actor'],
+    exclude_deleted_users: true, group_by: ['actor'] });
+  assert.equal(none.data.length, 0);
+  await assert.rejects(org.analytics.usage.list({ starting_at: A_START, time_bucket_width: '1d' }), (e) => {
+    assert.ok(e instanceof Anthropic.BadRequestError);
+    assert.match(e.message, /ending_at/);
+    return true;
+  });
+});
+
+check('analytics.cost.list: BetaAnalyticsCostItem rows; cost_type and token_type fan out; sums equal the legacy cost report', async () => {
+  await injectUsage();
+  const legacy = await adminGet(`/v1/organizations/cost_report?starting_at=${A_START}&ending_at=${A_END}`);
+  let want = 0;
+  for (const b of legacy.data) for (const x of b.results) want += Number(x.amount);
+  let total = 0;
+  let n = 0;
+  for await (const row of org.analytics.cost.list({ starting_at: A_START, ending_at: A_END,
+    group_by: ['cost_type', 'token_type', 'workspace_id'] })) {
+    hasKeys(row, ['starting_at', 'ending_at', 'group', 'cost'], 'BetaAnalyticsCostItem');
+    hasKeys(row.group, [...A_GROUP_KEYS, 'cost_type', 'token_type'], 'BetaAnalyticsCostGroup');
+    hasKeys(row.cost, A_COST_KEYS, 'BetaAnalyticsCostMetrics');
+    assert.equal(typeof row.cost.amount, 'string');
+    assert.equal(row.cost.currency, 'USD');
+    assert.equal(row.cost.requests, null);
+    assert.ok(['tokens', 'web_search', 'code_execution', 'session_usage'].includes(row.group.cost_type));
+    total += Number(row.cost.amount);
+    n++;
+  }
+  assert.ok(n > 2);
+  assert.ok(Math.abs(total - want) < 1e-9, `${total} vs ${want}`);
+});
+
 let passed = 0;
 let failed = 0;
 for (const [i, c] of checks.entries()) {
