@@ -320,7 +320,8 @@ describe("admin client", function()
       } }
       local overrides = assert(admin.workspaces:rate_limits(prod.id):all())
       assert.equal(2, #overrides)
-      local mg = by(overrides, "group_type", "model_group")
+      local mg = overrides[1].group.type == "model_group" and overrides[1] or overrides[2]
+      assert.equal("model_group", mg.group.type)
       assert.equal("workspace_rate_limit", mg.type)
       assert.equal(prod.id, mg.workspace_id)
       assert.equal(100, mg.limits[1].value)
@@ -328,6 +329,30 @@ describe("admin client", function()
       local batch = assert(admin.workspaces:rate_limits(prod.id, { group_type = "batch" }):all())
       assert.equal(1, #batch)
       assert.equal("group_type=batch", last_request().query)
+      local all = assert(admin.workspaces:rate_limits(prod.id, { include_inherited = true }):all())
+      assert.is_true(#all > 2)
+      assert.equal("include_inherited=true", last_request().query)
+    end)
+
+    it("update_rate_limits(id, rate_limit_id, { limits }): sets and clears (anthropic.null) a workspace's limits",
+      function()
+      local prod = workspace("Production")
+      local g = assert(admin.rate_limits:list({ model = "claude-opus-4-6" }):all())[1]
+      local entry = assert(admin.workspaces:update_rate_limits(prod.id, g.id,
+        { limits = { { type = "requests_per_minute", value = 100 } } }))
+      assert.equal("workspace_rate_limit", entry.type)
+      assert.equal(100, entry.limits[1].value)
+      assert.equal("workspace", entry.limits[1].source.type)
+      assert.equal("POST", last_request().method)
+      assert.equal("/v1/organizations/workspaces/" .. prod.id .. "/rate_limits/" .. g.id, last_request().path)
+      entry = assert(admin.workspaces:update_rate_limits(prod.id, g.id,
+        { limits = { { type = "requests_per_minute", value = anthropic.null } } }))
+      assert.same({}, entry.limits)
+      -- refused before sending
+      for _, bad in ipairs { { limits = {} }, { limits = { { type = "requests_per_minute", value = -5 } } },
+        { limits = { { type = "requests_per_minute", value = 0.5 } } }, { limits = { { value = 1 } } } } do
+        assert.error_matches(function() admin.workspaces:update_rate_limits(prod.id, g.id, bad) end, "limits")
+      end
     end)
   end)
 
@@ -449,7 +474,12 @@ describe("admin client", function()
   describe("rate limits", function()
     it("list with group_type and model, following next_page", function()
       local all = assert(admin.rate_limits:list():all())
-      assert.truthy(by(all, "group_type", "batch"))
+      local batch
+      for _, g in ipairs(all) do
+        if g.group.type == "batch" then batch = g end
+      end
+      assert.same({ "id", "type" }, { next(batch.group) and "id", "type" })
+      assert.equal("batch", batch.group.type)
       local mg = assert(admin.rate_limits:list({ group_type = "model_group", model = "claude-opus-4-6" }):all())
       assert.equal(1, #mg)
       assert.equal("rate_limit", mg[1].type)

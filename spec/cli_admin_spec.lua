@@ -387,17 +387,57 @@ describe("anthropic admin commands", function()
       out = cli { "limits", "list", "--group-type", "model_group", "--model", "claude-opus-4-6", "--json" }
       local entries = json(out)
       assert.equal(1, #entries)
-      assert.equal("model_group", entries[1].group_type)
+      assert.equal("model_group", entries[1].group.type)
       local prod = find(admin.workspaces:list(), "name", "Production")
       out = cli { "limits", "list", "--workspace", prod.id }
       assert.equal("(no overrides: the workspace uses the organization's limits)\n", out)
       emu:seed { merge = true, workspace_rate_limits = { { workspace_id = "Production", group_type = "model_group",
         model = "claude-opus-4-6", limits = { { type = "requests_per_minute", value = 100 } } } } }
       out = cli { "limits", "list", "--workspace", prod.id }
-      assert.matches("^GROUP%s+MODELS%s+LIMIT%s+VALUE%s+ORG LIMIT\n", out)
-      assert.matches("requests_per_minute%s+100%s+4000\n", out)
+      assert.matches("^GROUP%s+MODELS%s+LIMIT%s+VALUE%s+ORG LIMIT%s+SOURCE\n", out)
+      assert.matches("requests_per_minute%s+100%s+4000%s+workspace\n", out)
       out = cli { "limits", "list", "--workspace", prod.id, "--json" }
       assert.equal("workspace_rate_limit", json(out)[1].type)
+    end)
+
+    it("limits set: a workspace's limits for one group, back with 'inherit'; --inherited lists the rest", function()
+      local prod = find(admin.workspaces:list(), "name", "Production")
+      local out, err, code = cli { "limits", "set", prod.id, "--group-type", "model_group", "--model",
+        "claude-opus-4-6", "--limit", "requests_per_minute=100,output_tokens_per_minute=2000" }
+      assert.equal(0, code, err)
+      assert.matches("^GROUP%s+MODELS%s+LIMIT%s+VALUE%s+ORG LIMIT%s+SOURCE\n", out)
+      assert.matches("\nmodel_group%s+%S+%s+output_tokens_per_minute%s+2000%s+%d+%s+workspace\n", out)
+      assert.matches("\nmodel_group%s+%S+%s+requests_per_minute%s+100%s+4000%s+workspace\n", out)
+      local log = emu:log().requests
+      local last = log[#log]
+      assert.equal("POST", last.method)
+      assert.matches("^/v1/organizations/workspaces/" .. prod.id .. "/rate_limits/ratelimit_", last.path)
+      out = cli { "limits", "set", prod.id, "--group-type", "model_group", "--model", "claude-opus-4-6",
+        "--limit", "output_tokens_per_minute=inherit", "--json" }
+      local entry = json(out)
+      assert.equal(1, #entry.limits)
+      assert.equal("requests_per_minute", entry.limits[1].type)
+      out = cli { "limits", "list", "--workspace", prod.id, "--inherited", "--json" }
+      local sources = {}
+      for _, e in ipairs(json(out)) do
+        for _, l in ipairs(e.limits) do sources[l.source.type] = (sources[l.source.type] or 0) + 1 end
+      end
+      assert.equal(1, sources.workspace)
+      assert.is_true(sources.organization > 5)
+      -- usage errors, nothing sent
+      emu:clear_log()
+      for _, args in ipairs {
+        { "limits", "set", prod.id, "--group-type", "model_group", "--limit", "requests_per_minute=1" },
+        { "limits", "set", prod.id, "--group-type", "batch" },
+        { "limits", "set", prod.id, "--group-type", "batch", "--limit", "requests_per_minute=-3" },
+        { "limits", "set", prod.id, "--group-type", "batch", "--limit", "rpm" },
+        { "limits", "set", "--group-type", "batch", "--limit", "requests_per_minute=1" },
+      } do
+        local _, e, c = cli(args)
+        assert.equal(2, c, table.concat(args, " "))
+        assert.matches("^anthropic limits set", e)
+      end
+      assert.equal(0, #emu:log().requests)
       local _, e2, c2 = cli { "limits", "list", "--workspace", prod.id, "--model", "x" }
       assert.equal(2, c2)
       assert.matches("--model applies to the organization's limits", e2, 1, true)

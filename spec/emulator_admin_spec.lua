@@ -641,9 +641,93 @@ describe("emulator admin API", function()
       assert.equal("workspace_rate_limit", o.type)
       assert.equal(ws, o.workspace_id)
       assert.equal("model_group", o.group_type)
-      assert.same({ { type = "requests_per_minute", value = 100, org_limit = 4000 } }, o.limits)
+      assert.same({ { type = "requests_per_minute", value = 100, org_limit = 4000, source = { type = "workspace" } } },
+        o.limits)
       assert.equal(0, #ok((get(path, { group_type = "batch" }))).data)
       expect_error((get("/v1/organizations/workspaces/wrkspc_01x/rate_limits")), 404, "not_found_error")
+    end)
+
+    it("2026-10-21 answers carry the group object instead of group_type", function()
+      local v26 = { ["anthropic-version"] = "2026-10-21" }
+      local all = ok((get("/v1/organizations/rate_limits", nil, nil, v26))).data
+      local mg = ok((get("/v1/organizations/rate_limits", { model = "claude-opus-4-5" }, nil, v26))).data[1]
+      assert.is_nil(mg.group_type)
+      assert.equal("model_group", mg.group.type)
+      assert.equal("Claude Opus 4", mg.group.display_name)
+      assert.matches("^rlgrp_", mg.group.id)
+      local batch = by(all, "id", ok((get("/v1/organizations/rate_limits", { group_type = "batch" }))).data[1].id)
+      assert.same({ "id", "type" }, (function()
+        local k = {}
+        for name in pairs(batch.group) do k[#k + 1] = name end
+        table.sort(k)
+        return k
+      end)())
+      local ws = workspace_id("Production")
+      local entry = ok((api("POST", "/v1/organizations/workspaces/" .. ws .. "/rate_limits/" .. mg.id,
+        { limits = { { type = "requests_per_minute", value = 10 } } }, nil, v26)))
+      assert.equal("model_group", entry.group.type)
+      assert.is_nil(entry.group_type)
+    end)
+
+    it("sets and clears a workspace's limits; include_inherited lists the organization's values with source", function()
+      local ws = workspace_id("Production")
+      local path = "/v1/organizations/workspaces/" .. ws .. "/rate_limits"
+      local g = ok((get("/v1/organizations/rate_limits", { model = "claude-opus-4-5" }))).data[1]
+      local entry = ok((api("POST", path .. "/" .. g.id, { limits = {
+        { type = "requests_per_minute", value = 100 }, { type = "output_tokens_per_minute", value = 5000 } } })))
+      assert.equal("workspace_rate_limit", entry.type)
+      assert.equal(g.id, entry.rate_limit_id)
+      assert.equal(ws, entry.workspace_id)
+      assert.same(g.models, entry.models)
+      assert.same({ { type = "output_tokens_per_minute", value = 5000, org_limit = by(g.limits, "type",
+          "output_tokens_per_minute").value, source = { type = "workspace" } },
+        { type = "requests_per_minute", value = 100, org_limit = 4000, source = { type = "workspace" } } },
+        entry.limits)
+      -- a type not named keeps its value; null clears one
+      entry = ok((api("POST", path .. "/" .. g.id, { limits = {
+        { type = "output_tokens_per_minute", value = cjson.null },
+        { type = "requests_per_minute", value = 200 } } })))
+      assert.same({ { type = "requests_per_minute", value = 200, org_limit = 4000, source = { type = "workspace" } } },
+        entry.limits)
+      assert.equal(1, #ok((get(path))).data)
+      -- include_inherited: every group, the inherited values marked organization, value = org_limit
+      local inherited = ok((get(path, { include_inherited = "true" }))).data
+      assert.equal(#ok((get("/v1/organizations/rate_limits"))).data, #inherited)
+      local mine = by(inherited, "rate_limit_id", g.id)
+      local rpm = by(mine.limits, "type", "requests_per_minute")
+      assert.same({ type = "workspace" }, rpm.source)
+      local itpm = by(mine.limits, "type", "input_tokens_per_minute")
+      assert.same({ type = "organization" }, itpm.source)
+      assert.equal(itpm.org_limit, itpm.value)
+      -- above the organization's limit: stored (the lower applies), as the API documents
+      entry = ok((api("POST", path .. "/" .. g.id, { limits = { { type = "requests_per_minute", value = 999999 } } })))
+      assert.equal(999999, entry.limits[1].value)
+      assert.equal(4000, entry.limits[1].org_limit)
+      -- clearing the last one leaves no override
+      entry = ok((api("POST", path .. "/" .. g.id,
+        { limits = { { type = "requests_per_minute", value = cjson.null } } })))
+      assert.same({}, entry.limits)
+      assert.same({}, ok((get(path))).data)
+    end)
+
+    it("refuses a bad rate-limit update", function()
+      local ws = workspace_id("Production")
+      local g = ok((get("/v1/organizations/rate_limits", { group_type = "batch" }))).data[1]
+      local path = "/v1/organizations/workspaces/" .. ws .. "/rate_limits/" .. g.id
+      for _, case in ipairs {
+        { { limits = { { type = "requests_per_minute", value = -1 } } }, "limits.0.value" },
+        { { limits = { { type = "requests_per_minute", value = 1.5 } } }, "limits.0.value" },
+        { { limits = { { type = "requests_per_fortnight", value = 1 } } }, "limits.0.type" },
+        { { limits = { { type = "requests_per_minute" } } }, "limits.0.value: Field required" },
+        { { limits = "all" }, "limits" },
+        { { limits = {}, colour = "red" }, "colour: Extra inputs" },
+      } do
+        expect_error((api("POST", path, case[1])), 400, "invalid_request_error", case[2])
+      end
+      expect_error((api("POST", "/v1/organizations/workspaces/" .. ws .. "/rate_limits/ratelimit_01nope",
+        { limits = { { type = "requests_per_minute", value = 1 } } })), 404, "not_found_error")
+      expect_error((api("POST", "/v1/organizations/workspaces/wrkspc_01x/rate_limits/" .. g.id,
+        { limits = { { type = "requests_per_minute", value = 1 } } })), 404, "not_found_error")
     end)
   end)
 

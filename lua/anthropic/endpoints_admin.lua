@@ -4,6 +4,8 @@
 -- Enums: the values the API lets you WRITE (roles, workspace roles, key status) and the documented
 -- filter values (statuses, bucket widths) are checked here; dimensions that grow with the API
 -- (group_by, service tiers, geos, rate-limit group types, models) pass through unchecked.
+local json = require "anthropic.json"
+
 local M = {}
 local E = {}
 
@@ -20,6 +22,26 @@ E.INVITE_STATUSES = { "accepted", "expired", "pending" }
 E.BUCKET_WIDTHS = { "1m", "1h", "1d" }
 -- bucket width -> the largest `limit` (number of buckets per page)
 E.BUCKET_LIMITS = { ["1m"] = 1440, ["1h"] = 168, ["1d"] = 31 }
+
+-- update_rate_limits' limits: { { type = "requests_per_minute", value = 100 | anthropic.null }, ... }
+-- (null clears the workspace's override: the organization's value applies again).
+local function rate_limit_values(v)
+  if v == nil then return nil, "limits is required: { { type = \"requests_per_minute\", value = 100 }, ... }" end
+  if type(v) ~= "table" or v[1] == nil then
+    return nil, "limits must be a non-empty array of { type = ..., value = integer | anthropic.null }"
+  end
+  for i, l in ipairs(v) do
+    if type(l) ~= "table" or type(l.type) ~= "string" then
+      return nil, string.format("limits[%d] must be { type = \"requests_per_minute\", value = ... }", i)
+    end
+    local n = l.value
+    if n ~= json.null and (type(n) ~= "number" or n ~= math.floor(n) or n < 0 or n > 2^53) then
+      return nil, string.format("limits[%d].value must be a whole number >= 0, or anthropic.null to go back to "
+        .. "the organization's limit (got %s)", i, tostring(n))
+    end
+  end
+  return v
+end
 
 local ADMIN_ROLE = { admin = "the admin role cannot be given through the API; an admin does it in the Console" }
 
@@ -83,7 +105,10 @@ M.workspaces = {
     params = { name = "string", tags = "table", data_residency = "table", external_key_id = "string" } },
   archive = { method = "POST", path = "/v1/organizations/workspaces/{workspace_id}/archive", body = false },
   rate_limits = { method = "GET", path = "/v1/organizations/workspaces/{workspace_id}/rate_limits", pager = "token",
-    params = { group_type = "string", page = "string" } },
+    params = { group_type = "string", include_inherited = "boolean", page = "string" } },
+  update_rate_limits = { method = "POST",
+    path = "/v1/organizations/workspaces/{workspace_id}/rate_limits/{rate_limit_id}",
+    params = { limits = rate_limit_values } },
 }
 
 M.members = {

@@ -77,6 +77,10 @@ function M.admin(opts)
 end
 
 M.reports = reports
+
+--- An explicit JSON null in a request (answers read a null member as absent): for example
+-- { type = "requests_per_minute", value = anthropic.null } clears a workspace's override.
+M.null = require("anthropic.json").null
 M.spawn, M.poll, M.run = tasks.spawn, tasks.poll, tasks.run
 M.pollfd, M.timeout, M.pollable = tasks.pollfd, tasks.timeout, tasks.pollable
 M.is_error = errors.is_error

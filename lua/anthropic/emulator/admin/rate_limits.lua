@@ -1,12 +1,18 @@
--- Rate limits, read-only as in the real API:
+-- Rate limits:
 --   GET /v1/organizations/rate_limits (group_type, model, page)
---   GET /v1/organizations/workspaces/{id}/rate_limits (group_type, page): overrides only
+--   GET /v1/organizations/workspaces/{id}/rate_limits (group_type, include_inherited, page):
+--       overrides, and with include_inherited the organization's values too (each with `source`)
+--   POST /v1/organizations/workspaces/{id}/rate_limits/{rate_limit_id} { limits }: sets or clears
+--       overrides of one group
+-- Under API version 2026-10-21 entries carry a `group` object ({id, type, display_name}); under
+-- 2023-06-01 the older `group_type`.
 -- The organization's model groups are built from the model registry; their values are the
 -- emulator's configured per-key limits (POST /_emulator/ratelimit), so what this endpoint says
 -- is what the emulator enforces. Workspace overrides come from the seed and are reported, not
 -- enforced. Both lists fit on one page; an optional `limit` (an emulator extension) splits them
 -- into pages so that clients can test following next_page.
 local common = require "anthropic.emulator.admin.common"
+local json = require "anthropic.emulator.json"
 local util = require "anthropic.emulator.util"
 local workspaces = require "anthropic.emulator.admin.workspaces"
 
@@ -87,9 +93,28 @@ function M.group_of_model(emu, model)
   end
 end
 
-local function group_json(g)
-  return { type = "rate_limit", id = g.id, group_type = g.group_type,
-           models = g.models or common.null, limits = g.limits }
+-- The group object of API version 2026-10-21 (it replaces group_type): { id, type [, display_name] }.
+function M.group_object(g)
+  local o = { id = util.stable_id("rlgrp_01", g.group_type .. ":" .. g.key, 22), type = g.group_type }
+  if g.group_type == "model_group" then
+    o.display_name = (g.key:gsub("%-(%d)%-(%d)$", " %1.%2"):gsub("%-", " "):gsub("^%l", string.upper)
+      :gsub(" (%l)", function(c) return " " .. c:upper() end))
+  end
+  return o
+end
+
+-- A group's kind in the answer: `group` (2026-10-21) or `group_type` (2023-06-01).
+local function with_group(t, g, req)
+  if req and req.api_version == "2023-06-01" then
+    t.group_type = g.group_type
+  else
+    t.group = M.group_object(g)
+  end
+  return t
+end
+
+local function group_json(g, req)
+  return with_group({ type = "rate_limit", id = g.id, models = g.models or common.null, limits = g.limits }, g, req)
 end
 
 local function group_type_filter(params)
@@ -129,32 +154,58 @@ function M.list(emu, req)
       if gt == true or gt == g.group_type then items[#items + 1] = g end
     end
   end
-  return paged(req, items, group_json)
+  return paged(req, items, function(g) return group_json(g, req) end)
 end
 
--- The override entries of a workspace, as JSON.
-function M.workspace_entries(emu, ws)
-  local groups = M.groups(emu)
-  local out = {}
+-- The limiter types a workspace override may set (the SDK's BetaWorkspaceRateLimitType).
+M.LIMIT_TYPES = { "fast_itpmca", "fast_otpm", "input_tokens_per_minute", "input_tokens_per_minute_cache_aware",
+  "output_tokens_per_minute", "requests_per_minute", "tokens_per_day", "tokens_per_minute", "tool_uses_per_second" }
+
+-- The stored override of a workspace for a group, or nil.
+local function override_of(emu, ws, g)
   for _, o in ipairs(emu.org.d.ws_limits) do
-    if o.workspace_id == ws.id then
-      local g
-      for _, x in ipairs(groups) do
-        if x.group_type == o.group_type and (o.group_type ~= "model_group" or x.key == o.key) then g = x end
-      end
-      if g then
-        local limits = {}
-        for i, l in ipairs(o.limits) do
-          local org_limit = common.null
-          for _, ol in ipairs(g.limits) do
-            if ol.type == l.type then org_limit = ol.value end
-          end
-          limits[i] = { type = l.type, value = l.value, org_limit = org_limit }
-        end
-        out[#out + 1] = { type = "workspace_rate_limit", group_type = g.group_type, models = g.models or common.null,
-                          rate_limit_id = g.id, workspace_id = ws.id, limits = limits }
+    if o.workspace_id == ws.id and o.group_type == g.group_type
+      and (o.group_type ~= "model_group" or o.key == g.key) then
+      return o
+    end
+  end
+end
+
+local function org_value(g, t)
+  for _, ol in ipairs(g.limits) do
+    if ol.type == t then return ol.value end
+  end
+end
+
+-- The entry of a workspace for a group: its overrides (source workspace), and with `inherited`
+-- the organization's values it inherits (source organization). -> entry | nil (nothing to list)
+function M.entry(emu, ws, g, inherited, req)
+  local o = override_of(emu, ws, g)
+  local limits, seen = json.array(), {}
+  for _, l in ipairs(o and o.limits or {}) do
+    local ov = org_value(g, l.type)
+    limits[#limits + 1] = { type = l.type, value = l.value, org_limit = ov == nil and common.null or ov,
+                            source = { type = "workspace" } }
+    seen[l.type] = true
+  end
+  if inherited then
+    for _, ol in ipairs(g.limits) do
+      if not seen[ol.type] then
+        limits[#limits + 1] = { type = ol.type, value = ol.value, org_limit = ol.value,
+                                source = { type = "organization" } }
       end
     end
+  end
+  if #limits == 0 and not inherited then return nil end
+  return with_group({ type = "workspace_rate_limit", models = g.models or common.null, rate_limit_id = g.id,
+                      workspace_id = ws.id, limits = limits }, g, req)
+end
+
+-- The entries of a workspace, as JSON (overrides only, or every group with include_inherited).
+function M.workspace_entries(emu, ws, inherited, req)
+  local out = {}
+  for _, g in ipairs(M.groups(emu)) do
+    out[#out + 1] = M.entry(emu, ws, g, inherited, req)
   end
   return out
 end
@@ -198,16 +249,70 @@ function M.workspace_list(emu, req)
   local gt
   gt, err = group_type_filter(req.params)
   if not gt then return err end
+  local inherited
+  inherited, err = common.bool_param(req.params, "include_inherited")
+  if inherited == nil then return err end
   local items = {}
-  for _, e in ipairs(M.workspace_entries(emu, ws)) do
-    if gt == true or gt == e.group_type then items[#items + 1] = e end
+  for _, e in ipairs(M.workspace_entries(emu, ws, inherited, req)) do
+    local t = e.group_type or e.group.type
+    if gt == true or gt == t then items[#items + 1] = e end
   end
   return paged(req, items)
+end
+
+-- POST /v1/organizations/workspaces/{id}/rate_limits/{rate_limit_id} { limits = [{type, value | null}] }:
+-- an integer sets that type's override, null clears it, types not named keep theirs. A value
+-- above the organization's limit is stored (the lower of the two applies), as the API does.
+function M.workspace_update(emu, req)
+  local ws, err = workspaces.find(emu, req.captures[1])
+  if not ws then return err end
+  if ws.archived_at then return common.bad("Cannot change the rate limits of an archived workspace.") end
+  local g
+  for _, x in ipairs(M.groups(emu)) do
+    if x.id == req.captures[2] then g = x end
+  end
+  if not g then return common.not_found("No rate limit with id '" .. req.captures[2] .. "'.") end
+  local body
+  body, err = common.body(emu, req)
+  if not body then return err end
+  err = common.check_fields(body, common.set { "limits" })
+  if err then return err end
+  if not common.is_list(body.limits) then return common.bad("limits: Input should be a valid list") end
+  for i, l in ipairs(body.limits) do
+    local at = "limits." .. (i - 1)
+    if not common.is_object(l) then return common.bad(at .. ": Input should be a valid object") end
+    err = common.check_fields(l, common.set { "type", "value" })
+      or common.check_enum(at .. ".type", l.type, M.LIMIT_TYPES)
+    if err then return err end
+    if l.value == nil then return common.bad(at .. ".value: Field required") end
+    if l.value ~= json.null and (not common.is_int(l.value) or l.value < 0) then
+      return common.bad(at .. ".value: Input should be a non-negative integer or null")
+    end
+  end
+  local o = override_of(emu, ws, g)
+  if not o then
+    o = { workspace_id = ws.id, group_type = g.group_type, key = g.key, limits = {} }
+    local list = emu.org.d.ws_limits
+    list[#list + 1] = o
+  end
+  for _, l in ipairs(body.limits) do
+    for i = #o.limits, 1, -1 do
+      if o.limits[i].type == l.type then table.remove(o.limits, i) end
+    end
+    if l.value ~= json.null then o.limits[#o.limits + 1] = { type = l.type, value = math.floor(l.value) } end
+  end
+  table.sort(o.limits, function(a, b) return a.type < b.type end)
+  local entry = M.entry(emu, ws, g, false, req)
+    or with_group({ type = "workspace_rate_limit", models = g.models or common.null, rate_limit_id = g.id,
+                    workspace_id = ws.id, limits = json.array() }, g, req)
+  return common.ok(entry)
 end
 
 function M.register(emu)
   emu:route("GET", "^/v1/organizations/rate_limits$", M.list, { auth = "admin" })
   emu:route("GET", "^/v1/organizations/workspaces/([^/]+)/rate_limits$", M.workspace_list, { auth = "admin" })
+  emu:route("POST", "^/v1/organizations/workspaces/([^/]+)/rate_limits/([^/]+)$", M.workspace_update,
+            { auth = "admin" })
 end
 
 return M
