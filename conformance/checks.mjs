@@ -477,6 +477,56 @@ check('analytics.cost.list: BetaAnalyticsCostItem rows; cost_type and token_type
   assert.ok(Math.abs(total - want) < 1e-9, `${total} vs ${want}`);
 });
 
+check('rateLimits.list: BetaOrganizationRateLimit with the group object (2026-10-21), models and limits', async () => {
+  const all = [];
+  for await (const g of org.rateLimits.list()) all.push(g);
+  assert.ok(all.length > 3);
+  for (const g of all) {
+    hasKeys(g, ['id', 'group', 'limits', 'models', 'type'], 'BetaOrganizationRateLimit');
+    assert.equal(g.type, 'rate_limit');
+    assert.ok(['model_group', 'batch', 'token_count', 'files', 'skills', 'web_search'].includes(g.group.type));
+    hasKeys(g.group, g.group.type === 'model_group' ? ['id', 'type', 'display_name'] : ['id', 'type'], 'group');
+    if (g.group.type !== 'model_group') assert.equal(g.models, null);
+    for (const l of g.limits) assert.ok(typeof l.type === 'string' && Number.isInteger(l.value));
+  }
+  const mg = [];
+  for await (const g of org.rateLimits.list({ model: 'claude-opus-4-6', group_type: 'model_group' })) mg.push(g);
+  assert.equal(mg.length, 1);
+  assert.ok(mg[0].models.includes('claude-opus-4-6'));
+});
+
+check('workspaces.rateLimits.update sets and clears (null) limits; list with include_inherited marks each value\'s source', async () => {
+  const wsList = [];
+  for await (const w of org.workspaces.list()) wsList.push(w);
+  const ws = wsList.find((w) => w.name === 'Production').id;
+  const [group] = (await org.rateLimits.list({ model: 'claude-opus-4-6' })).data;
+  const entry = await org.workspaces.rateLimits.update(group.id, { workspace_id: ws,
+    limits: [{ type: 'requests_per_minute', value: 100 }, { type: 'output_tokens_per_minute', value: 2000 }] });
+  hasKeys(entry, ['group', 'limits', 'models', 'rate_limit_id', 'type', 'workspace_id'], 'BetaWorkspaceRateLimit');
+  assert.equal(entry.type, 'workspace_rate_limit');
+  assert.equal(entry.rate_limit_id, group.id);
+  assert.equal(entry.limits.length, 2);
+  for (const l of entry.limits) {
+    hasKeys(l, ['org_limit', 'source', 'type', 'value'], 'BetaWorkspaceRateLimitValue');
+    assert.deepEqual(l.source, { type: 'workspace' });
+  }
+  const cleared = await org.workspaces.rateLimits.update(group.id, { workspace_id: ws,
+    limits: [{ type: 'output_tokens_per_minute', value: null }] });
+  assert.deepEqual(cleared.limits.map((l) => [l.type, l.value]), [['requests_per_minute', 100]]);
+  const own = [];
+  for await (const e of org.workspaces.rateLimits.list(ws)) own.push(e);
+  assert.equal(own.length, 1);
+  const inherited = [];
+  for await (const e of org.workspaces.rateLimits.list(ws, { include_inherited: true })) inherited.push(e);
+  assert.ok(inherited.length > 1);
+  const mine = inherited.find((e) => e.rate_limit_id === group.id);
+  const org_ = mine.limits.filter((l) => l.source.type === 'organization');
+  assert.ok(org_.length >= 1);
+  for (const l of org_) assert.equal(l.value, l.org_limit);
+  await assert.rejects(org.workspaces.rateLimits.update(group.id, { workspace_id: ws,
+    limits: [{ type: 'requests_per_fortnight', value: 1 }] }), (e) => e instanceof Anthropic.BadRequestError);
+});
+
 let passed = 0;
 let failed = 0;
 for (const [i, c] of checks.entries()) {
