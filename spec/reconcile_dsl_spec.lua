@@ -70,7 +70,7 @@ end
     local cases = {
       { 'workspace "w" {\n  tags = {},\n  colour = "red",\n}',
         'org.lua:3: workspace "w": colour: unknown field (known: allow_recreate, archived, budget, id, keys, '
-          .. 'members, tags)' },
+          .. 'members, rate_limits, tags)' },
       { 'member "bob@example.com" {\n  role = "owner" }',
         'org.lua:2: member "bob@example.com": role: must be one of "user", "developer", "billing", '
           .. '"claude_code_user", "admin" (got "owner")' },
@@ -106,7 +106,7 @@ end
       { 'workspace "Claude Code" {}', 'org.lua:1: workspace "Claude Code": the Claude Code workspace is managed by '
         .. 'Anthropic (archiving it disables Claude Code) and is never touched' },
       { 'workspace "w" { archived = true, members = {} }',
-        'org.lua:1: workspace "w": archived: an archived workspace has no members, keys or budget' },
+        'org.lua:1: workspace "w": archived: an archived workspace has no members, keys, budget or rate limits' },
       { 'prune { members = "yes" }', 'org.lua:1: prune: members: must be true or false (got "yes")' },
       { 'prune { member = true }', 'org.lua:1: prune: member: unknown field (known: invites, keys, members, '
         .. 'workspace_members, workspaces)' },

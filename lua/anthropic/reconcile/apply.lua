@@ -7,6 +7,8 @@
 --   run(admin, plan, opts) -> result { done = {...}, failed = {...}, skipped = {...} }
 -- opts.on_action(action, outcome, detail) is called after each action (outcome "done", "adopted",
 -- "failed" or "skipped"); opts.max_attempts (default 3) bounds the tries of a create.
+local json = require "anthropic.json"
+
 local M = {}
 
 local function gone(err)
@@ -140,6 +142,13 @@ end
 
 OPS["api_key.update"] = function(admin, a)
   return admin.api_keys:update(a.id, { name = a.after.name, status = a.after.status })
+end
+
+OPS["workspace_rate_limit.update"] = function(admin, a, ctx)
+  local value = a.after.value
+  if value == nil then value = json.null end -- back to the organization's limit
+  return admin.workspaces:update_rate_limits(ctx.workspace_id, a.after.rate_limit_id,
+    { limits = { { type = a.after.type, value = value } } })
 end
 
 --- Carries out the executable actions of plan (a plan from plan.lua, or a decoded plan.json).

@@ -90,6 +90,7 @@ function M.new(config, snap, matches, reports, now)
   local b = setmetatable({
     config = config, snap = snap, matches = matches, now = now,
     costs = reports and reports.costs, usage = reports and reports.usage,
+    reports = reports or {},
     actions = {}, warnings = {}, checks = {}, problems = {}, sets = {},
     users = {}, users_by_id = {}, invites = {}, keys_by_id = {}, matched_ids = {}, declared_members = {},
     role_after = {}, -- user id -> the organization role this plan gives

@@ -396,9 +396,10 @@ function M.build(entries, text, path)
           report(e, { { field = "id" } }, "the same id is pinned by the workspace at line " .. ws_by_id[body.id].line)
         else
           local w = { name = name, line = e.line, id = body.id, tags = body.tags, members = body.members,
-                      budget = body.budget, archived = body.archived, allow_recreate = body.allow_recreate }
-          if body.archived and (body.members or body.keys or body.budget) then
-            report(e, { { field = "archived" } }, "an archived workspace has no members, keys or budget")
+                      budget = body.budget, archived = body.archived, allow_recreate = body.allow_recreate,
+                      rate_limits = body.rate_limits }
+          if body.archived and (body.members or body.keys or body.budget or body.rate_limits) then
+            report(e, { { field = "archived" } }, "an archived workspace has no members, keys, budget or rate limits")
           end
           if w.budget then
             local warn = w.budget.warn_at or { 0.8, 1.0 }

@@ -6,6 +6,7 @@
 -- bidirectional control, a leading or trailing space, ...) is written escaped, in a block or
 -- line that is commented out, under a WARNING comment; each is also a warning returned.
 --   text(snap, opts) -> DSL text, warnings (list of texts); opts.now (for the header)
+local rate_limits = require "anthropic.reconcile.rate_limits"
 local names = require "anthropic.names"
 local plan = require "anthropic.reconcile.plan"
 local schema = require "anthropic.reconcile.schema"
@@ -181,6 +182,13 @@ function M.text(snap, opts)
       end
     end
     say("  },")
+    local rl = snap.rate_limits
+    local lines = rl and rate_limits.export_lines(rl.entries[ws.id], rl.groups)
+    if lines then
+      say("  rate_limits = {")
+      for _, l in ipairs(lines) do say(l) end
+      say("  },")
+    end
     say("}")
     say = saved_say
     local why = names.check(ws.name)

@@ -16,6 +16,7 @@ local dsl = require "anthropic.reconcile.dsl"
 local errors = require "anthropic.error"
 local export = require "anthropic.reconcile.export"
 local planner = require "anthropic.reconcile.plan"
+local rate_limits = require "anthropic.reconcile.rate_limits"
 local read = require "anthropic.reconcile.read"
 local render = require "anthropic.reconcile.render"
 local rotation = require "anthropic.reconcile.rotation"
@@ -42,8 +43,9 @@ end
 -- Plans execute carries out: those M.plan made, and saved plans that passed M.check_saved.
 local runnable = setmetatable({}, { __mode = "k" })
 
--- The reports a config needs: the month's cost per workspace (budgets), usage per key (idle_days).
-local function read_reports(admin, config, now)
+-- The reports a config needs: the month's cost per workspace (budgets), usage per key (idle_days),
+-- the rate limits of the organization and of the workspaces that declare them.
+local function read_reports(admin, config, now, matches)
   local reports, max_idle, budgets = {}, 0, false
   for _, w in ipairs(config.workspaces) do
     if w.budget then budgets = true end
@@ -58,6 +60,8 @@ local function read_reports(admin, config, now)
     reports.usage, err = rotation.read_usage(admin, now, max_idle)
     if not reports.usage then return nil, err end
   end
+  reports.rate_limits, err = rate_limits.read(admin, config, matches)
+  if reports.rate_limits == nil then return nil, err end
   return reports
 end
 
@@ -75,7 +79,7 @@ function M.plan(admin, config, opts)
   snap, err = read.members(admin, snap, planner.member_scope(config, matches))
   if not snap then return nil, err end
   local reports
-  reports, err = read_reports(admin, config, now)
+  reports, err = read_reports(admin, config, now, matches)
   if not reports then return nil, err end
   local p
   p, err = planner.build(config, snap, matches, reports, {
@@ -177,6 +181,8 @@ function M.export(admin, opts)
   for _, ws in ipairs(export.workspaces(snap)) do ids[#ids + 1] = ws.id end
   snap, err = read.members(admin, snap, ids)
   if not snap then return nil, err end
+  snap.rate_limits, err = rate_limits.read_all(admin, ids)
+  if not snap.rate_limits then return nil, err end
   local text, warnings = export.text(snap, opts)
   if opts and opts.warnings then
     for _, w in ipairs(warnings) do opts.warnings[#opts.warnings + 1] = w end

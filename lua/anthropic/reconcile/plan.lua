@@ -18,6 +18,7 @@ local errors = require "anthropic.error"
 require "anthropic.reconcile.people"
 require "anthropic.reconcile.workspaces"
 require "anthropic.reconcile.keys"
+require "anthropic.reconcile.rate_limits"
 
 local M = {}
 
@@ -137,6 +138,7 @@ function M.build(config, snap, matches, reports, opts)
   b:workspaces()
   b:members()
   b:keys()
+  b:rate_limits()
   if #b.problems > 0 then return nil, plan_error(b.problems) end
   local conflicts = declared.check(b)
   if #conflicts > 0 then

@@ -56,6 +56,13 @@ local function what(a)
     text = "withdraw the invite"
   elseif a.op == "archive" then
     text = "archive (final)"
+  elseif a.kind == "workspace_rate_limit" then -- "400000 -> 200000", inherited values said so
+    local function limit(v, org)
+      if v == nil then return "inherit" .. (org and (" (" .. tostring(org) .. ")") or "") end
+      return tostring(v)
+    end
+    local b, af = a.before or {}, a.after or {}
+    text = limit(b.value, b.org_limit) .. " -> " .. limit(af.value, b.org_limit)
   else
     text = changes_text(a.changes)
   end

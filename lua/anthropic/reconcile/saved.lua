@@ -232,6 +232,23 @@ EFFECTS["workspace.update"] = { symbols = "~", check = function(a, r)
   return {}
 end }
 
+EFFECTS["workspace_rate_limit.update"] = { symbols = "~", check = function(a, r, ctx)
+  local ws = a.workspace
+  if type(ws) ~= "table" then return nil, "workspace is required" end
+  if ws.id ~= nil then
+    local live, err = live_workspace(r, ws.id)
+    if not live then return nil, err end
+  elseif not (a.needs and ctx.creates[a.needs] == "workspace") then
+    return nil, "workspace.id is required (or needs: a workspace this plan creates)"
+  end
+  local af = a.after
+  if type(af) ~= "table" or type(af.rate_limit_id) ~= "string" or type(af.type) ~= "string"
+    or (af.value ~= nil and (math.type(af.value) ~= "integer" or af.value < 0)) then
+    return nil, "after: rate_limit_id, type and value (a whole number >= 0, or none to inherit) are required"
+  end
+  return {}
+end }
+
 EFFECTS["workspace.archive"] = { symbols = "!", check = function(a, r)
   local ws, err = live_workspace(r, a.id)
   if not ws then return nil, err end

@@ -1,7 +1,8 @@
 --- What an organization file may say: the blocks and their fields, as data. validate.lua reads it
 -- to check a file; docs/reconcile.md documents the same fields.
 -- A rule is a table:
---   type = "string" | "boolean" | "number" | "integer" | "email" | "map" | "list" | "record"
+--   type = "string" | "boolean" | "number" | "integer" | "email" | "map" | "list" | "record" | "limit"
+--                           ("limit": a whole number >= 0, or "inherit")
 --   enum = {...}            the value must be one of these
 --   min, max                numbers: the range; strings: the length in characters (UTF-8)
 --   label = true            strings: a name people read (anthropic.names: no control characters,
@@ -23,6 +24,10 @@ M.ORG_ROLES = { "user", "developer", "billing", "claude_code_user", "admin" }
 M.WORKSPACE_ROLES = { "workspace_user", "workspace_developer", "workspace_restricted_developer",
   "workspace_admin", "workspace_billing" }
 M.KEY_STATUSES = { "active", "inactive", "archived" }
+-- The limiter types a workspace may set (the API's BetaWorkspaceRateLimitType).
+M.RATE_LIMIT_TYPES = { "requests_per_minute", "input_tokens_per_minute", "input_tokens_per_minute_cache_aware",
+  "output_tokens_per_minute", "tokens_per_minute", "tokens_per_day", "fast_itpmca", "fast_otpm",
+  "tool_uses_per_second" }
 -- What `prune` can switch on, one kind at a time.
 M.PRUNE_KINDS = { "members", "invites", "workspaces", "workspace_members", "keys" }
 
@@ -74,6 +79,9 @@ M.blocks = {
           on_exceed = { type = "string", enum = { "warn", "deactivate_keys" } },
         },
       },
+      -- group (a model, or batch, token_count, files, skills, web_search) -> limiter -> value
+      rate_limits = { type = "map", key = { type = "string", min = 1, max = 200, label = true },
+        value = { type = "map", key = { type = "string", enum = M.RATE_LIMIT_TYPES }, value = { type = "limit" } } },
       archived = { type = "boolean" },
       allow_recreate = { type = "boolean" },
     },

@@ -172,6 +172,14 @@ function check(rule, v, path)
     if rule.min and v < rule.min then fail(path, "must be at least " .. rule.min .. " (got " .. show(v) .. ")") end
     if rule.max and v > rule.max then fail(path, "must be at most " .. rule.max .. " (got " .. show(v) .. ")") end
     return v
+  elseif t == "limit" then
+    if v == "inherit" then return v end
+    if type(v) ~= "number" or v ~= v or v == math.huge or v == -math.huge or v ~= math.floor(v) then
+      fail(path, "must be a whole number or \"inherit\" (got " .. show(v) .. ")")
+    end
+    if v < 0 then fail(path, "must be at least 0 (got " .. show(v) .. ")") end
+    if v > 2 ^ 53 then fail(path, "must be at most 2^53 (got " .. show(v) .. ")") end
+    return math.floor(v)
   elseif t == "email" then
     if type(v) ~= "string" then fail(path, "must be an e-mail address (got " .. type(v) .. ")") end
     if not M.is_email(v) then
