@@ -323,8 +323,10 @@ describe("emulator admin API", function()
       expect_error(api("POST", path, { name = string.rep("\u{4F5C}", 41) }), 400, "invalid_request_error", "at most 40")
       expect_error(api("POST", path, { name = 7 }), 400, "invalid_request_error", "valid string")
       expect_error(api("POST", path, { name = "Production" }), 400, "invalid_request_error", "already exists")
-      expect_error(api("POST", path, { name = "X", display_color = "#000000" }), 400, "invalid_request_error",
-        "display_color: Extra inputs are not permitted")
+      expect_error(api("POST", path, { name = "X", display_color = "black" }), 400, "invalid_request_error",
+        "display_color: Input should be a hex color")
+      expect_error(api("POST", path, { name = "X", colour = "#000000" }), 400, "invalid_request_error",
+        "colour: Extra inputs are not permitted")
       local id = workspace_id("Staging")
       expect_error(api("POST", path .. "/" .. id, { name = "Production" }), 400, "invalid_request_error",
         "already exists")

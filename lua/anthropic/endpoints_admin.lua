@@ -78,6 +78,9 @@ M.users = {
   update = { method = "POST", path = "/v1/organizations/users/{user_id}",
     params = { role = { enum = E.SETTABLE_ROLES, required = true, refuse = ADMIN_ROLE } } },
   remove = { method = "DELETE", path = "/v1/organizations/users/{user_id}" },
+  -- ends the user's sessions (beta)
+  sign_out = { method = "POST", path = "/v1/organizations/users/{user_id}/sign_out", body = false,
+    beta = "admin-user-sign-out-2026-10-08" },
 }
 
 M.invites = {
@@ -97,12 +100,15 @@ M.invites = {
 M.workspaces = {
   create = { method = "POST", path = "/v1/organizations/workspaces", idempotent = false,
     params = { name = { type = "string", required = true }, tags = "table", data_residency = "table",
-      external_key_id = "string" } },
+      external_key_id = "string", display_color = "string", user_profile_id = "string",
+      inference_data_privacy = "table" } },
   list = { method = "GET", path = "/v1/organizations/workspaces", pager = "cursor",
-    params = with(CURSOR, { include_archived = "boolean" }) },
+    params = with(CURSOR, { include_archived = "boolean", include_default = "boolean", ids = { list = true } }) },
   get = { method = "GET", path = "/v1/organizations/workspaces/{workspace_id}" },
   update = { method = "POST", path = "/v1/organizations/workspaces/{workspace_id}",
-    params = { name = "string", tags = "table", data_residency = "table", external_key_id = "string" } },
+    -- tags are merged: a tag set to anthropic.null is removed, tags not named stay
+    params = { name = "string", tags = "table", data_residency = "table", external_key_id = "string",
+      display_color = "string", user_profile_id = "string", inference_data_privacy = "table" } },
   archive = { method = "POST", path = "/v1/organizations/workspaces/{workspace_id}/archive", body = false },
   rate_limits = { method = "GET", path = "/v1/organizations/workspaces/{workspace_id}/rate_limits", pager = "token",
     params = { group_type = "string", include_inherited = "boolean", page = "string" } },

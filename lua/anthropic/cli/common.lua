@@ -172,7 +172,8 @@ function M.date(field)
 end
 
 function M.workspace(row)
-  return row.workspace_id or "(default)"
+  local scope = type(row.scope) == "table" and row.scope.workspace_id -- API version 2026-10-21
+  return row.workspace_id or scope or "(default)"
 end
 
 --- A report's buckets summed with `sum` (reports.usage or reports.cost) by `by`, and in total.

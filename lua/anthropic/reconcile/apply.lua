@@ -101,7 +101,16 @@ OPS["workspace.create"] = function(admin, a, ctx)
 end
 
 OPS["workspace.update"] = function(admin, a)
-  return admin.workspaces:update(a.id, { name = a.after.name, tags = a.after.tags })
+  local tags = a.after.tags
+  if tags then -- the API merges tags: a removed one is sent as null
+    local t = {}
+    for k, v in pairs(tags) do t[k] = v end
+    for k in pairs(type(a.before) == "table" and type(a.before.tags) == "table" and a.before.tags or {}) do
+      if t[k] == nil then t[k] = json.null end
+    end
+    tags = t
+  end
+  return admin.workspaces:update(a.id, { name = a.after.name, tags = tags })
 end
 
 OPS["workspace.archive"] = function(admin, a)

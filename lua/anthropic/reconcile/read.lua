@@ -116,6 +116,9 @@ function M.base(admin)
     if not list then return nil, err end
     snap[step[1]] = list
   end
+  for _, k in ipairs(snap.keys) do -- API version 2026-10-21 gives scope instead of workspace_id
+    if k.workspace_id == nil and type(k.scope) == "table" then k.workspace_id = k.scope.workspace_id end
+  end
   local problems = M.check_base(snap)
   if #problems > 0 then return nil, inconsistent(problems) end
   return snap

@@ -10,14 +10,26 @@ local M = {}
 M.SETTABLE = { "active", "inactive", "archived" }
 M.MAX_NAME = 500
 
-function M.json(emu, k)
-  return {
+-- A key as the API answers it. API version 2026-10-21 (the default of today's SDKs) gives
+-- `scope` ({type = "workspace", workspace_id} or {type = "organization"}) and `principal` (the
+-- user or service account the key acts as; null for a workspace key); 2023-06-01 gives
+-- `workspace_id` instead (req: the request, for its version).
+function M.json(emu, k, req)
+  local t = {
     type = "api_key", id = k.id, name = k.name, status = emu.org:key_status(k),
     created_at = common.rfc3339(k.created_at),
     created_by = k.created_by and { id = k.created_by, type = "user" } or common.null,
     expires_at = k.expires_at and common.rfc3339(k.expires_at) or common.null,
-    partial_key_hint = common.opt(k.hint), workspace_id = common.opt(k.workspace_id),
+    partial_key_hint = common.opt(k.hint),
   }
+  if req and req.api_version == "2023-06-01" then
+    t.workspace_id = common.opt(k.workspace_id)
+  else
+    t.scope = k.workspace_id and { type = "workspace", workspace_id = k.workspace_id } or { type = "organization" }
+    t.principal = k.workspace_id == nil and k.created_by and { type = "user_actor", user_id = k.created_by }
+      or common.null
+  end
+  return t
 end
 
 local function find(emu, id)
@@ -49,7 +61,7 @@ function M.list(emu, req)
     end
   end
   local page
-  page, err = common.page(items, params, function(k) return M.json(emu, k) end)
+  page, err = common.page(items, params, function(k) return M.json(emu, k, req) end)
   if not page then return err end
   return common.ok(page)
 end
@@ -57,7 +69,7 @@ end
 function M.get(emu, req)
   local k, err = find(emu, req.captures[1])
   if not k then return err end
-  return common.ok(M.json(emu, k))
+  return common.ok(M.json(emu, k, req))
 end
 
 -- Checks a key name. -> nil | 400 response
@@ -98,7 +110,7 @@ function M.update(emu, req)
   end
   if common.present(body.name) then k.name = body.name end
   if common.present(body.status) then k.status = body.status end
-  return common.ok(M.json(emu, k))
+  return common.ok(M.json(emu, k, req))
 end
 
 function M.register(emu)

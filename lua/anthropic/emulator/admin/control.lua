@@ -107,7 +107,7 @@ H["POST /_emulator/api_keys"] = function(emu, _, body)
     return common.bad(err)
   end
   local data = json.array()
-  for i, k in ipairs(added) do data[i] = api_keys.json(emu, k) end
+  for i, k in ipairs(added) do data[i] = api_keys.json(emu, k, { api_version = "2023-06-01" }) end
   return { status = 200, body = { data = data, keys = json.array(secrets) }, raw = true }
 end
 

@@ -2,6 +2,7 @@
 -- expires 21 days after it was sent (by the emulator clock); a deleted invite keeps its object
 -- (status "deleted", still readable by id) but leaves every list.
 local common = require "anthropic.emulator.admin.common"
+local json = require "anthropic.emulator.json"
 local store = require "anthropic.emulator.admin.store"
 local users = require "anthropic.emulator.admin.users"
 
@@ -14,6 +15,7 @@ function M.json(emu, inv)
     type = "invite", id = inv.id, email = inv.email, role = inv.role, status = emu.org:invite_status(inv),
     invited_at = common.rfc3339(inv.invited_at), expires_at = common.rfc3339(inv.expires_at),
     accepted_at = inv.accepted_at and common.rfc3339(inv.accepted_at) or common.null,
+    rbac_group_ids = json.array(inv.rbac_group_ids or {}),
   }
 end
 
@@ -23,7 +25,7 @@ local function find(emu, id)
   return inv
 end
 
-local CREATE_FIELDS = common.set { "email", "role" }
+local CREATE_FIELDS = common.set { "email", "role", "rbac_group_ids" }
 
 function M.create(emu, req)
   local body, err = common.body(emu, req)
@@ -49,7 +51,21 @@ function M.create(emu, req)
       return common.bad("A pending invite for " .. body.email .. " already exists (" .. inv.id .. ").")
     end
   end
+  local groups
+  if common.present(body.rbac_group_ids) then
+    if not common.is_list(body.rbac_group_ids) then
+      return common.bad("rbac_group_ids: Input should be a valid list")
+    end
+    groups = {}
+    for i, g in ipairs(body.rbac_group_ids) do
+      if type(g) ~= "string" or not g:match("^rbac_group_[%w]+$") then
+        return common.bad("rbac_group_ids." .. (i - 1) .. ": Input should be an RBAC group id (rbac_group_...)")
+      end
+      groups[i] = g
+    end
+  end
   local inv = org:add_invite { email = body.email, role = body.role }
+  inv.rbac_group_ids = groups
   return common.ok(M.json(emu, inv))
 end
 

@@ -86,7 +86,23 @@ function M.delete(emu, req)
   return common.ok { id = u.id, type = "user_deleted" }
 end
 
+-- POST /v1/organizations/users/{id}/sign_out (beta admin-user-sign-out-2026-10-08): ends the
+-- user's sessions and answers the user. The emulator has no sessions to end.
+M.SIGN_OUT_BETA = "admin-user-sign-out-2026-10-08"
+
+function M.sign_out(emu, req)
+  local beta = false
+  for b in (req.headers["anthropic-beta"] or ""):gmatch("[^,%s]+") do
+    if b == M.SIGN_OUT_BETA then beta = true end
+  end
+  if not beta then return common.bad("This endpoint is in beta: send the anthropic-beta header " .. M.SIGN_OUT_BETA) end
+  local u = emu.org:user(req.captures[1])
+  if not u then return common.not_found("User " .. req.captures[1] .. " not found.") end
+  return common.ok(M.json(u))
+end
+
 function M.register(emu)
+  emu:route("POST", "^/v1/organizations/users/([^/]+)/sign_out$", M.sign_out, { auth = "admin" })
   emu:route("GET", "^/v1/organizations/users$", M.list, { auth = "admin" })
   emu:route("GET", "^/v1/organizations/users/([^/]+)$", M.get, { auth = "admin" })
   emu:route("POST", "^/v1/organizations/users/([^/]+)$", M.update, { auth = "admin" })

@@ -4,6 +4,7 @@
 -- workspace is not an object here: it shows as workspace_id null on keys and in reports.
 local common = require "anthropic.emulator.admin.common"
 local store = require "anthropic.emulator.admin.store"
+local util = require "anthropic.emulator.util"
 
 local M = {}
 
@@ -26,7 +27,40 @@ function M.json(w)
     data_residency = { workspace_geo = dr.workspace_geo, allowed_inference_geos = allowed,
                        default_inference_geo = dr.default_inference_geo },
     tags = setmetatable(tags, nil), external_key_id = common.opt(w.external_key_id),
+    compartment_id = w.compartment_id or util.stable_id("compartment_01", w.id, 22),
+    user_profile_id = common.opt(w.user_profile_id),
   }
+end
+
+-- The default workspace, as workspaces.list({ include_default = true }) shows it: it is no
+-- object of the Admin API otherwise (keys and reports show it as workspace_id null).
+function M.default_json(emu)
+  local org = emu.org.d.org
+  return {
+    type = "workspace", id = util.stable_id("wrkspc_01", "default:" .. org.id, 22), name = "Default Workspace",
+    created_at = common.rfc3339(M.EPOCH), archived_at = common.null, display_color = "#6C5BB9",
+    data_residency = { workspace_geo = "us", allowed_inference_geos = "unrestricted",
+                       default_inference_geo = "global" },
+    tags = {}, external_key_id = common.null,
+    compartment_id = util.stable_id("compartment_01", "default:" .. org.id, 22),
+    user_profile_id = common.null,
+  }
+end
+M.EPOCH = 1704067200 -- 2024-01-01, when the emulator's organizations were "created"
+
+-- display_color: "#RRGGBB". -> nil | 400 response
+local function check_color(v)
+  if type(v) ~= "string" or not v:match("^#%x%x%x%x%x%x$") then
+    return common.bad("display_color: Input should be a hex color like '#6C5BB9'")
+  end
+end
+
+-- user_profile_id: a tagged user profile id (uprof_...), or null on create. -> nil | 400 response
+local function check_profile(v, nullable)
+  if v == common.null and nullable then return nil end
+  if type(v) ~= "string" or not v:match("^uprof_[%w]+$") then
+    return common.bad("user_profile_id: Input should be a user profile id (uprof_...)")
+  end
 end
 
 -- The workspace named by the path. -> workspace | nil, 404 response
@@ -117,7 +151,8 @@ local function check_residency(dr, cur)
   return out
 end
 
-local CREATE_FIELDS = common.set { "name", "data_residency", "tags", "external_key_id" }
+local CREATE_FIELDS = common.set { "name", "data_residency", "tags", "external_key_id", "display_color",
+  "user_profile_id", "inference_data_privacy" }
 
 function M.create(emu, req)
   local body, err = common.body(emu, req)
@@ -140,18 +175,38 @@ function M.create(emu, req)
     end
     t.external_key_id = body.external_key_id
   end
-  return common.ok(M.json(emu.org:add_workspace(t)))
+  if common.present(body.display_color) then
+    err = check_color(body.display_color)
+    if err then return err end
+    t.display_color = body.display_color:upper()
+  end
+  if common.present(body.user_profile_id) then
+    err = check_profile(body.user_profile_id)
+    if err then return err end
+  end
+  local w = emu.org:add_workspace(t)
+  if common.present(body.user_profile_id) then w.user_profile_id = body.user_profile_id end
+  return common.ok(M.json(w))
 end
 
 function M.list(emu, req)
   local include, err = common.bool_param(req.params, "include_archived")
   if include == nil then return err end
+  local with_default
+  with_default, err = common.bool_param(req.params, "include_default")
+  if with_default == nil then return err end
+  local ids = common.list_param(req.params, "ids")
+  local wanted = ids and common.set(ids)
   local items = {}
   for _, w in ipairs(emu.org:sorted(emu.org.d.workspaces, "created_at")) do
-    if include or not w.archived_at then items[#items + 1] = w end
+    if (include or not w.archived_at) and (not wanted or wanted[w.id]) then items[#items + 1] = w end
+  end
+  if with_default then
+    local d = M.default_json(emu)
+    if not wanted or wanted[d.id] then items[#items + 1] = { default = d, id = d.id } end -- the oldest: last
   end
   local page
-  page, err = common.page(items, req.params, M.json)
+  page, err = common.page(items, req.params, function(w) return w.default or M.json(w) end)
   if not page then return err end
   return common.ok(page)
 end
@@ -182,8 +237,26 @@ function M.update(emu, req)
     dr, err = check_residency(body.data_residency, w.data_residency)
     if not dr then return err end
   end
-  if common.present(body.tags) then
-    err = check_tags(body.tags)
+  local tags
+  if common.present(body.tags) then -- merged into the workspace's tags; a null value removes that tag
+    if not common.is_object(body.tags) then return common.bad("tags: Input should be a valid dictionary") end
+    tags = {}
+    for k, v in pairs(w.tags) do tags[k] = v end
+    local set = {}
+    for k, v in pairs(body.tags) do
+      if v == common.null then tags[k] = nil else set[k], tags[k] = v, v end
+    end
+    err = check_tags(set)
+    if err then return err end
+    err = check_tags(tags)
+    if err then return err end
+  end
+  if body.display_color ~= nil then
+    err = check_color(body.display_color)
+    if err then return err end
+  end
+  if body.user_profile_id ~= nil then
+    err = check_profile(body.user_profile_id)
     if err then return err end
   end
   if common.present(body.external_key_id) then
@@ -197,7 +270,9 @@ function M.update(emu, req)
   -- every check passed: apply
   if body.name ~= nil then w.name = body.name end
   if dr then w.data_residency = dr end
-  if common.present(body.tags) then w.tags = body.tags end
+  if tags then w.tags = tags end
+  if body.display_color ~= nil then w.display_color = body.display_color:upper() end
+  if body.user_profile_id ~= nil then w.user_profile_id = body.user_profile_id end
   if common.present(body.external_key_id) then w.external_key_id = body.external_key_id end
   return common.ok(M.json(w))
 end
