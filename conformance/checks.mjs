@@ -354,7 +354,7 @@ check('workspace_id and user_profile_id go as headers (the SDK\'s header params)
 
 check('a workspace key\'s answers carry anthropic-workspace-id: withResponse().workspace_id, _workspace_id, error.workspaceID', async () => {
   const made = await control('POST', 'api_keys', { name: 'conformance', workspace_id: 'Staging' });
-  const ws = made.data[0].workspace_id;
+  const ws = made.data[0].workspace_id ?? made.data[0].scope?.workspace_id;
   const wsClient = new Anthropic({ apiKey: made.keys[0], baseURL: BASE, maxRetries: 0 });
   const { data, workspace_id: wid } = await wsClient.messages.create(hello()).withResponse();
   assert.equal(wid, ws);
@@ -525,6 +525,68 @@ check('workspaces.rateLimits.update sets and clears (null) limits; list with inc
   for (const l of org_) assert.equal(l.value, l.org_limit);
   await assert.rejects(org.workspaces.rateLimits.update(group.id, { workspace_id: ws,
     limits: [{ type: 'requests_per_fortnight', value: 1 }] }), (e) => e instanceof Anthropic.BadRequestError);
+});
+
+const API_KEY_KEYS = ['id', 'created_at', 'created_by', 'expires_at', 'name', 'partial_key_hint', 'principal', 'scope',
+  'status', 'type'];
+const WORKSPACE_KEYS = ['id', 'archived_at', 'compartment_id', 'created_at', 'data_residency', 'display_color',
+  'external_key_id', 'name', 'tags', 'type', 'user_profile_id'];
+const INVITE_KEYS = ['id', 'accepted_at', 'email', 'expires_at', 'invited_at', 'rbac_group_ids', 'role', 'status', 'type'];
+
+check('apiKeys.list/retrieve: BetaAPIKey with scope and principal (2026-10-21)', async () => {
+  const keys = [];
+  for await (const k of org.apiKeys.list()) keys.push(k);
+  assert.ok(keys.length >= 2);
+  for (const k of keys) {
+    hasKeys(k, API_KEY_KEYS, 'BetaAPIKey');
+    assert.ok(['organization', 'workspace'].includes(k.scope.type));
+    if (k.scope.type === 'workspace') assert.match(k.scope.workspace_id, /^wrkspc_/);
+    if (k.principal !== null) assert.ok(['user_actor', 'service_account_actor'].includes(k.principal.type));
+  }
+  const one = await org.apiKeys.retrieve(keys[0].id);
+  hasKeys(one, API_KEY_KEYS, 'BetaAPIKey');
+});
+
+check('workspaces: create/update take display_color and user_profile_id; BetaWorkspace has compartment_id', async () => {
+  const ws = await org.workspaces.create({ name: 'SDK colors', display_color: '#123ABC', user_profile_id: 'uprof_01sdk',
+    tags: { team: 'sdk', drop: 'me' } });
+  hasKeys(ws, WORKSPACE_KEYS, 'BetaWorkspace');
+  assert.equal(ws.display_color, '#123ABC');
+  assert.equal(ws.user_profile_id, 'uprof_01sdk');
+  assert.equal(typeof ws.compartment_id, 'string');
+  const up = await org.workspaces.update(ws.id, { display_color: '#FFFFFF', tags: { drop: null, env: 'ci' } });
+  assert.equal(up.display_color, '#FFFFFF');
+  assert.deepEqual(up.tags, { team: 'sdk', env: 'ci' }); // merged; null removed a tag
+});
+
+check('workspaces.list takes ids[] and include_default (WorkspaceListParams)', async () => {
+  const all = [];
+  for await (const w of org.workspaces.list()) all.push(w);
+  const some = [];
+  for await (const w of org.workspaces.list({ ids: [all[0].id] })) some.push(w);
+  assert.deepEqual(some.map((w) => w.id), [all[0].id]);
+  const withDefault = [];
+  for await (const w of org.workspaces.list({ include_default: true })) withDefault.push(w);
+  assert.equal(withDefault.length, all.length + 1);
+  for (const w of withDefault) hasKeys(w, WORKSPACE_KEYS, 'BetaWorkspace');
+});
+
+check('invites.create takes rbac_group_ids; BetaOrganizationInvite has them', async () => {
+  const inv = await org.invites.create({ email: 'sdk@example.com', role: 'developer', rbac_group_ids: ['rbac_group_01sdk'] });
+  hasKeys(inv, INVITE_KEYS, 'BetaOrganizationInvite');
+  assert.deepEqual(inv.rbac_group_ids, ['rbac_group_01sdk']);
+  const again = await org.invites.retrieve(inv.id);
+  assert.deepEqual(again.rbac_group_ids, ['rbac_group_01sdk']);
+});
+
+check('users.signOut (beta admin-user-sign-out-2026-10-08) answers the BetaOrganizationUser', async () => {
+  const users = [];
+  for await (const u of org.users.list()) users.push(u);
+  const u = await org.users.signOut(users[0].id);
+  hasKeys(u, ['id', 'added_at', 'email', 'name', 'role', 'type'], 'BetaOrganizationUser');
+  assert.equal(u.id, users[0].id);
+  const r = await lastRequest();
+  assert.match(r.headers['anthropic-beta'], /admin-user-sign-out-2026-10-08/);
 });
 
 let passed = 0;
