@@ -69,8 +69,8 @@ end
   describe("errors name the file, the line and the field", function()
     local cases = {
       { 'workspace "w" {\n  tags = {},\n  colour = "red",\n}',
-        'org.lua:3: workspace "w": colour: unknown field (known: allow_recreate, archived, budget, id, keys, '
-          .. 'members, rate_limits, tags)' },
+        'org.lua:3: workspace "w": colour: unknown field (known: allow_recreate, archived, budget, display_color, '
+          .. 'id, keys, members, rate_limits, tags)' },
       { 'member "bob@example.com" {\n  role = "owner" }',
         'org.lua:2: member "bob@example.com": role: must be one of "user", "developer", "billing", '
           .. '"claude_code_user", "admin" (got "owner")' },

@@ -51,7 +51,8 @@ local OPS = {}
 
 OPS["invite.create"] = function(admin, a, ctx)
   return create_or_adopt(function()
-    return admin.invites:create { email = a.after.email, role = a.after.role }
+    return admin.invites:create { email = a.after.email, role = a.after.role,
+      rbac_group_ids = a.after.rbac_group_ids }
   end, function()
     local invites, err = admin.invites:list({ email = a.after.email, limit = 1000 }):all()
     if not invites then return nil, err end
@@ -84,7 +85,7 @@ end
 
 OPS["workspace.create"] = function(admin, a, ctx)
   local ws, how = create_or_adopt(function()
-    return admin.workspaces:create { name = a.after.name, tags = a.after.tags }
+    return admin.workspaces:create { name = a.after.name, tags = a.after.tags, display_color = a.after.display_color }
   end, function()
     local list, err = admin.workspaces:list({ limit = 1000 }):all()
     if not list then return nil, err end
@@ -110,7 +111,8 @@ OPS["workspace.update"] = function(admin, a)
     end
     tags = t
   end
-  return admin.workspaces:update(a.id, { name = a.after.name, tags = tags })
+  return admin.workspaces:update(a.id, { name = a.after.name, tags = tags,
+    display_color = a.after.display_color })
 end
 
 OPS["workspace.archive"] = function(admin, a)

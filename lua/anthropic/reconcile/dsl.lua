@@ -382,7 +382,7 @@ function M.build(entries, text, path)
         if members_by_email[name] then
           report(e, nil, "duplicate member (also at line " .. members_by_email[name].line .. ")")
         else
-          local m = { email = name, role = body.role, line = e.line }
+          local m = { email = name, role = body.role, line = e.line, rbac_group_ids = body.rbac_group_ids }
           members_by_email[name] = m
           config.members[#config.members + 1] = m
         end
@@ -397,7 +397,8 @@ function M.build(entries, text, path)
         else
           local w = { name = name, line = e.line, id = body.id, tags = body.tags, members = body.members,
                       budget = body.budget, archived = body.archived, allow_recreate = body.allow_recreate,
-                      rate_limits = body.rate_limits }
+                      rate_limits = body.rate_limits,
+                      display_color = body.display_color and body.display_color:upper() or nil }
           if body.archived and (body.members or body.keys or body.budget or body.rate_limits) then
             report(e, { { field = "archived" } }, "an archived workspace has no members, keys, budget or rate limits")
           end

@@ -39,7 +39,8 @@ function Builder:member(m)
       changes = { { "role", invite.role, m.role } },
       reason = "an invite cannot be changed: it is withdrawn and sent again with the new role" }
   else
-    add { symbol = "+", kind = "invite", op = "create", email = m.email, after = { email = m.email, role = m.role },
+    add { symbol = "+", kind = "invite", op = "create", email = m.email,
+      after = { email = m.email, role = m.role, rbac_group_ids = m.rbac_group_ids },
       adds_to = "pending invites", reason = "not in the organization" }
   end
 end

@@ -67,6 +67,7 @@ M.blocks = {
     named = "workspace name", name_rule = { type = "string", min = 1, max = 40, label = true },
     fields = {
       id = { type = "string", pattern = "^wrkspc_[%w_-]+$", pattern_text = "a workspace id (wrkspc_...)" },
+      display_color = { type = "string", pattern = "^#%x%x%x%x%x%x$", pattern_text = 'a color "#RRGGBB"' },
       tags = { type = "map", key = { type = "string", min = 1, not_prefix = "anthropic", label = true },
                value = { type = "string", allow_false = true, label = true } },
       members = { type = "map", key = EMAIL, value = { type = "string", enum = M.WORKSPACE_ROLES } },
@@ -90,6 +91,9 @@ M.blocks = {
     named = "e-mail address", name_rule = EMAIL,
     fields = {
       role = { type = "string", enum = M.ORG_ROLES, required = true },
+      -- the RBAC groups an invite puts them in (used when the invite is sent)
+      rbac_group_ids = { type = "list", item = { type = "string", pattern = "^rbac_group_[%w_-]+$",
+        pattern_text = "an RBAC group id (rbac_group_...)" } },
     },
   },
   prune = {

@@ -43,6 +43,10 @@ function Builder:workspaces()
         changes[#changes + 1] = { "name", m.live.name, w.name }
         after.name = w.name
       end
+      if w.display_color and (m.live.display_color or ""):upper() ~= w.display_color then
+        changes[#changes + 1] = { "display_color", m.live.display_color, w.display_color }
+        after.display_color = w.display_color
+      end
       if w.tags then
         local tchanges, tags = tag_changes(w.tags, m.live.tags)
         for _, c in ipairs(tchanges) do changes[#changes + 1] = c end
@@ -64,7 +68,8 @@ function Builder:workspaces()
         if v then tags[k] = v end
       end
       m.create = self:add { wave = "workspaces", symbol = "+", kind = "workspace", op = "create", address = address,
-        after = { name = w.name, tags = next(tags) and tags or nil }, adds_to = "workspaces", reason = m.archived
+        after = { name = w.name, tags = next(tags) and tags or nil, display_color = w.display_color },
+        adds_to = "workspaces", reason = m.archived
         and "the workspace with this name is archived; allow_recreate = true" or "not in the organization" }
     end
   end
