@@ -57,7 +57,8 @@ local ok, err = pcall(function()
     if created and now - created > MAX_AGE_DAYS * DAY then
       old = old + 1
       print(string.format("  %-32s %-24s %-24s %4d days  workspace %s", key.id, key.name or "", key.partial_key_hint
-        or "", math.floor((now - created) / DAY), key.workspace_id or "(default)"))
+        or "", math.floor((now - created) / DAY),
+        (key.scope and key.scope.workspace_id) or key.workspace_id or "(default)")) -- (scope: 2026-10-21)
     end
   end
 end)
