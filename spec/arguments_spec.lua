@@ -70,7 +70,12 @@ describe("method arguments", function()
         local args = {}
         for i = 1, #names do args[i] = "id-" .. i end
         local n = #names
-        local call = function(...) return r[name](r, table.unpack(args, 1, n), ...) end
+        local call = function(...) -- (every path argument, then the rest: unpack not last keeps one value)
+          local all_args = { table.unpack(args, 1, n) }
+          local extra = table.pack(...)
+          for i = 1, extra.n do all_args[n + i] = extra[i] end
+          return r[name](r, table.unpack(all_args, 1, n + extra.n))
+        end
         if n == 0 then call = function(...) return r[name](r, ...) end end
         -- with "." instead of ":"
         raises(function() return r[name](table.unpack(args, 1, n)) end, label .. " must be called with a colon", label)
