@@ -400,6 +400,23 @@ describe("anthropic admin commands", function()
       assert.equal("workspace_rate_limit", json(out)[1].type)
     end)
 
+    it("workspaces create/update --color, list --include-default; invites create --rbac-group", function()
+      local out, err, code = cli { "workspaces", "create", "Painted", "--color", "#12AB34", "--json" }
+      assert.equal(0, code, err)
+      local ws = json(out)
+      assert.equal("#12AB34", ws.display_color)
+      out = cli { "workspaces", "update", ws.id, "--color", "#FFFFFF", "--json" }
+      assert.equal("#FFFFFF", json(out).display_color)
+      local _, e, c = cli { "workspaces", "update", ws.id, "--color", "white" }
+      assert.equal(2, c)
+      assert.matches("--color takes a color #RRGGBB", e, 1, true)
+      out = cli { "workspaces", "list", "--include-default" }
+      assert.matches("\n%S+%s+Default Workspace%s", out)
+      out = cli { "invites", "create", "team@example.com", "--role", "user",
+        "--rbac-group", "rbac_group_01a,rbac_group_01b", "--json" }
+      assert.same({ "rbac_group_01a", "rbac_group_01b" }, json(out).rbac_group_ids)
+    end)
+
     it("limits set: a workspace's limits for one group, back with 'inherit'; --inherited lists the rest", function()
       local prod = find(admin.workspaces:list(), "name", "Production")
       local out, err, code = cli { "limits", "set", prod.id, "--group-type", "model_group", "--model",

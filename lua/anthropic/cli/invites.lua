@@ -7,7 +7,9 @@ usage: anthropic invites <subcommand> [options]
   list [--status S[,S]] [--email EMAIL] [--role ROLE[,ROLE]] [--limit N]
                                  invites; S is pending, accepted or expired
   get INVITE_ID                  one invite
-  create EMAIL --role ROLE       invite someone (the invite expires after 21 days)
+  create EMAIL --role ROLE [--rbac-group ID[,ID]]
+                                 invite someone (the invite expires after 21 days), into
+                                 these RBAC groups (rbac_group_...)
   delete INVITE_ID               withdraw an invite
 
   --json                         print JSON instead of a table
@@ -42,10 +44,11 @@ return common.command {
     },
     get = { args = { "INVITE_ID" }, run = function(admin, _, args) return one(admin.invites:get(args[1])) end },
     create = {
-      args = { "EMAIL" }, flags = { role = "string" },
+      args = { "EMAIL" }, flags = { role = "string", ["rbac-group"] = "list" },
       run = function(admin, opts, args)
         if not opts.role then error("give --role", 0) end
-        return one(admin.invites:create { email = common.check_name("EMAIL", args[1]), role = opts.role })
+        return one(admin.invites:create { email = common.check_name("EMAIL", args[1]), role = opts.role,
+          rbac_group_ids = opts.rbac_group })
       end,
     },
     delete = {

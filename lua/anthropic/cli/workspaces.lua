@@ -4,10 +4,12 @@ local common = require "anthropic.cli.common"
 local USAGE = [[
 usage: anthropic workspaces <subcommand> [options]
 
-  list [--include-archived] [--limit N]   workspaces (the default workspace is not one of them)
+  list [--include-archived] [--include-default] [--limit N]
+                                          workspaces (--include-default: the default one too)
   get WORKSPACE_ID                        one workspace
-  create NAME                             a new workspace
-  update WORKSPACE_ID --name NAME         rename a workspace
+  create NAME [--color #RRGGBB]           a new workspace
+  update WORKSPACE_ID [--name NAME] [--color #RRGGBB]
+                                          rename a workspace, or change its color
   archive WORKSPACE_ID                    archive a workspace (final)
 
   --json                                  print JSON instead of a table
@@ -25,6 +27,12 @@ local COLUMNS = {
   { "ARCHIVED", common.date("archived_at") }, { "GEO", geo }, { "COLOR", "display_color" },
 }
 
+-- --color: "#RRGGBB" (checked here: the value is sent as given).
+local function color(v)
+  if v ~= nil and not v:match("^#%x%x%x%x%x%x$") then error("--color takes a color #RRGGBB (got '" .. v .. "')", 0) end
+  return v
+end
+
 local function one(w, err)
   return w, err or { fields = COLUMNS }
 end
@@ -38,25 +46,27 @@ return common.command {
   },
   subcommands = {
     list = {
-      flags = { ["include-archived"] = "boolean", limit = "number" },
+      flags = { ["include-archived"] = "boolean", ["include-default"] = "boolean", limit = "number" },
       run = function(admin, opts)
         local items, err = admin.workspaces:list(common.page_params(opts,
-          { include_archived = opts.include_archived })):all(opts.limit)
+          { include_archived = opts.include_archived, include_default = opts.include_default })):all(opts.limit)
         return items, err or { columns = COLUMNS, empty = "(no workspaces besides the default workspace)" }
       end,
     },
     get = { args = { "WORKSPACE_ID" }, run = function(admin, _, args) return one(admin.workspaces:get(args[1])) end },
     create = {
-      args = { "NAME" },
-      run = function(admin, _, args)
-        return one(admin.workspaces:create { name = common.check_name("NAME", args[1]) })
+      args = { "NAME" }, flags = { color = "string" },
+      run = function(admin, opts, args)
+        return one(admin.workspaces:create { name = common.check_name("NAME", args[1]),
+          display_color = color(opts.color) })
       end,
     },
     update = {
-      args = { "WORKSPACE_ID" }, flags = { name = "string" },
+      args = { "WORKSPACE_ID" }, flags = { name = "string", color = "string" },
       run = function(admin, opts, args)
-        if not opts.name then error("give --name", 0) end
-        return one(admin.workspaces:update(args[1], { name = common.check_name("--name", opts.name) }))
+        if not opts.name and not opts.color then error("give --name or --color", 0) end
+        return one(admin.workspaces:update(args[1], { name = opts.name and common.check_name("--name", opts.name),
+          display_color = color(opts.color) }))
       end,
     },
     archive = {
