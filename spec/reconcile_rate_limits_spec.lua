@@ -97,10 +97,10 @@ workspace "Production" {
     local admin = org:admin()
     for _, case in ipairs {
       { 'workspace "Production" {\n  rate_limits = { batch = { requests_per_minute = 999999 } },\n}',
-        'org.lua:1: workspace "Production": rate_limits%["batch"%]%.requests_per_minute = 999999 is above the '
+        'org.lua:2: workspace "Production": rate_limits%["batch"%]%.requests_per_minute = 999999 is above the '
           .. "organization's limit %(4000%)" },
-      { 'workspace "Production" { rate_limits = { ["gpt-4"] = { requests_per_minute = 1 } } }',
-        'org.lua:1: workspace "Production": rate_limits%["gpt%-4"%]: the organization has no rate%-limit group' },
+      { 'workspace "Production" {\n  rate_limits = {\n    ["gpt-4"] = { requests_per_minute = 1 },\n  },\n}',
+        'org.lua:3: workspace "Production": rate_limits%["gpt%-4"%]: the organization has no rate%-limit group' },
       { 'workspace "Production" { rate_limits = { files = { tokens_per_day = 1 } } }',
         'rate_limits%["files"%]%.tokens_per_day: the group has no tokens_per_day limit '
           .. '%(it has requests_per_minute%)' },

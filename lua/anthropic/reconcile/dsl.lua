@@ -399,6 +399,17 @@ function M.build(entries, text, path)
                       budget = body.budget, archived = body.archived, allow_recreate = body.allow_recreate,
                       rate_limits = body.rate_limits,
                       display_color = body.display_color and body.display_color:upper() or nil }
+          if body.rate_limits then -- the line of each value, for the plan's problems (rate_limits.lua)
+            w.rate_limit_lines = {}
+            for key, limits in pairs(body.rate_limits) do
+              w.rate_limit_lines[key] = locate(lines, e.line, stop_of(e.line),
+                { { field = "rate_limits" }, { key = key } })
+              for t in pairs(limits) do
+                w.rate_limit_lines[key .. "\0" .. t] = locate(lines, e.line, stop_of(e.line),
+                  { { field = "rate_limits" }, { key = key }, { key = t } })
+              end
+            end
+          end
           if body.archived and (body.members or body.keys or body.budget or body.rate_limits) then
             report(e, { { field = "archived" } }, "an archived workspace has no members, keys, budget or rate limits")
           end

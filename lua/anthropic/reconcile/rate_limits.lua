@@ -131,14 +131,18 @@ function Builder:rate_limits()
   for _, w in ipairs(config.workspaces) do
     local m = self.matches[w]
     if w.rate_limits and not w.archived and not m.blocked then
-      local where = string.format("%s:%d: workspace %s: rate_limits", config.source, w.line, q(w.name))
+      local lines = w.rate_limit_lines or {}
+      local function where(key, t) -- "org.lua:LINE: workspace "P": rate_limits["key"]" (the value's line)
+        local line = lines[t and (key .. "\0" .. t) or key] or lines[key] or w.line
+        return string.format("%s:%d: workspace %s: rate_limits[%s]", config.source, line, q(w.name), q(key))
+      end
       local live = overrides(m.live and rl.entries[m.live.id])
       local mentioned = {}
       for _, key in ipairs(sorted(w.rate_limits)) do
         local g = resolve(rl.groups, key)
         if not g then
-          self:problem(string.format("%s[%s]: the organization has no rate-limit group for %s (a model of a model "
-            .. "group, or one of %s)", where, q(key), q(key), table.concat(M.GROUP_TYPES, ", ")))
+          self:problem(string.format("%s: the organization has no rate-limit group for %s (a model of a model "
+            .. "group, or one of %s)", where(key), q(key), table.concat(M.GROUP_TYPES, ", ")))
         else
           mentioned[g.id] = mentioned[g.id] or {}
           local cur = live[g.id] or {}
@@ -147,11 +151,11 @@ function Builder:rate_limits()
             local v, org = want[t], org_value(g, t)
             mentioned[g.id][t] = true
             if org == nil then
-              self:problem(string.format("%s[%s].%s: the group has no %s limit (it has %s)", where, q(key), t, t,
+              self:problem(string.format("%s.%s: the group has no %s limit (it has %s)", where(key, t), t, t,
                 types_of(g)))
             elseif v ~= "inherit" and v > org then
-              self:problem(string.format("%s[%s].%s = %d is above the organization's limit (%d); a workspace limit "
-                .. "cannot raise it", where, q(key), t, v, org))
+              self:problem(string.format("%s.%s = %d is above the organization's limit (%d); a workspace limit "
+                .. "cannot raise it", where(key, t), t, v, org))
             else
               local before = cur[t]
               local after = v ~= "inherit" and v or nil
