@@ -44,7 +44,7 @@ function M.read(admin, config, matches)
     if w.rate_limits then wanted.any = true end
   end
   if not wanted.any then return false end
-  local groups, err = all(admin.rate_limits:list { limit = 1000 }, "the organization's rate limits")
+  local groups, err = all(admin.rate_limits:list(), "the organization's rate limits")
   if not groups then return nil, err end
   local entries = {}
   for _, id in ipairs(wanted) do
@@ -57,7 +57,7 @@ end
 
 --- For export: the organization's groups and the overrides of workspaces `ids`.
 function M.read_all(admin, ids)
-  local groups, err = all(admin.rate_limits:list { limit = 1000 }, "the organization's rate limits")
+  local groups, err = all(admin.rate_limits:list(), "the organization's rate limits")
   if not groups then return nil, err end
   local entries = {}
   for _, id in ipairs(ids) do
