@@ -75,8 +75,9 @@ describe("messages client", function()
   it("validates options with clear errors", function()
     assert.has_error(function() anthropic.new { api_kye = key } end,
       "unknown option 'api_kye' for anthropic.new (known options: api_key, api_version, base_url, beta, " ..
-      "ca_file, ca_path, connect_timeout, dotenv, headers, key_command, key_command_timeout, key_file, key_fn, log, " ..
-      "max_body, max_retries, min_speed, pace, proxy, retry_after_cap, spend_limit, stream_deadline, timeout, " ..
+      "ca_file, ca_path, config_file, connect_timeout, dotenv, headers, key_command, key_command_timeout, key_file, " ..
+      "key_fn, log, max_body, max_retries, min_speed, pace, profile, proxy, rate_limit, retry_after_cap, spend_limit, " ..
+      "stream_deadline, timeout, " ..
       "user_agent)")
     assert.has_error(function() anthropic.new { timeout = "10" } end)
     assert.has_error(function() anthropic.new { max_retries = -1 } end)

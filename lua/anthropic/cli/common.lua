@@ -215,12 +215,12 @@ local function raised_message(e)
   return (e:gsub("^[^:\n]*%.lua:%d+: ", ""))
 end
 
---- The client options the global flags set (cli/init.lua: --api-version), for every command's
+--- The client options the global flags set (cli/init.lua: --api-version, --profile), for every command's
 -- clients.
 M.globals = {}
 
 function M.client_options()
-  return { api_version = M.globals.api_version }
+  return { api_version = M.globals.api_version, profile = M.globals.profile }
 end
 
 --- An admin client from the environment (ANTHROPIC_ADMIN_KEY, ANTHROPIC_BASE_URL).
