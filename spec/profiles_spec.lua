@@ -142,7 +142,7 @@ profile "broken" { key_file = %q, base_url = %q }
       local msg, kerr = c.messages:create(PROMPT)
       assert.is_nil(msg)
       assert.equal("key", kerr.kind)
-      assert.matches("%(profile broken key_file %(.*config.lua%)%)", kerr.message)
+      assert.matches("%(profile broken key_file .*missing.key %(.*config.lua%)%)", kerr.message)
       c:close()
     end)
 
@@ -194,7 +194,8 @@ profile "broken" { key_file = %q, base_url = %q }
         local hint = function(k) return k:sub(1, 16) .. "..." .. k:sub(-4) end
         local out = run(code, { ANTHROPIC_CONFIG = path, ANTHROPIC_PROFILE = "prod", ANTHROPIC_API_KEY = false,
           ANTHROPIC_BASE_URL = false })
-        assert.equal(hint(key) .. " http://127.0.0.1:7 profile prod key_file (" .. path .. ")", out)
+        assert.equal(hint(key) .. " http://127.0.0.1:7 profile prod key_file " .. dir .. "/prod.key (" .. path .. ")",
+          out)
         out = run(code, { ANTHROPIC_CONFIG = path, ANTHROPIC_PROFILE = false, ANTHROPIC_API_KEY = false,
           ANTHROPIC_BASE_URL = false })
         assert.matches("^" .. hint(other):gsub("%p", "%%%0") .. " https://api.anthropic.com profile dev", out)

@@ -295,7 +295,8 @@ function Transport:key()
         .. pk.field .. ")"
     else
       ko.key_file, ko.key_command = pk.key_file, pk.key_command
-      self.key_origin = "profile " .. self.profile.name .. " " .. pk.field .. " (" .. self.profile.file .. ")"
+      self.key_origin = "profile " .. self.profile.name .. " " .. pk.field .. " "
+        .. (pk.key_file or table.concat(pk.key_command, " ")) .. " (" .. self.profile.file .. ")"
     end
   end
   local key, msg = core.load_key(ko)
@@ -489,6 +490,7 @@ function Transport:request(spec, value)
   if not t then return nil, errors.new { kind = kind, message = msg } end
   if spec.stream then return t end
   M.await(function() return t:done() end)
+  if spec.on_done then spec.on_done(function(name) return t:header(name) end, t:status()) end -- (doctor.lua)
   if g then
     g:observe(function(name) return t:header(name) end)
     local answer, err = self:finish(t, spec)

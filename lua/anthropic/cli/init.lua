@@ -20,6 +20,7 @@ M.SUMMARIES = {
   { "apply", "make the organization match an organization file" },
   { "export", "write an organization file for the live organization" },
   { "profiles", "list the profiles of the config file, with each key's source and hint" },
+  { "doctor", "check the setup: key, network, authentication, workspace, limits, spend (PASS/WARN/FAIL)" },
 }
 
 local function searchpath(name)
