@@ -251,6 +251,7 @@ function M.new(opts, kind, ctor)
     profile_key = profile_key(opts, profile, admin),
     engine = M.engine(),
     guard = guard.new(opts), -- spend_limit / pace (guard.lua); nil when neither is set
+    limiter = opts.rate_limit and require("anthropic.limiter").new(opts.rate_limit), -- (limiter.lua)
   }, Transport)
   -- The header lists a request may send, built once: a JSON body adds content-type; a POST
   -- without a body says it has none (else libcurl would announce a form).
@@ -481,16 +482,39 @@ function Transport:request(spec, value)
     local ok, gerr = g:before()
     if not ok then return nil, gerr end
   end
+  local lim, reservation = spec.metered and self.limiter, nil
+  if lim then -- may wait (a task yields meanwhile) until the rate limits have room for it
+    local lerr
+    reservation, lerr = lim:acquire(value or spec.body)
+    if not reservation then return nil, lerr end
+  end
   local req = self._submit
   req.method, req.url, req.headers, req.body, req.key = spec.method, self.base_url .. path, headers, body, key
   req.timeout, req.idempotent, req.stream = spec.timeout or self.timeout, spec.idempotent ~= false, spec.stream
   req.deadline = spec.stream and self.stream_deadline or nil
   local t, msg, kind = self.engine:submit(req)
   req.url, req.body, req.key = nil, nil, nil -- nothing of this request stays referenced
-  if not t then return nil, errors.new { kind = kind, message = msg } end
-  if spec.stream then return t end
+  if not t then
+    if lim then lim:settle(reservation) end
+    return nil, errors.new { kind = kind, message = msg }
+  end
+  if spec.stream then
+    spec._reservation = reservation -- settled by the stream (stream.lua)
+    return t
+  end
   M.await(function() return t:done() end)
   if spec.on_done then spec.on_done(function(name) return t:header(name) end, t:status()) end -- (doctor.lua)
+  if lim then
+    local status = t:status()
+    local seen = M.ratelimit_headers(t)
+    local answer, err = self:finish(t, spec)
+    if g then
+      g:observe(seen)
+      if type(answer) == "table" then g:charge(answer.model, answer.usage) end
+    end
+    lim:settle(reservation, type(answer) == "table" and answer.usage or nil, status, seen, err and err.retry_after)
+    return answer, err
+  end
   if g then
     g:observe(function(name) return t:header(name) end)
     local answer, err = self:finish(t, spec)
@@ -498,6 +522,20 @@ function Transport:request(spec, value)
     return answer, err
   end
   return self:finish(t, spec)
+end
+
+local RATELIMIT_HEADERS = { "retry-after" }
+for _, family in ipairs { "requests", "input-tokens", "output-tokens" } do
+  for _, part in ipairs { "limit", "remaining", "reset" } do
+    RATELIMIT_HEADERS[#RATELIMIT_HEADERS + 1] = "anthropic-ratelimit-" .. family .. "-" .. part
+  end
+end
+
+--- The anthropic-ratelimit-* headers of a transfer, kept past its close: -> header(name)
+function M.ratelimit_headers(t)
+  local got = {}
+  for _, name in ipairs(RATELIMIT_HEADERS) do got[name] = t:header(name) end
+  return function(name) return got[name] end
 end
 
 -- with_ids from a done transfer's headers.
