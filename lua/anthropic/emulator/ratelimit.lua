@@ -29,7 +29,7 @@ function Limiter:reset(limits)
     if k ~= "speed" then self.limits[k] = v end
   end
   self.buckets = {}
-  self.speed, self.epoch = limits and limits.speed or 1, util.now()
+  self.speed, self.epoch, self.refused = limits and limits.speed or 1, util.now(), 0
 end
 
 -- The buckets' clock: real seconds, sped up (see the top).
