@@ -293,4 +293,7 @@ fi
 
 status=0
 "$LUA" bench/report.lua "$RESULTS" "$D/meta.lua" "$D/machine.txt" "$DOCS" "$STRICT" || status=$?
+# token-aware pacing against the emulator's rate limits (docs/rate-limits.md)
+pacing_doc=; [ "$DOCS" = 1 ] && pacing_doc=docs/performance.md
+"$LUA" bench/pacing.lua $pacing_doc || { [ "$STRICT" = 1 ] && status=1; }
 exit $status

@@ -103,52 +103,61 @@ function Limiter:estimate(params)
   return math.max(1, input), output, chars
 end
 
--- Seconds until every bucket holds `need` (0: now), or nil, name when a bucket can never.
-local function wait_for(self, need, now)
-  local worst = 0
-  for n, b in pairs(self.buckets) do
-    local want = need[n]
-    if want > b.cap then return nil, n end
-    refill(b, now)
-    if b.level < want then worst = math.max(worst, (want - b.level) * 60 / b.rate) end
-  end
-  if self.paused_until and self.paused_until > now then worst = math.max(worst, self.paused_until - now) end
-  return worst
-end
-
 --- Reserves a Messages request's share (params: its body), waiting as long as needed.
+-- Requests wait in the order they came (a large one is never overtaken for ever by small
+-- ones): the first takes its share once every bucket holds it; the others sleep until the
+-- refill will have covered the shares before theirs and their own, then look again
+-- (tasks.sleep: the other tasks and the host loop run meanwhile). A share is never taken ahead:
+-- the API's buckets stop filling at their size, so tokens promised to sleeping requests would
+-- not be there.
 -- -> reservation | nil, err (kind config: a request larger than a whole bucket; nothing is sent)
 function Limiter:acquire(params, input_count)
   local input, output, chars = self:estimate(params)
   if input_count then input = input_count end
   local need = { rpm = 1, itpm = input, otpm = math.max(1, output) }
-  local tasks = require "anthropic.tasks"
-  while true do
-    -- until the first headers (the buckets' true size and level), one request at a time
-    while not self.synced and self.inflight > 0 do
-      self.stats.waits = self.stats.waits + 1
-      require("anthropic.transport").await(function() return self.synced or self.inflight == 0 end)
-    end
-    local now = core.now()
-    local wait, over = wait_for(self, need, now)
-    if not wait then
-      local b = self.buckets[over]
+  for n, b in pairs(self.buckets) do
+    if need[n] > b.cap then
       return nil, errors.new { kind = "config", message = string.format("rate_limit: the request's estimated %d "
         .. "%s are more than the %s per minute allowed (%d); nothing was sent. Send less in one request, or "
-        .. "raise rate_limit.%s", need[over], WORDS[over], WORDS[over], math.floor(b.cap), over) }
-    end
-    if wait <= 0 and (self.synced or self.inflight == 0) then
-      for n, b in pairs(self.buckets) do b.level = b.level - need[n] end
-      self.inflight = self.inflight + 1
-      self.stats.requests = self.stats.requests + 1
-      return { input = need.itpm, output = need.otpm, chars = chars, model = params.model }
-    end
-    if wait > 0 then
-      self.stats.waits = self.stats.waits + 1
-      self.stats.waited = self.stats.waited + wait
-      tasks.sleep(wait)
+        .. "raise rate_limit.%s", need[n], WORDS[n], WORDS[n], math.floor(b.cap), n) }
     end
   end
+  -- until the first headers (the buckets' true size and level), one request at a time
+  while not self.synced and self.inflight > 0 do
+    self.stats.waits = self.stats.waits + 1
+    require("anthropic.transport").await(function() return self.synced or self.inflight == 0 end)
+  end
+  local queue = self.queue or {}
+  self.queue = queue
+  queue[#queue + 1] = need
+  local waited = false
+  while true do
+    local now = core.now()
+    local wait, ahead = 0, {}
+    for _, q in ipairs(queue) do
+      if q == need then break end
+      for n in pairs(self.buckets) do ahead[n] = (ahead[n] or 0) + q[n] end
+    end
+    for n, b in pairs(self.buckets) do
+      refill(b, now)
+      local deficit = (ahead[n] or 0) + need[n] - b.level
+      if deficit > 0 then wait = math.max(wait, deficit * 60 / b.rate) end
+    end
+    if self.paused_until and self.paused_until > now then wait = math.max(wait, self.paused_until - now) end
+    if wait <= 0 and queue[1] == need then
+      table.remove(queue, 1)
+      for n, b in pairs(self.buckets) do b.level = b.level - need[n] end
+      break
+    end
+    if not waited then self.stats.waits = self.stats.waits + 1 end
+    waited = true
+    wait = math.max(wait, 0.001)
+    self.stats.waited = self.stats.waited + wait
+    require("anthropic.tasks").sleep(wait)
+  end
+  self.inflight = self.inflight + 1
+  self.stats.requests = self.stats.requests + 1
+  return { input = need.itpm, output = need.otpm, chars = chars, model = params.model }
 end
 
 -- The headers of an answer: limits (auto, or a capacity below the configured one) and, the
