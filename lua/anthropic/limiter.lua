@@ -50,9 +50,14 @@ function M.new(value)
   return self
 end
 
+-- The refill counted a little below the limit: the two clocks (this process's and the API's)
+-- and the time a request takes to arrive are not exact, and a request that arrives a moment too
+-- early is a 429.
+M.MARGIN = 0.98
+
 local function refill(b, now)
   if now > b.t then
-    b.level = math.min(b.cap, b.level + (now - b.t) * b.rate / 60)
+    b.level = math.min(b.cap, b.level + (now - b.t) * b.rate * M.MARGIN / 60)
     b.t = now
   end
 end
@@ -141,7 +146,7 @@ function Limiter:acquire(params, input_count)
     for n, b in pairs(self.buckets) do
       refill(b, now)
       local deficit = (ahead[n] or 0) + need[n] - b.level
-      if deficit > 0 then wait = math.max(wait, deficit * 60 / b.rate) end
+      if deficit > 0 then wait = math.max(wait, deficit * 60 / (b.rate * M.MARGIN)) end
     end
     if self.paused_until and self.paused_until > now then wait = math.max(wait, self.paused_until - now) end
     if wait <= 0 and queue[1] == need then
