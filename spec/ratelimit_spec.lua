@@ -97,6 +97,18 @@ describe("rate limits", function()
       local c = anthropic.new { api_key = key, base_url = server.url, rate_limit = "tier1" }
       assert.same({ limit = 30000, capacity = 30000, level = 30000 }, c._transport.limiter:report().buckets.itpm)
       c:close()
+      local util = require "helpers.util"
+      local dir = util.tmpdir()
+      local path = util.write(dir .. "/config.lua", 'profile "p" { rate_limit = "tier2" }\n'
+        .. 'profile "q" { rate_limit = { itpm = 5000 } }\n')
+      c = anthropic.new { api_key = key, config_file = path, profile = "p" }
+      assert.equal(450000, c._transport.limiter:report().buckets.itpm.limit)
+      c:close()
+      c = anthropic.new { api_key = key, config_file = path, profile = "q", rate_limit = { itpm = 7000 } }
+      assert.equal(7000, c._transport.limiter:report().buckets.itpm.limit) -- the option wins
+      assert.is_nil(c._transport.limiter:report().buckets.rpm)
+      c:close()
+      util.rmdir(dir)
     end)
 
     it("counts a 429 it still met, and waits out its retry-after", function()
