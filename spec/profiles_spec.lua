@@ -254,6 +254,14 @@ profile "broken" { key_file = %q, base_url = %q }
         ANTHROPIC_BASE_URL = false })
       assert.equal(0, status, err)
       assert.truthy(#out > 0)
+      -- an Admin API command takes the profile's admin key
+      path = config(string.format('profile "prod" { admin_key_file = %q, base_url = %q }\n', dir .. "/admin.key",
+        server.url))
+      out, err, status = util.run({ "lua5.4", "bin/anthropic", "workspaces", "list", "--profile", "prod", "--json" },
+        { ANTHROPIC_CONFIG = path, ANTHROPIC_ADMIN_KEY = false, ANTHROPIC_BASE_URL = false })
+      assert.equal(0, status, err)
+      assert.matches('"name":"Production"', out)
+      util.assert_no_leak(out .. err, admin_key, "workspaces output")
       out, err, status = util.run({ "lua5.4", "bin/anthropic", "messages", "--profile=nope", "hi" },
         { ANTHROPIC_CONFIG = path })
       assert.equal(1, status)
