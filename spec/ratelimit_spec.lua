@@ -82,6 +82,16 @@ describe("rate limits", function()
       c:close()
     end)
 
+    it("with count_tokens = true, reserves what count_tokens counts instead of the estimate", function()
+      local c = anthropic.new { api_key = key, base_url = server.url, rate_limit = { itpm = 100, count_tokens = true } }
+      local _, err = c.messages:create(body(4000))
+      assert.matches("the request's estimated 1000 input tokens are more than", err.message)
+      c:close()
+      local ok, msg = pcall(anthropic.new, { rate_limit = { tier = "gold" } })
+      assert.is_false(ok)
+      assert.matches("option 'rate_limit.tier' for anthropic.new must be a tier name or \"auto\"", msg)
+    end)
+
     it("with \"auto\", takes the limits from the answers' headers", function()
       server:ratelimit { rpm = 50, itpm = 30000, otpm = 8000 }
       local c = anthropic.new { api_key = key, base_url = server.url, rate_limit = "auto" }
@@ -90,6 +100,12 @@ describe("rate limits", function()
       assert.equal(50, b.rpm.limit)
       assert.equal(30000, b.itpm.capacity)
       assert.equal(8000, b.otpm.limit)
+      c:close()
+      c = anthropic.new { api_key = key, base_url = server.url, rate_limit = { tier = "auto", itpm = 9000 } }
+      assert(c.messages:create(body(100)))
+      b = c._transport.limiter:report().buckets
+      assert.equal(9000, b.itpm.limit) -- given: kept
+      assert.equal(50, b.rpm.limit)    -- left out: from the headers
       c:close()
     end)
 

@@ -39,12 +39,13 @@ M.OUTPUTS_KEPT = 32
 --- -> limiter for a rate_limit value (checked by ratelimits.SPEC)
 function M.new(value)
   local limits = ratelimits.limits(value)
-  local self = setmetatable({ auto = limits == "auto", buckets = {}, inflight = 0, synced = false,
+  local self = setmetatable({ auto = limits.auto, count_tokens = limits.count_tokens, buckets = {}, inflight = 0,
+    synced = false,
     ratio = nil, outputs = {}, stats = { requests = 0, waits = 0, waited = 0, limited = 0 } }, Limiter)
-  if not self.auto then
-    local now = core.now()
-    for _, n in ipairs(NAMES) do
-      if limits[n] then self.buckets[n] = { rate = limits[n], cap = limits[n], level = limits[n], t = now } end
+  local now = core.now()
+  for _, n in ipairs(NAMES) do -- (with auto, the numbers given are kept; the others come from the headers)
+    if limits[n] then
+      self.buckets[n] = { rate = limits[n], cap = limits[n], level = limits[n], t = now, fixed = true }
     end
   end
   return self
@@ -181,8 +182,8 @@ local function observe(self, header)
         self.buckets[n] = b
       elseif b then
         refill(b, now)
-        if self.auto then b.rate = limit end
-        b.cap = math.min(self.auto and limit or b.rate, limit)
+        if self.auto and not b.fixed then b.rate = limit end
+        b.cap = math.min(b.rate, limit)
         b.level = math.min(b.level, b.cap)
         if not self.synced and left then b.level = math.min(b.level, left) end
       end

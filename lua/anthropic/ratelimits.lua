@@ -26,24 +26,36 @@ local function per_minute(what)
   return { type = "number", int = true, unit = what .. " per minute", min = 1, max = 1e12 }
 end
 
-local function check(v)
-  if type(v) == "string" then
-    if v == "auto" or M.TIERS[v] then return nil end
-    return "must be a table { rpm =, itpm =, otpm = }, a tier name or \"auto\" (names: " .. names() .. ")"
-  end
-  if next(v) == nil then return "must give at least one of rpm, itpm, otpm" end
+local function tier_name(v)
+  if v == "auto" or M.TIERS[v] then return nil end
+  return "must be a table { rpm =, itpm =, otpm = }, a tier name or \"auto\" (names: " .. names() .. ")"
 end
 
---- The option's spec (options.lua); a string is a tier name or "auto".
-M.SPEC = { type = { "table", "string" }, check = check,
-  fields = { rpm = per_minute("requests"), itpm = per_minute("input tokens"), otpm = per_minute("output tokens") } }
+local function check(v)
+  if type(v) == "string" then return tier_name(v) end
+  if v.rpm == nil and v.itpm == nil and v.otpm == nil and v.tier == nil then
+    return "must give at least one of rpm, itpm, otpm, tier"
+  end
+end
 
---- The limits a value stands for: { rpm, itpm, otpm } (a field left out: not limited), or
--- "auto". (The value was checked with SPEC.)
+--- The option's spec (options.lua): a tier name or "auto", or a table of numbers per minute,
+-- with tier = a name or "auto" for the numbers left out, and count_tokens = true to measure
+-- each prompt with count_tokens instead of the local estimate.
+M.SPEC = { type = { "table", "string" }, check = check,
+  fields = { rpm = per_minute("requests"), itpm = per_minute("input tokens"), otpm = per_minute("output tokens"),
+    tier = { type = "string", check = function(v)
+      local why = tier_name(v)
+      return why and why:gsub("^must be a table.-, a tier name", "must be a tier name") or nil
+    end },
+    count_tokens = { type = "boolean" } } }
+
+--- What a value stands for: { auto = true | nil, rpm, itpm, otpm (nil: not limited, or with
+-- auto: from the headers), count_tokens }. (The value was checked with SPEC.)
 function M.limits(v)
-  if v == "auto" then return "auto" end
-  if type(v) == "string" then v = M.TIERS[v] end
-  return { rpm = v.rpm, itpm = v.itpm, otpm = v.otpm }
+  if type(v) == "string" then v = { tier = v } end
+  local base = v.tier and v.tier ~= "auto" and M.TIERS[v.tier] or {}
+  return { auto = v.tier == "auto" or nil, rpm = v.rpm or base.rpm, itpm = v.itpm or base.itpm,
+    otpm = v.otpm or base.otpm, count_tokens = v.count_tokens }
 end
 
 return M

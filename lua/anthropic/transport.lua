@@ -484,8 +484,9 @@ function Transport:request(spec, value)
   end
   local lim, reservation = spec.metered and self.limiter, nil
   if lim then -- may wait (a task yields meanwhile) until the rate limits have room for it
-    local lerr
-    reservation, lerr = lim:acquire(value or spec.body)
+    local lerr, counted
+    if lim.count_tokens then counted = self:count_input(value or spec.body) end
+    reservation, lerr = lim:acquire(value or spec.body, counted)
     if not reservation then return nil, lerr end
   end
   local req = self._submit
@@ -536,6 +537,19 @@ function M.ratelimit_headers(t)
   local got = {}
   for _, name in ipairs(RATELIMIT_HEADERS) do got[name] = t:header(name) end
   return function(name) return got[name] end
+end
+
+-- The fields of a Messages body that count_tokens takes.
+local COUNT_FIELDS = { "model", "messages", "system", "tools", "tool_choice", "thinking" }
+
+--- A Messages body's input tokens as count_tokens counts them (rate_limit.count_tokens), or nil
+-- when it cannot say (the local estimate is used then).
+function Transport:count_input(params)
+  if type(params) ~= "table" then return nil end
+  local body = {}
+  for _, k in ipairs(COUNT_FIELDS) do body[k] = params[k] end
+  local answer = self:request({ method = "POST", path = "/v1/messages/count_tokens" }, body)
+  return type(answer) == "table" and math.type(answer.input_tokens) == "integer" and answer.input_tokens or nil
 end
 
 -- with_ids from a done transfer's headers.
