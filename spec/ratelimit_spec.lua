@@ -109,6 +109,25 @@ describe("rate limits", function()
       c:close()
     end)
 
+    it("with \"auto\" and an admin key, starts from the Admin API's limits for the model", function()
+      server:ratelimit { rpm = 70, itpm = 40000, otpm = 9000 }
+      local admin_key = emulator.make_key("admin01")
+      server:add_key(admin_key, "admin")
+      local util = require "helpers.util"
+      local dir = util.tmpdir()
+      util.write(dir .. "/admin.key", admin_key .. "\n", "600")
+      local path = util.write(dir .. "/config.lua", string.format('profile "p" { admin_key_file = %q, base_url = %q, '
+        .. 'rate_limit = "auto" }\n', dir .. "/admin.key", server.url))
+      local c = anthropic.new { api_key = key, config_file = path, profile = "p" }
+      local l = c._transport.limiter
+      c._transport:seed_limits(l, body(10))
+      assert.same({ limit = 40000, capacity = 40000, level = 40000 }, l:report().buckets.itpm)
+      assert.equal(70, l:report().buckets.rpm.limit)
+      assert(c.messages:create(body(10)))
+      c:close()
+      util.rmdir(dir)
+    end)
+
     it("takes a tier's numbers and a profile's rate_limit", function()
       local c = anthropic.new { api_key = key, base_url = server.url, rate_limit = "tier1" }
       assert.same({ limit = 30000, capacity = 30000, level = 30000 }, c._transport.limiter:report().buckets.itpm)

@@ -18,7 +18,8 @@
 -- Until the first answer's anthropic-ratelimit-* headers, one request is in flight at a time;
 -- they give the buckets' capacity (the -limit header, when below the configured number: a
 -- workspace limit, or an emulator whose clock runs faster) and their level (-remaining). With
--- "auto", the headers are the limits: every answer's -limit sets them.
+-- "auto", the headers are the limits: every answer's -limit sets them (with an admin key, the
+-- Admin API's limits for the model's group are the first guess: transport seed_limits).
 local core = require "anthropic.core"
 local errors = require "anthropic.error"
 local ratelimits = require "anthropic.ratelimits"
@@ -232,6 +233,22 @@ function Limiter:settle(res, usage, status, header, retry_after)
     self.paused_until = now + (retry_after or 1)
   end
   if header then observe(self, header) end
+end
+
+local LIMIT_TYPES = { requests_per_minute = "rpm", input_tokens_per_minute = "itpm",
+  output_tokens_per_minute = "otpm" }
+
+--- With "auto": the limits the Admin API gives for the model's group ({ { type =, value = } },
+-- GET /v1/organizations/rate_limits), as the buckets' size until the headers say otherwise.
+function Limiter:seed(limits)
+  local now = core.now()
+  for _, l in ipairs(limits) do
+    local n = LIMIT_TYPES[l.type]
+    if n and math.type(l.value) == "integer" and l.value > 0 and not self.buckets[n] then
+      self.buckets[n] = { rate = l.value, cap = l.value, level = l.value, t = now }
+    end
+  end
+  self.seeded = true
 end
 
 --- The headers of a stream's answer, read when it starts (settle comes at its end).

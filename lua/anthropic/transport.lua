@@ -485,6 +485,7 @@ function Transport:request(spec, value)
   local lim, reservation = spec.metered and self.limiter, nil
   if lim then -- may wait (a task yields meanwhile) until the rate limits have room for it
     local lerr, counted
+    if lim.auto and not lim.seeded then self:seed_limits(lim, value or spec.body) end
     if lim.count_tokens then counted = self:count_input(value or spec.body) end
     reservation, lerr = lim:acquire(value or spec.body, counted)
     if not reservation then return nil, lerr end
@@ -537,6 +538,26 @@ function M.ratelimit_headers(t)
   local got = {}
   for _, name in ipairs(RATELIMIT_HEADERS) do got[name] = t:header(name) end
   return function(name) return got[name] end
+end
+
+--- rate_limit = "auto" with an admin key at hand (profiles.admin_source): the organization's
+-- limits for the model's group, read once from the Admin API before the first request. Without
+-- one, or when it fails, the first answer's headers give them.
+function Transport:seed_limits(lim, params)
+  lim.seeded = true
+  local profiles = require "anthropic.profiles"
+  if not profiles.admin_source(self.profile) then return end
+  local admin = profiles.admin_for(self)
+  if not admin then return end
+  local model = type(params) == "table" and params.model or nil
+  local groups = admin.rate_limits:list({ model = model }):all()
+  admin:close()
+  for _, g in ipairs(groups or {}) do
+    if g.group_type == "model_group" and type(g.limits) == "table" then
+      lim:seed(g.limits)
+      return
+    end
+  end
 end
 
 -- The fields of a Messages body that count_tokens takes.
