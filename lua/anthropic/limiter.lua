@@ -129,10 +129,11 @@ function Limiter:acquire(params, input_count)
         .. "raise rate_limit.%s", need[n], WORDS[n], WORDS[n], math.floor(b.cap), n) }
     end
   end
-  -- until the first headers (the buckets' true size and level), one request at a time
+  -- until the first headers (the buckets' true size and level), one request at a time (looked
+  -- at every 10 ms: the scheduler wakes a task for a timer or the engine, not for Lua state)
   while not self.synced and self.inflight > 0 do
     self.stats.waits = self.stats.waits + 1
-    require("anthropic.transport").await(function() return self.synced or self.inflight == 0 end)
+    require("anthropic.tasks").sleep(0.01)
   end
   local queue = self.queue or {}
   self.queue = queue
@@ -190,7 +191,8 @@ local function observe(self, header)
       end
     end
   end
-  if any then self.synced = true end
+  -- (an answer without these headers, from a gateway, say: the numbers given are all there is)
+  if any or not self.auto or next(self.buckets) then self.synced = true end
 end
 
 --- After the answer: usage (nil when there is none: an error, a stream cut short), status, and
@@ -232,7 +234,11 @@ function Limiter:settle(res, usage, status, header, retry_after)
     self.stats.limited = self.stats.limited + 1
     self.paused_until = now + (retry_after or 1)
   end
-  if header then observe(self, header) end
+  if header then
+    observe(self, header)
+  elseif status then
+    self.synced = self.synced or not self.auto or next(self.buckets) ~= nil
+  end
 end
 
 local LIMIT_TYPES = { requests_per_minute = "rpm", input_tokens_per_minute = "itpm",
