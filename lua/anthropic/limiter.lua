@@ -172,12 +172,10 @@ end
 -- first time, the levels.
 local function observe(self, header)
   local now = core.now()
-  local any = false
   for _, n in ipairs(NAMES) do
     local limit = tonumber(header("anthropic-ratelimit-" .. HEADER[n] .. "-limit") or "")
     local left = tonumber(header("anthropic-ratelimit-" .. HEADER[n] .. "-remaining") or "")
     if limit and limit > 0 then
-      any = true
       local b = self.buckets[n]
       if not b and self.auto then
         b = { rate = limit, cap = limit, level = left or limit, t = now }
@@ -192,7 +190,7 @@ local function observe(self, header)
     end
   end
   -- (an answer without these headers, from a gateway, say: the numbers given are all there is)
-  if any or not self.auto or next(self.buckets) then self.synced = true end
+  self.synced = true
 end
 
 --- After the answer: usage (nil when there is none: an error, a stream cut short), status, and
@@ -237,7 +235,7 @@ function Limiter:settle(res, usage, status, header, retry_after)
   if header then
     observe(self, header)
   elseif status then
-    self.synced = self.synced or not self.auto or next(self.buckets) ~= nil
+    self.synced = true
   end
 end
 
