@@ -57,6 +57,9 @@ describe("rate limits", function()
 
   describe("the client's limiter", function()
     it("estimates high before any answer, then learns the ratio and the outputs", function()
+      local margin = limiter.MARGIN
+      limiter.MARGIN = 1e-12 -- (no refill to speak of while the test runs: the levels are exact)
+      finally(function() limiter.MARGIN = margin end)
       local l = limiter.new { itpm = 100000 }
       local input, output = l:estimate(body(1000, 300))
       assert.equal(400, input) -- 1000 characters / 2.5
@@ -68,6 +71,23 @@ describe("rate limits", function()
       input, output = l:estimate(body(1000, 300))
       assert.equal(250, input)
       assert.equal(20, output)
+    end)
+
+    it("settles a stream on its usage when it ends, and one closed early on its input", function()
+      local margin = limiter.MARGIN
+      limiter.MARGIN = 1e-12 -- (no refill to speak of while the test runs: the levels are exact)
+      finally(function() limiter.MARGIN = margin end)
+      local c = anthropic.new { api_key = key, base_url = server.url, rate_limit = { itpm = 100000 } }
+      local l = c._transport.limiter
+      local s = assert(c.messages:stream(body(400)))
+      assert.equal(1, l.inflight)
+      local m = assert(s:final())
+      assert.equal(0, l.inflight)
+      assert.equal(100000 - m.usage.input_tokens, l:report().buckets.itpm.level)
+      s = assert(c.messages:stream(body(400)))
+      s:close()
+      assert.equal(0, l.inflight)
+      c:close()
     end)
 
     it("refuses a request larger than a whole bucket, sending nothing", function()
