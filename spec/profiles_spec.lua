@@ -137,7 +137,7 @@ profile "broken" { key_file = %q, base_url = %q }
         err.message)
       ok, err = pcall(anthropic.new, { config_file = dir .. "/none.lua", profile = "prod" })
       assert.is_false(ok)
-      assert.matches("profile 'prod' is asked for %(option profile%), but there is no config file", err.message)
+      assert.matches("option config_file names .*none.lua, which cannot be read", err.message)
       local c = anthropic.new { config_file = path, profile = "broken" }
       local msg, kerr = c.messages:create(PROMPT)
       assert.is_nil(msg)
@@ -224,6 +224,11 @@ profile "broken" { key_file = %q, base_url = %q }
       assert.equal(1, status)
       assert.matches("ANTHROPIC_CONFIG names .*nope.lua, which cannot be read", err)
       assert.equal("", out)
+      _, err, status = util.run_lua("require('anthropic').new()", { HOME = dir .. "/empty", XDG_CONFIG_HOME = false,
+        ANTHROPIC_CONFIG = false, ANTHROPIC_PROFILE = "prod" })
+      assert.equal(1, status)
+      assert.matches("profile 'prod' is asked for %(ANTHROPIC_PROFILE%), but there is no config file %(.*empty/%.config/"
+        .. "anthropic/config%.lua%)", err)
     end)
   end)
 

@@ -267,14 +267,15 @@ local function config_error(msg) return errors.new { kind = "config", message = 
 
 --- Loads the config file at path (default M.path()). -> config | nil (no file) | nil, err
 function M.load(path)
-  local source
+  local source = "option config_file"
   if not path then path, source = M.path() end
   if not path then return nil end
   local f, oerr = io.open(path, "rb")
   if not f then
-    if source == "ANTHROPIC_CONFIG" then
-      return nil, config_error("ANTHROPIC_CONFIG names " .. path .. ", which cannot be read (" .. tostring(oerr)
-        .. "): create it (docs/profiles.md) or unset ANTHROPIC_CONFIG")
+    if source == "ANTHROPIC_CONFIG" or source == "option config_file" then
+      return nil, config_error(source .. " names " .. path .. ", which cannot be read (" .. tostring(oerr)
+        .. "): create it (docs/profiles.md) or " .. (source == "ANTHROPIC_CONFIG" and "unset ANTHROPIC_CONFIG"
+          or "name another file"))
     end
     if oerr and not oerr:find("No such file", 1, true) then
       return nil, config_error("the config file " .. path .. " cannot be read: " .. tostring(oerr))
