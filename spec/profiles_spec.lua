@@ -224,11 +224,12 @@ profile "broken" { key_file = %q, base_url = %q }
       assert.equal(1, status)
       assert.matches("ANTHROPIC_CONFIG names .*nope.lua, which cannot be read", err)
       assert.equal("", out)
-      _, err, status = util.run_lua("require('anthropic').new()", { HOME = dir .. "/empty", XDG_CONFIG_HOME = false,
-        ANTHROPIC_CONFIG = false, ANTHROPIC_PROFILE = "prod" })
+      out, err, status = util.run_lua("require('anthropic').new()", { HOME = dir .. "/empty",
+        XDG_CONFIG_HOME = false, ANTHROPIC_CONFIG = false, ANTHROPIC_PROFILE = "prod" })
       assert.equal(1, status)
-      assert.matches("profile 'prod' is asked for %(ANTHROPIC_PROFILE%), but there is no config file %(.*empty/%.config/"
-        .. "anthropic/config%.lua%)", err)
+      assert.equal("", out)
+      assert.matches("profile 'prod' is asked for %(ANTHROPIC_PROFILE%), but there is no config file "
+        .. "%(.*empty/%.config/anthropic/config%.lua%)", err)
     end)
   end)
 
