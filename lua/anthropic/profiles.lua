@@ -424,12 +424,20 @@ function M.key_record(admin, key)
 end
 
 --- Before the first request of a client whose profile names a workspace: the key's workspace
--- must be that one (its name or id). Without an admin key nothing is checked (t.workspace_status
+-- must be that one (its name or id); once it passed, the same key and workspace are not checked
+-- again in this process. Without an admin key nothing is checked (t.workspace_status
 -- says so; anthropic doctor warns). -> true | nil, err (kind config; nothing was sent)
+local checked = {} -- base_url, key hint and workspace that passed, in this process (one check each)
+
 function M.check_workspace(t, key)
   local p = t.profile
   if not M.admin_source(p) then
     t.workspace_status = "unchecked (no admin key)"
+    return true
+  end
+  local id = t.base_url .. "\0" .. key:hint() .. "\0" .. p.workspace
+  if checked[id] then
+    t.workspace_status = "checked"
     return true
   end
   local admin, aerr = M.admin_for(t)
@@ -453,6 +461,7 @@ function M.check_workspace(t, key)
       .. "active workspace", prefix, id))
   end
   t.workspace_status = "checked"
+  checked[id] = true
   return true
 end
 
