@@ -435,8 +435,8 @@ function M.check_workspace(t, key)
     t.workspace_status = "unchecked (no admin key)"
     return true
   end
-  local id = t.base_url .. "\0" .. key:hint() .. "\0" .. p.workspace
-  if checked[id] then
+  local seen = t.base_url .. "\0" .. key:hint() .. "\0" .. p.workspace
+  if checked[seen] then
     t.workspace_status = "checked"
     return true
   end
@@ -461,7 +461,7 @@ function M.check_workspace(t, key)
       .. "active workspace", prefix, id))
   end
   t.workspace_status = "checked"
-  checked[id] = true
+  checked[seen] = true
   return true
 end
 
