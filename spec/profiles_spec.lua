@@ -154,6 +154,14 @@ profile "broken" { key_file = %q, base_url = %q }
       assert(c.messages:create(PROMPT))
       assert.equal("checked", c._transport.workspace_status)
       c:close()
+      server:clear_log() -- a second client with the same key: not asked again
+      c = anthropic.new { config_file = path, profile = "prod" }
+      assert(c.messages:create(PROMPT))
+      for _, r in ipairs(server:log().requests) do
+        assert.is_nil(tostring(r.path):find("/v1/organizations/", 1, true))
+      end
+      assert.equal(1, #server:log().requests)
+      c:close()
       -- the key of the default workspace in a profile that says Production
       util.write(dir .. "/prod.key", key .. "\n", "600")
       server:clear_log()
@@ -164,9 +172,13 @@ profile "broken" { key_file = %q, base_url = %q }
       assert.matches('profile prod declares workspace = "Production", but the key sk%-ant%-api03%-.-%.%.%..- %(profile '
         .. 'prod key_file .*%) belongs to workspace "Default" %(%(default workspace%)%); nothing was sent', err.message)
       util.assert_no_leak(err.message, key, "the error")
-      for _, line in ipairs(server:log()) do
-        assert.is_nil(tostring(line.path):find("/v1/messages", 1, true))
+      local requests = server:log().requests
+      local looked_up = false
+      for _, r in ipairs(requests) do
+        assert.is_nil(tostring(r.path):find("/v1/messages", 1, true))
+        looked_up = looked_up or tostring(r.path):find("/v1/organizations/api_keys", 1, true) ~= nil
       end
+      assert.is_true(looked_up) -- (the admin key's look-up is all that was sent)
       c:close()
     end)
 
