@@ -133,6 +133,12 @@ bench: deps
 bench-body: build
 	@BUILD=$(BUILD) LUA=$(LUA) $(LUA) bench/peak_body.lua $(BENCH_BODY_MIB)
 
+# Token-aware pacing against the emulator's rate limits (also the last step of `make bench`):
+# the figures go into docs/performance.md (bench/pacing.lua).
+.PHONY: bench-pacing
+bench-pacing: build
+	@$(LUA) bench/pacing.lua docs/performance.md
+
 # The official TypeScript SDK (@anthropic-ai/sdk, pinned in conformance/package.json, installed
 # into conformance/node_modules) against the emulator: conformance/checks.mjs; the last line is
 # "N passed, N failed".

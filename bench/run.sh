@@ -295,4 +295,7 @@ status=0
 "$LUA" bench/report.lua "$RESULTS" "$D/meta.lua" "$D/machine.txt" "$DOCS" "$STRICT" || status=$?
 # peak memory of one answer at the max_body cap (a loopback server of its own; not timed)
 BUILD="$BUILD" LUA="$LUA" "$LUA" bench/peak_body.lua || status=$?
+# token-aware pacing against the emulator's rate limits (docs/rate-limits.md)
+pacing_doc=; [ "$DOCS" = 1 ] && pacing_doc=docs/performance.md
+"$LUA" bench/pacing.lua $pacing_doc || { [ "$STRICT" = 1 ] && status=1; }
 exit $status

@@ -78,9 +78,9 @@ describe("messages client", function()
     assert.is_true(anthropic.is_error(err))
     assert.equal("config", err.kind)
     assert.equal("unknown option 'api_kye' for anthropic.new (known options: api_key, api_version, base_url, beta, " ..
-      "ca_file, ca_path, connect_timeout, dotenv, headers, key_command, key_command_timeout, key_file, key_fn, log, " ..
-      "max_body, max_retries, min_speed, pace, proxy, retry_after_cap, spend_limit, stream_deadline, timeout, " ..
-      "user_agent)", err.message)
+      "ca_file, ca_path, config_file, connect_timeout, dotenv, headers, key_command, key_command_timeout, key_file, " ..
+      "key_fn, log, max_body, max_retries, min_speed, pace, profile, proxy, rate_limit, retry_after_cap, " ..
+      "spend_limit, stream_deadline, timeout, user_agent)", err.message)
     assert.has_error(function() anthropic.new { timeout = "10" } end)
     assert.has_error(function() anthropic.new { max_retries = -1 } end)
     assert.has_error(function() anthropic.new { headers = { ["x-api-key"] = "k" } } end)

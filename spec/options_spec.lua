@@ -34,7 +34,9 @@ local function number_specs()
     for i, item in ipairs(spec.items or {}) do
       out[#out + 1] = { string.format("`%s[%d]` (%s)", name, i, item.name), item }
     end
-    for field, fs in pairs(spec.fields or {}) do out[#out + 1] = { "`" .. name .. "." .. field .. "`", fs } end
+    for field, fs in pairs(spec.fields or {}) do
+      if fs.type == "number" then out[#out + 1] = { "`" .. name .. "." .. field .. "`", fs } end
+    end
   end
   out[#out + 1] = { "`anthropic.poll(timeout)`", tasks.ARGS.poll }
   out[#out + 1] = { "`tasks.sleep(seconds)`", tasks.ARGS.sleep }

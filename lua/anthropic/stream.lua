@@ -77,6 +77,15 @@ function M.open(tr, spec)
   if not t then return nil, err end
   transport.await(function() return t:started() or t:done() end)
   if tr.guard then tr.guard:observe(function(name) return t:header(name) end) end -- pace (guard.lua)
+  local lim, reservation = tr.limiter, spec._reservation -- rate_limit (limiter.lua)
+  if lim and reservation then
+    if t:started() then
+      lim:headers(function(name) return t:header(name) end)
+    else
+      local status = t:status()
+      lim:settle(reservation, nil, status, transport.ratelimit_headers(t))
+    end
+  end
   if not t:started() then -- an error answer, no answer at all, or an answer that is no stream
     local res = t:result()
     t:close()
@@ -235,6 +244,8 @@ end
 
 -- Count the message's usage in the client's spend (spend_limit, guard.lua), once.
 function Stream:_charge()
+  local lim, res = self._tr and self._tr.limiter, self._spec and self._spec._reservation
+  if lim and res then lim:settle(res, self.message and self.message.usage, 200) end
   local g, m = self._tr and self._tr.guard, self.message
   if g and m and not self._charged and self._spec and self._spec.metered then
     self._charged = true

@@ -93,6 +93,13 @@ M.OPTIONS = {
   spend_limit = { type = "table", fields = { usd = { type = "number", min = 0.000001, max = 1e9, required = true } } },
   pace = { type = "boolean" },
   api_version = { type = "string" }, -- the value: versions.check
+  -- profiles.lua: a profile of the config file (false: none, not even the default), the file
+  profile = { type = { "string", "boolean" }, nonempty = true, check = function(v)
+    if v == true then return "must be a profile's name, or false for none" end
+  end },
+  config_file = { type = "string", nonempty = true },
+  -- pacing by requests and tokens (limiter.lua; values: ratelimits.lua)
+  rate_limit = require("anthropic.ratelimits").SPEC,
   -- nil: the environment's (https_proxy, ...; never for loopback), false: none (src/route.h)
   proxy = { type = { "string", "boolean" }, text = "url", check = proxy_url },
   -- https: the CAs to trust instead of the system's (else ANTHROPIC_CA_FILE / ANTHROPIC_CA_PATH)
@@ -130,13 +137,13 @@ end
 
 -- The API version: the option, else ANTHROPIC_API_VERSION, else the current one. One this
 -- library does not know is a config error, raised like a bad option.
-local function api_version(opts, ctor)
+local function api_version(opts, ctor, profile)
   local v = opts.api_version
   if v == nil then
     v = os.getenv("ANTHROPIC_API_VERSION")
     if v == "" then v = nil end
   end
-  v = v or versions.DEFAULT
+  v = v or profile and profile.api_version or versions.DEFAULT
   local why = versions.check(v)
   if why then
     errors.raise(errors.new { kind = "config", message = ctor .. ": " .. why
@@ -206,6 +213,16 @@ local function check_key_text(opts, ctor)
   end
 end
 
+-- The key source a profile gives ({ key_file = } or { key_command = }), when no option does.
+local function profile_key(opts, profile, admin)
+  if not profile then return nil end
+  if opts.api_key or opts.key_file or opts.key_command or opts.key_fn or opts.dotenv then return nil end
+  local file, command = profile.key_file, profile.key_command
+  if admin then file, command = profile.admin_key_file, profile.admin_key_command end
+  if file then return { key_file = file, field = admin and "admin_key_file" or "key_file" } end
+  if command then return { key_command = command, field = admin and "admin_key_command" or "key_command" } end
+end
+
 --- Make a transport. kind is "messages" or "admin".
 function M.new(opts, kind, ctor)
   opts = opts or {}
@@ -213,8 +230,21 @@ function M.new(opts, kind, ctor)
   check_options(opts, ctor)
   check_key_text(opts, ctor)
   local admin = kind == "admin"
-  local version = api_version(opts, ctor)
-  local base = opts.base_url or os.getenv("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
+  -- A profile's settings come after the options and the environment (docs/profiles.md).
+  local profile = require("anthropic.profiles").select(opts, ctor)
+  if profile then
+    local merged = {}
+    for k, v in pairs(opts) do merged[k] = v end
+    for _, k in ipairs(require("anthropic.profiles").TRANSPORT_FIELDS) do
+      if merged[k] == nil then merged[k] = profile[k] end
+    end
+    if merged.rate_limit == nil then merged.rate_limit = profile.rate_limit end
+    opts = merged
+  end
+  local version = api_version(opts, ctor, profile)
+  local env_base = os.getenv("ANTHROPIC_BASE_URL")
+  if env_base == "" then env_base = nil end
+  local base = opts.base_url or env_base or profile and profile.base_url or DEFAULT_BASE_URL
   if not base:match("^https?://[^/]") then
     refuse(string.format("base_url '%s'%s must start with https:// (or http:// for a local server)", base,
       opts.base_url == nil and " (from ANTHROPIC_BASE_URL)" or ""))
@@ -240,8 +270,12 @@ function M.new(opts, kind, ctor)
       key_command_timeout = opts.key_command_timeout, key_fn = opts.key_fn,
       env = env, bearer_env = { ANTHROPIC_AUTH_TOKEN = true }, dotenv = dotenv, admin = admin,
     },
+    profile = profile,
+    -- the profile's key source, used when no option and no environment variable gives a key
+    profile_key = profile_key(opts, profile, admin),
     engine = M.engine(),
     guard = guard.new(opts), -- spend_limit / pace (guard.lua); nil when neither is set
+    limiter = opts.rate_limit and require("anthropic.limiter").new(opts.rate_limit), -- (limiter.lua)
   }, Transport)
   -- The header lists a request may send, built once: a JSON body adds content-type; a POST
   -- without a body says it has none (else libcurl would announce a form).
@@ -273,9 +307,29 @@ function Transport:key()
   if self.closed then return nil, errors.new { kind = "config", message = "the client is closed" } end
   if self._key then return self._key end
   if self._key_err then return nil, self._key_err end
-  local key, msg = core.load_key(self.key_opts)
+  local ko = self.key_opts
+  local pk = self.profile_key
+  if pk then -- the profile's source, unless the environment gives a key (it comes first)
+    local from_env
+    for _, name in ipairs(ko.env) do
+      local v = os.getenv(name)
+      if v and v ~= "" then from_env = name end
+    end
+    if from_env then
+      self.key_origin = "environment " .. from_env .. " (before profile " .. self.profile.name .. "'s "
+        .. pk.field .. ")"
+    else
+      ko.key_file, ko.key_command = pk.key_file, pk.key_command
+      self.key_origin = "profile " .. self.profile.name .. " " .. pk.field .. " "
+        .. (pk.key_file or table.concat(pk.key_command, " ")) .. " (" .. self.profile.file .. ")"
+    end
+  end
+  local key, msg = core.load_key(ko)
   self.key_opts.api_key = nil
-  if not key then return nil, errors.new { kind = "key", message = msg } end
+  if not key then
+    if pk and self.key_origin:match("^profile") then msg = msg .. " (" .. self.key_origin .. ")" end
+    return nil, errors.new { kind = "key", message = msg }
+  end
   self._key = key
   self.key_opts.api_key, self.key_opts.key_fn = nil, nil -- nothing more to load; drop references
   return key
@@ -420,6 +474,12 @@ end
 function Transport:request(spec, value)
   local key, kerr = self:key()
   if not key then return nil, kerr end
+  if self.workspace_check == nil and self.profile and self.profile.workspace and not self.key_opts.admin then
+    self.workspace_check = "running" -- (its own requests go through an admin client)
+    local ok, werr = require("anthropic.profiles").check_workspace(self, key)
+    self.workspace_check = ok and "done" or nil
+    if not ok then return nil, werr end
+  end
   local headers = spec.headers or self.headers -- spec.headers: a bodiless request's own list (batches.lua)
   local body
   if value == nil then value = spec.body end
@@ -450,15 +510,41 @@ function Transport:request(spec, value)
     local ok, gerr = g:before()
     if not ok then return nil, gerr end
   end
+  local lim, reservation = spec.metered and self.limiter, nil
+  if lim then -- may wait (a task yields meanwhile) until the rate limits have room for it
+    local lerr, counted
+    if lim.auto and not lim.seeded then self:seed_limits(lim, value or spec.body) end
+    if lim.count_tokens then counted = self:count_input(value or spec.body) end
+    reservation, lerr = lim:acquire(value or spec.body, counted)
+    if not reservation then return nil, lerr end
+  end
   local req = self._submit
   req.method, req.url, req.headers, req.body, req.key = spec.method, self.base_url .. path, headers, body, key
   req.timeout, req.idempotent, req.stream = spec.timeout or self.timeout, spec.idempotent ~= false, spec.stream
   req.deadline = spec.stream and self.stream_deadline or nil
   local t, msg, kind = self.engine:submit(req)
   req.url, req.body, req.key = nil, nil, nil -- nothing of this request stays referenced
-  if not t then return nil, errors.new { kind = kind, message = msg } end
-  if spec.stream then return t end
+  if not t then
+    if lim then lim:settle(reservation) end
+    return nil, errors.new { kind = kind, message = msg }
+  end
+  if spec.stream then
+    spec._reservation = reservation -- settled by the stream (stream.lua)
+    return t
+  end
   M.await(function() return t:done() end)
+  if spec.on_done then spec.on_done(function(name) return t:header(name) end, t:status()) end -- (doctor.lua)
+  if lim then
+    local status = t:status()
+    local seen = M.ratelimit_headers(t)
+    local answer, err = self:finish(t, spec)
+    if g then
+      g:observe(seen)
+      if type(answer) == "table" then g:charge(answer.model, answer.usage) end
+    end
+    lim:settle(reservation, type(answer) == "table" and answer.usage or nil, status, seen, err and err.retry_after)
+    return answer, err
+  end
   if g then
     g:observe(function(name) return t:header(name) end)
     local answer, err = self:finish(t, spec)
@@ -466,6 +552,53 @@ function Transport:request(spec, value)
     return answer, err
   end
   return self:finish(t, spec)
+end
+
+local RATELIMIT_HEADERS = { "retry-after" }
+for _, family in ipairs { "requests", "input-tokens", "output-tokens" } do
+  for _, part in ipairs { "limit", "remaining", "reset" } do
+    RATELIMIT_HEADERS[#RATELIMIT_HEADERS + 1] = "anthropic-ratelimit-" .. family .. "-" .. part
+  end
+end
+
+--- The anthropic-ratelimit-* headers of a transfer, kept past its close: -> header(name)
+function M.ratelimit_headers(t)
+  local got = {}
+  for _, name in ipairs(RATELIMIT_HEADERS) do got[name] = t:header(name) end
+  return function(name) return got[name] end
+end
+
+--- rate_limit = "auto" with an admin key at hand (profiles.admin_source): the organization's
+-- limits for the model's group, read once from the Admin API before the first request. Without
+-- one, or when it fails, the first answer's headers give them.
+function Transport:seed_limits(lim, params)
+  lim.seeded = true
+  local profiles = require "anthropic.profiles"
+  if not profiles.admin_source(self.profile) then return end
+  local admin = profiles.admin_for(self)
+  if not admin then return end
+  local model = type(params) == "table" and params.model or nil
+  local groups = admin.rate_limits:list({ model = model }):all()
+  admin:close()
+  for _, g in ipairs(groups or {}) do
+    if require("anthropic.shapes").rate_limit_group_type(g) == "model_group" and type(g.limits) == "table" then
+      lim:seed(g.limits)
+      return
+    end
+  end
+end
+
+-- The fields of a Messages body that count_tokens takes.
+local COUNT_FIELDS = { "model", "messages", "system", "tools", "tool_choice", "thinking" }
+
+--- A Messages body's input tokens as count_tokens counts them (rate_limit.count_tokens), or nil
+-- when it cannot say (the local estimate is used then).
+function Transport:count_input(params)
+  if type(params) ~= "table" then return nil end
+  local body = {}
+  for _, k in ipairs(COUNT_FIELDS) do body[k] = params[k] end
+  local answer = self:request({ method = "POST", path = "/v1/messages/count_tokens" }, body)
+  return type(answer) == "table" and math.type(answer.input_tokens) == "integer" and answer.input_tokens or nil
 end
 
 -- with_ids from a done transfer's headers.

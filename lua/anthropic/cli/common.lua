@@ -172,8 +172,7 @@ function M.date(field)
 end
 
 function M.workspace(row)
-  local scope = type(row.scope) == "table" and row.scope.workspace_id -- API version 2026-10-21
-  return row.workspace_id or scope or "(default)"
+  return require("anthropic.shapes").key_workspace_id(row) or "(default)"
 end
 
 --- A report's buckets summed with `sum` (reports.usage or reports.cost) by `by`, and in total.
@@ -216,12 +215,12 @@ local function raised_message(e)
   return (e:gsub("^[^:\n]*%.lua:%d+: ", ""))
 end
 
---- The client options the global flags set (cli/init.lua: --api-version), for every command's
+--- The client options the global flags set (cli/init.lua: --api-version, --profile), for every command's
 -- clients.
 M.globals = {}
 
 function M.client_options()
-  return { api_version = M.globals.api_version }
+  return { api_version = M.globals.api_version, profile = M.globals.profile }
 end
 
 --- An admin client from the environment (ANTHROPIC_ADMIN_KEY, ANTHROPIC_BASE_URL).

@@ -19,6 +19,8 @@ M.SUMMARIES = {
   { "plan", "show what applying an organization file would change" },
   { "apply", "make the organization match an organization file" },
   { "export", "write an organization file for the live organization" },
+  { "profiles", "list the profiles of the config file, with each key's source and hint" },
+  { "doctor", "check the setup: key, network, authentication, workspace, limits, spend (PASS/WARN/FAIL)" },
 }
 
 local function searchpath(name)
@@ -47,6 +49,7 @@ function M.usage()
   lines[#lines + 1] = "global options (for every command):"
   lines[#lines + 1] = "  --api-version V  the API version to send (" .. table.concat(versions.KNOWN, " or ")
     .. "; default " .. versions.DEFAULT .. ", or ANTHROPIC_API_VERSION)"
+  lines[#lines + 1] = "  --profile NAME   the config file's profile to use (or ANTHROPIC_PROFILE; docs/profiles.md)"
   lines[#lines + 1] = ""
   lines[#lines + 1] = "Run `anthropic <command> --help` for a command's options."
   return table.concat(lines, "\n") .. "\n"
@@ -63,7 +66,18 @@ local function take_globals(argv)
       for j = i, #argv do rest[#rest + 1] = argv[j] end
       break
     end
-    local value = a:match("^%-%-api%-version=(.*)$")
+    local profile = a:match("^%-%-profile=(.*)$")
+    if a == "--profile" then
+      profile = argv[i + 1]
+      if profile == nil then return nil, "--profile needs a profile's name (see `anthropic profiles`)" end
+      i = i + 1
+    end
+    if profile then
+      if profile == "" then return nil, "--profile needs a profile's name (see `anthropic profiles`)" end
+      globals.profile = profile
+      a = nil
+    end
+    local value = a and a:match("^%-%-api%-version=(.*)$")
     if a == "--api-version" then
       value = argv[i + 1]
       if value == nil then
@@ -75,7 +89,7 @@ local function take_globals(argv)
       local why = versions.check(value)
       if why then return nil, "--api-version: " .. why end
       globals.api_version = value
-    else
+    elseif a then
       rest[#rest + 1] = a
     end
     i = i + 1

@@ -73,7 +73,8 @@ return function(args)
   opts.log = function(level, line)
     if level == "warn" then io.stderr:write("anthropic: warning: ", line, "\n") end
   end
-  local client = anthropic.new(opts)
+  local made, client = pcall(anthropic.new, opts)
+  if not made then return fail(tostring(type(client) == "table" and client.message or client)) end
   local s, err = client.messages:stream {
     model = o.model, max_tokens = o.max_tokens, system = o.system,
     messages = { { role = "user", content = o.prompt } },

@@ -133,15 +133,22 @@ handlers["POST /_emulator/stream"] = function(emu, _, body)
   return ok(util.copy(s))
 end
 
-handlers["GET /_emulator/ratelimit"] = function(emu)
-  return ok(util.copy(emu.ratelimit.limits))
+local function limits(emu)
+  local t = util.copy(emu.ratelimit.limits)
+  t.speed, t.refused = emu.ratelimit.speed, emu.ratelimit.refused or 0
+  return t
 end
 
--- body: { rpm?, itpm?, otpm? }; buckets refill to the new limits
+handlers["GET /_emulator/ratelimit"] = function(emu)
+  return ok(limits(emu))
+end
+
+-- body: { rpm?, itpm?, otpm?, speed? }; buckets refill to the new limits. The answer adds
+-- speed and refused (the 429s the limits gave since the start or the last reset).
 handlers["POST /_emulator/ratelimit"] = function(emu, _, body)
   local done, err = emu.ratelimit:configure(body)
   if not done then return bad(err) end
-  return ok(util.copy(emu.ratelimit.limits))
+  return ok(limits(emu))
 end
 
 handlers["POST /_emulator/shutdown"] = function(emu)

@@ -614,7 +614,7 @@ local function rate_limited(emu, req, retry_after, which, requests_bucket)
       .. "https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. "
       .. "Please reduce the prompt length or the maximum tokens requested, or try again later.",
     emu.ratelimit.limits[LIMIT_NAMES[which]], LIMIT_WORDS[which]))
-  res.headers = emu.ratelimit:headers(req.key_info.id, requests_bucket)
+  res.headers = emu.ratelimit:headers(req.workspace_id or "default", requests_bucket)
   res.headers["retry-after"] = tostring(retry_after)
   return res
 end
@@ -624,7 +624,7 @@ function M.create(emu, req)
   if not body then return err end
   err = M.validate(emu, body, false, req.api_version)
   if err then return err end
-  local key_id = req.key_info.id
+  local key_id = req.workspace_id or "default" -- the workspace's limits (ratelimit.lua)
   local input_tokens = M.input_tokens(body)
   local ok, retry_after, which = emu.ratelimit:take(key_id, { input = input_tokens })
   if not ok then return rate_limited(emu, req, retry_after, which, "requests") end
@@ -644,7 +644,7 @@ function M.count_tokens(emu, req)
   if not body then return err end
   err = M.validate(emu, body, true, req.api_version)
   if err then return err end
-  local key_id = req.key_info.id
+  local key_id = req.workspace_id or "default"
   local ok, retry_after, which = emu.ratelimit:take(key_id, { requests_bucket = "count_requests" })
   if not ok then return rate_limited(emu, req, retry_after, which, "count_requests") end
   return { status = 200, headers = emu.ratelimit:headers(key_id, "count_requests"),

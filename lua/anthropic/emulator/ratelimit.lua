@@ -1,5 +1,10 @@
--- Per-key token buckets that refill continuously (capacity per minute, capacity/60 per second),
--- and the anthropic-ratelimit-* headers that describe them.
+-- Per-workspace token buckets that refill continuously (capacity per minute, capacity/60 per
+-- second), and the anthropic-ratelimit-* headers that describe them. (The id a bucket set is kept
+-- under is the caller's: messages.lua gives the key's workspace id, "default" for the default
+-- workspace, so that every key of a workspace shares its limits, as the API does.)
+-- speed: the buckets' clock runs that many times faster than the real one (POST
+-- /_emulator/ratelimit { speed = 60 }: a minute's refill in a second), so that tests and the
+-- bench see minutes of limits in seconds; reset headers and retry-after stay in real time.
 -- Buckets: requests (RPM), input tokens (ITPM), output tokens (OTPM); count_tokens has its own
 -- request bucket with the same RPM (it does not spend tokens).
 local util = require "anthropic.emulator.util"
@@ -20,8 +25,17 @@ end
 -- Back to the given limits (default: M.DEFAULTS), all buckets full.
 function Limiter:reset(limits)
   self.limits = util.copy(M.DEFAULTS)
-  for k, v in pairs(limits or {}) do self.limits[k] = v end
+  for k, v in pairs(limits or {}) do
+    if k ~= "speed" then self.limits[k] = v end
+  end
   self.buckets = {}
+  self.speed, self.epoch, self.refused = limits and limits.speed or 1, util.now(), 0
+end
+
+-- The buckets' clock: real seconds, sped up (see the top).
+function Limiter:clock(real)
+  real = real or util.now()
+  return self.epoch + (real - self.epoch) * self.speed
 end
 
 -- configure{ rpm =, itpm =, otpm = } changes the given limits and refills every bucket.
@@ -35,7 +49,14 @@ function Limiter:configure(t)
       self.limits[name] = v
     end
   end
+  if t.speed ~= nil then
+    if type(t.speed) ~= "number" or not (t.speed >= 1 and t.speed <= 3600) then
+      return nil, "speed must be a number from 1 to 3600"
+    end
+    self.speed = t.speed
+  end
   self.buckets = {}
+  self.epoch = util.now()
   return true
 end
 
@@ -69,34 +90,36 @@ local function wait_for(b, cap, need)
   return (need - b.level) * 60 / cap
 end
 
-local function header_set(h, prefix, b, cap, now, round)
+local function header_set(h, prefix, b, cap, real, round, speed)
   local remaining = math.max(0, math.floor(b.level))
   if round then remaining = math.floor(remaining / 1000 + 0.5) * 1000 end
   h[prefix .. "-limit"] = cap
   h[prefix .. "-remaining"] = remaining
-  h[prefix .. "-reset"] = util.rfc3339(now + math.ceil((cap - b.level) * 60 / cap))
+  h[prefix .. "-reset"] = util.rfc3339(real + math.ceil((cap - b.level) * 60 / cap / speed))
 end
 
--- The anthropic-ratelimit-* headers for a key. requests_bucket: "requests" | "count_requests".
-function Limiter:headers(key_id, requests_bucket, now)
-  now = now or util.now()
+-- The anthropic-ratelimit-* headers for a bucket set. requests_bucket: "requests" | "count_requests".
+function Limiter:headers(key_id, requests_bucket, real)
+  real = real or util.now()
+  local now = self:clock(real)
   local h = {}
   local r, rcap = self:bucket(key_id, requests_bucket or "requests", now)
   local i, icap = self:bucket(key_id, "input", now)
   local o, ocap = self:bucket(key_id, "output", now)
-  header_set(h, "anthropic-ratelimit-requests", r, rcap, now)
-  header_set(h, "anthropic-ratelimit-input-tokens", i, icap, now)
-  header_set(h, "anthropic-ratelimit-output-tokens", o, ocap, now)
+  local speed = self.speed
+  header_set(h, "anthropic-ratelimit-requests", r, rcap, real, false, speed)
+  header_set(h, "anthropic-ratelimit-input-tokens", i, icap, real, false, speed)
+  header_set(h, "anthropic-ratelimit-output-tokens", o, ocap, real, false, speed)
   local combined = { level = math.max(0, i.level) + math.max(0, o.level) }
-  header_set(h, "anthropic-ratelimit-tokens", combined, icap + ocap, now, true)
+  header_set(h, "anthropic-ratelimit-tokens", combined, icap + ocap, real, true, speed)
   return h
 end
 
 -- take(key_id, { requests_bucket = "requests", input = n }) spends one request and n input
 -- tokens when every bucket allows it (the output bucket must not be in debt).
 -- -> true | nil, retry_after (whole seconds >= 1), limit name ("requests" | "input" | "output")
-function Limiter:take(key_id, want, now)
-  now = now or util.now()
+function Limiter:take(key_id, want, real)
+  local now = self:clock(real)
   local rname = want.requests_bucket or "requests"
   local r, rcap = self:bucket(key_id, rname, now)
   local i, icap = self:bucket(key_id, "input", now)
@@ -111,7 +134,10 @@ function Limiter:take(key_id, want, now)
   for _, w in ipairs(waits) do
     if w[2] > worst then worst, which = w[2], w[1] end
   end
-  if which then return nil, math.max(1, math.ceil(worst)), which end
+  if which then
+    self.refused = (self.refused or 0) + 1
+    return nil, math.max(1, math.ceil(worst / self.speed)), which
+  end
   r.level = r.level - 1
   i.level = i.level - input
   return true
@@ -119,8 +145,8 @@ end
 
 -- Output tokens are known only after the reply: they are spent afterwards (the bucket may go
 -- into debt, which then blocks the next requests until it refills).
-function Limiter:spend_output(key_id, n, now)
-  local o = self:bucket(key_id, "output", now or util.now())
+function Limiter:spend_output(key_id, n, real)
+  local o = self:bucket(key_id, "output", self:clock(real))
   o.level = o.level - n
 end
 

@@ -4,7 +4,8 @@
 --   run(text, path, limits) -> { config = ... } | { message =, problems = } | nil, message
 --   limits: memory_mb (the child's address space), seconds (processor time, checked by the
 --   child between instructions; the child is killed one second past it, or two seconds past it
---   on the clock), instructions (dsl.lua's budget).
+--   on the clock), instructions (dsl.lua's budget), evaluator (the module whose evaluate(text,
+--   path, opts) the child runs: dsl.lua by default; profiles.lua for the config file).
 -- The child is the interpreter running this process (/proc/PID/exe, when it is a Lua) or
 -- `lua5.4` on PATH; M.interpreter sets another. It runs under /bin/sh with `ulimit -v` (memory),
 -- `ulimit -t` (processor time), no core file, and coreutils' `timeout` (the clock) when there is
@@ -133,13 +134,14 @@ end
 function M.child(path, limits)
   io.stdout:setvbuf("full")
   local dsl = require "anthropic.reconcile.dsl"
+  local evaluator = limits.evaluator and require(limits.evaluator) or dsl -- (profiles.lua: its config file)
   local function marker(line)
     io.stdout:write("L", line, "\n")
     io.stdout:flush()
   end
   local text = io.stdin:read("a")
   local last = 1
-  local ok, config, err = pcall(dsl.evaluate, text, path, {
+  local ok, config, err = pcall(evaluator.evaluate, text, path, {
     instructions = limits.instructions, seconds = limits.seconds, memory_mb = limits.memory_mb,
     on_line = function(line)
       last = line
@@ -199,9 +201,9 @@ end
 local function command(input, path, limits)
   local code = string.format("if _VERSION ~= 'Lua 5.4' then io.write('V', _VERSION, '\\n') os.exit(3) end "
     .. "package.path = %q; package.cpath = ''; require('anthropic.reconcile.bounded').child(%q, "
-    .. "{ instructions = %d, seconds = %s, memory_mb = %d })",
+    .. "{ instructions = %d, seconds = %s, memory_mb = %d, evaluator = %s })",
     package.path, path, math.floor(limits.instructions), string.format("%.17g", limits.seconds),
-    math.floor(limits.memory_mb))
+    math.floor(limits.memory_mb), limits.evaluator and string.format("%q", limits.evaluator) or "nil")
   local lua = interpreter()
   -- -E: no LUA_INIT, LUA_PATH...; env -i: none of this process's environment (keys included)
   local run = sh_quote(lua) .. " -E -e " .. sh_quote(code) .. " < " .. sh_quote(input)

@@ -209,8 +209,9 @@ function M.evaluate(text, path, opts)
     error(string.format("%s:%d: %s", path, line, msg), 0)
   end
 
+  local blocks = opts.blocks or schema.blocks -- (another file kind: profiles.lua's config file)
   local function block(kind)
-    local def = schema.blocks[kind]
+    local def = blocks[kind]
     if not def.named then
       return function(body)
         local line = caller_line()
@@ -251,7 +252,7 @@ function M.evaluate(text, path, opts)
   end
 
   local dsl = {}
-  for kind in pairs(schema.blocks) do dsl[kind] = block(kind) end
+  for kind in pairs(blocks) do dsl[kind] = block(kind) end
   local base = {}
   for _, name in ipairs(SAFE_BASE) do base[name] = rawget(_G, name) end
   base.unpack = base.unpack or table.unpack
@@ -262,10 +263,10 @@ function M.evaluate(text, path, opts)
     __index = function(_, k)
       if dsl[k] then return dsl[k] end
       if base[k] ~= nil then return base[k] end
-      local known = { "organization", "workspace", "member", "prune" }
-      error(string.format("%s:%d: unknown name '%s' (an organization file can use %s, and string, table, "
+      local known = opts.known or { "organization", "workspace", "member", "prune" }
+      error(string.format("%s:%d: unknown name '%s' (%s can use %s, and string, table, "
         .. "math; no io, os, require or load)", path, caller_line(), tostring(k),
-        table.concat(known, ", ")), 0)
+        opts.what or "an organization file", table.concat(known, ", ")), 0)
     end,
     __newindex = function(t, k, v)
       if dsl[k] or base[k] ~= nil then
@@ -303,7 +304,7 @@ function M.evaluate(text, path, opts)
     if not msg:find("^" .. escape(path) .. ":%d+:") then msg = path .. ":" .. last .. ": " .. msg end
     return nil, file_error(msg)
   end
-  local built, config, berr = pcall(M.build, entries, text, path)
+  local built, config, berr = pcall(opts.build or M.build, entries, text, path)
   if built then return config, berr end
   if config == NO_MEMORY then return nil, file_error(memory_message(path, last, opts.memory_mb)) end
   error(config, 0)

@@ -4,6 +4,7 @@
 -- that contradict each other (a member who is not a user, an id listed twice) abort it too.
 -- fingerprint(snapshot) -> a short string that changes when anything a plan depends on changes.
 local errors = require "anthropic.error"
+local shapes = require "anthropic.shapes"
 
 local M = {}
 
@@ -117,7 +118,7 @@ function M.base(admin)
     snap[step[1]] = list
   end
   for _, k in ipairs(snap.keys) do -- API version 2026-10-21 gives scope instead of workspace_id
-    if k.workspace_id == nil and type(k.scope) == "table" then k.workspace_id = k.scope.workspace_id end
+    k.workspace_id = shapes.key_workspace_id(k)
   end
   local problems = M.check_base(snap)
   if #problems > 0 then return nil, inconsistent(problems) end
