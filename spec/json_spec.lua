@@ -182,7 +182,7 @@ describe("json.decode", function()
     math.randomseed(6)
     local function normalize(v)
       if v == cjson.null then return nil end
-      if type(v) == "number" and v % 1 == 0 and v >= -0x1p63 and v < 0x1p63 then return v | 0 end
+      if type(v) == "number" and v % 1 == 0 and v >= -0x1p63 and v < 0x1p63 then return require("anthropic.compat").tointeger(v) end
       if type(v) ~= "table" then return v end
       for k, x in next, v do v[k] = normalize(x) end
       return v

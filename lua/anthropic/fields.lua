@@ -24,7 +24,7 @@ local function one_of(name, v, values)
 end
 
 local function whole(v)
-  return math.type(v) == "integer" or (type(v) == "number" and v == math.floor(v) and v == v)
+  return (math.type and math.type(v) == "integer") or (type(v) == "number" and v == math.floor(v) and v == v)
 end
 
 local THINKING = { "enabled", "disabled", "adaptive", "between_tools" }

@@ -50,6 +50,17 @@ function M.run_lua(code, env, dir)
   return out, err, status
 end
 
+--- The folder `make build LUA=...` builds the core into for the interpreter named lua (lua5.4 and
+-- anything not a known VM: build/).
+function M.build_dir(lua)
+  local vm = tostring(lua):match("([^/]*)$")
+  if vm == "lua5.3" or vm == "lua5.1" or vm == "luajit" then return "build-" .. vm end
+  return "build"
+end
+
+--- The interpreter running the specs (spec/run-tests.sh exports LUA; lua5.4 when unset).
+M.LUA = os.getenv("LUA") or "lua5.4"
+
 --- Run a command (argv, run from the project root with LUA_PATH/LUA_CPATH set to the checkout) with
 -- extra environment as run_lua does; -> stdout, stderr, exit status.
 function M.run(argv, env, dir)
@@ -72,7 +83,7 @@ function M.run(argv, env, dir)
   M.write(dir .. "/env.sh", table.concat(envfile, "\n") .. "\n", "600")
   local cmd = string.format(". %s/env.sh; cd %s && LUA_PATH=%s LUA_CPATH=%s %s >%s/out 2>%s/err; echo $?",
     dir, sh_quote(M.root()), sh_quote("./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;"),
-    sh_quote("./build/?.so;;"), table.concat(words, " "), dir, dir)
+    sh_quote("./" .. M.build_dir(argv[1]) .. "/?.so;;"), table.concat(words, " "), dir, dir)
   local p = io.popen("sh -s", "w")
   local statusfile = dir .. "/status"
   p:write(cmd .. " >" .. statusfile .. "\n")

@@ -5,8 +5,9 @@
 --   limits: memory_mb (the child's address space), seconds (processor time, checked by the
 --   child between instructions; the child is killed one second past it, or two seconds past it
 --   on the clock), instructions (dsl.lua's budget).
--- The child is the interpreter running this process (/proc/PID/exe, when it is a Lua) or
--- `lua5.4` on PATH; M.interpreter sets another. It runs under /bin/sh with `ulimit -v` (memory),
+-- The child is the interpreter running this process (/proc/PID/exe, when it is a Lua 5.1, 5.3,
+-- 5.4 or LuaJIT: under LuaJIT, dsl.lua turns the compiler off while the file runs, so that the
+-- instruction budget holds) or `lua5.4` on PATH; M.interpreter sets another. It runs under /bin/sh with `ulimit -v` (memory),
 -- `ulimit -t` (processor time), no core file, and coreutils' `timeout` (the clock) when there is
 -- one; with an empty environment (only PATH: no key of this process) and `lua -E`. It reads the
 -- file from a temporary file (mode 0600, removed at once) on stdin, runs dsl.evaluate and
@@ -14,6 +15,8 @@
 -- killed inside one long call is reported at its line) and, at the end, the result:
 -- "R<length>\n" and the value in a small typed format (encode/decode below: strings by length,
 -- integers and floats kept apart, no code), which the parent decodes without running anything.
+local compat = require "anthropic.compat"
+
 local M = {}
 
 M.interpreter = nil -- nil: found as said above
@@ -28,7 +31,7 @@ local function encode_into(v, out, depth)
     out[#out + 1] = "s" .. #v .. ":"
     out[#out + 1] = v
   elseif t == "number" then
-    if math.type(v) == "integer" then
+    if compat.is_integer(v) then
       out[#out + 1] = "i" .. string.format("%d", v) .. ";"
     elseif v ~= v then
       out[#out + 1] = "fnan;"
@@ -84,12 +87,10 @@ function M.decode(text)
       stack[#stack + 1] = top
       top = t
       pos = pos + 1
-      goto continue
     elseif c == "}" then
       if top == nil or have_key then return nil, "a '}' out of place at byte " .. pos end
       top = table.remove(stack)
       pos = pos + 1
-      goto continue
     elseif c == "s" then
       local len, stop = text:match("^(%d+):()", pos + 1)
       if not len then return nil, "a bad string at byte " .. pos end
@@ -100,7 +101,7 @@ function M.decode(text)
       local num, stop = text:match("^([^;]+);()", pos + 1)
       if not num then return nil, "a bad number at byte " .. pos end
       if c == "i" then
-        v = math.tointeger(tonumber(num))
+        v = compat.tointeger(tonumber(num))
       elseif num == "nan" then
         v = 0 / 0
       elseif num == "inf" or num == "-inf" then
@@ -117,9 +118,10 @@ function M.decode(text)
     else
       return nil, "unexpected " .. string.format("%q", c) .. " at byte " .. pos
     end
-    why = put(v)
-    if why then return nil, why end
-    ::continue::
+    if c ~= "{" and c ~= "}" then
+      why = put(v)
+      if why then return nil, why end
+    end
   end
   if top ~= nil or not done then return nil, "the result is cut short" end
   return root
@@ -137,7 +139,7 @@ function M.child(path, limits)
     io.stdout:write("L", line, "\n")
     io.stdout:flush()
   end
-  local text = io.stdin:read("a")
+  local text = io.stdin:read("*a")
   local last = 1
   local ok, config, err = pcall(dsl.evaluate, text, path, {
     instructions = limits.instructions, seconds = limits.seconds, memory_mb = limits.memory_mb,
@@ -185,9 +187,9 @@ local function interpreter()
   if M.interpreter then return M.interpreter end
   if found_interpreter then return found_interpreter end
   local p = io.popen("readlink /proc/$PPID/exe 2>/dev/null")
-  local exe = p and p:read("l")
+  local exe = p and p:read("*l")
   if p then p:close() end
-  if exe and exe:match("/lua[%d.]*$") then
+  if exe and (exe:match("/lua[%d.]*$") or exe:match("/luajit[%w.-]*$")) then
     found_interpreter = exe
   else
     found_interpreter = "lua5.4"
@@ -197,7 +199,8 @@ end
 
 -- The shell command that runs the child with the limits.
 local function command(input, path, limits)
-  local code = string.format("if _VERSION ~= 'Lua 5.4' then io.write('V', _VERSION, '\\n') os.exit(3) end "
+  local code = string.format("if not ({ ['Lua 5.1'] = 1, ['Lua 5.3'] = 1, ['Lua 5.4'] = 1 })[_VERSION] then "
+    .. "io.write('V', _VERSION, '\\n') os.exit(3) end "
     .. "package.path = %q; package.cpath = ''; require('anthropic.reconcile.bounded').child(%q, "
     .. "{ instructions = %d, seconds = %s, memory_mb = %d })",
     package.path, path, math.floor(limits.instructions), string.format("%.17g", limits.seconds),
@@ -221,15 +224,12 @@ local function parse(out)
   local pos, line, payload, other = 1, nil, nil, {}
   while pos <= #out do
     local c = out:sub(pos, pos)
-    if c == "R" then
-      local len, stop = out:match("^(%d+)\n()", pos + 1)
-      if len then
-        payload = out:sub(stop, stop + tonumber(len) - 1)
-        pos = stop + tonumber(len)
-        goto continue
-      end
-    end
-    do
+    local len, rstop
+    if c == "R" then len, rstop = out:match("^(%d+)\n()", pos + 1) end
+    if len then
+      payload = out:sub(rstop, rstop + tonumber(len) - 1)
+      pos = rstop + tonumber(len)
+    else
       local text, stop = out:match("^([^\n]*)\n?()", pos)
       if c == "L" and text:match("^L%d+$") then
         line = tonumber(text:sub(2))
@@ -238,7 +238,6 @@ local function parse(out)
       end
       pos = stop
     end
-    ::continue::
   end
   return line, payload, table.concat(other, "\n")
 end
@@ -270,7 +269,7 @@ function M.run(text, path, limits)
   local _, how, code = p:close()
   os.remove(input)
   if size > M.MAX_OUTPUT then
-    return nil, path .. ": the organization file declares more than " .. M.MAX_OUTPUT // 1048576 .. " MB"
+    return nil, path .. ": the organization file declares more than " .. math.floor(M.MAX_OUTPUT / 1048576) .. " MB"
   end
   local line, payload, other = parse(table.concat(parts))
   if payload then
@@ -294,7 +293,7 @@ function M.run(text, path, limits)
     return nil, dsl.memory_message(path, line, limits.memory_mb)
   end
   local said = other:match("^X(.*)") or other:match("^V(.*)") and ("the interpreter " .. interpreter() .. " is "
-    .. other:match("^V(.*)") .. ", not Lua 5.4 (set anthropic.reconcile.bounded.interpreter)") or other
+    .. other:match("^V(.*)") .. ", not Lua 5.1, 5.3 or 5.4 (set anthropic.reconcile.bounded.interpreter)") or other
   return nil, string.format("%s: cannot evaluate the organization file with %s (%s %s)%s", path, interpreter(),
     tostring(how), tostring(code), said ~= "" and (": " .. said) or "")
 end

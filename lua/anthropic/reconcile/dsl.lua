@@ -21,6 +21,7 @@ local names = require "anthropic.names"
 local schema = require "anthropic.reconcile.schema"
 local validate = require "anthropic.reconcile.validate"
 local bounded = require "anthropic.reconcile.bounded"
+local compat = require "anthropic.compat"
 
 local M = {}
 
@@ -90,13 +91,7 @@ end
 
 local function compile(text, chunkname, env)
   if text:byte(1) == 27 then return nil, chunkname:sub(2) .. ":1: binary chunks are not accepted" end
-  local setfenv, loadstring = rawget(_G, "setfenv"), rawget(_G, "loadstring")
-  if setfenv then -- Lua 5.1
-    local chunk, err = loadstring(text, chunkname)
-    if chunk then setfenv(chunk, env) end
-    return chunk, err
-  end
-  return load(text, chunkname, "t", env)
+  return compat.load(text, chunkname, env)
 end
 
 -- The first line with code in chunk (where a file is before it ran anything).
@@ -148,9 +143,19 @@ local function run_limited(fn, chunkname, opts)
       error(M.time_message(opts.path, last, opts.seconds), 0)
     end
   end
+  -- LuaJIT runs no hook inside compiled code (`while true do end` becomes a trace that never
+  -- comes back to the interpreter): the compiler is off, and what it compiled flushed, while the
+  -- file runs.
+  local jit = rawget(_G, "jit")
+  local jit_was_on = jit and jit.status()
+  if jit_was_on then
+    jit.off()
+    jit.flush()
+  end
   debug.sethook(hook, exact > 0 and "l" or "", HOOK_COUNT)
   local ok, err = pcall(fn)
   debug.sethook(old[1], old[2] or "", old[3] or 0)
+  if jit_was_on then jit.on() end
   return ok, err, last
 end
 
