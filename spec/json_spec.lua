@@ -36,6 +36,19 @@ describe("json.decode", function()
     assert.equal(3, v.b[3])
   end)
 
+  it("has its own json.null, equal to lua-cjson's, without loading lua-cjson", function()
+    local saved_json, saved_cjson, saved_preload = package.loaded["anthropic.json"], package.loaded.cjson,
+      package.preload.cjson
+    package.loaded["anthropic.json"], package.loaded.cjson = nil, nil
+    package.preload.cjson = function() error("anthropic.json loaded lua-cjson") end
+    local ok, mine = pcall(require, "anthropic.json")
+    package.loaded["anthropic.json"], package.loaded.cjson, package.preload.cjson = saved_json, saved_cjson,
+      saved_preload
+    assert(ok, mine)
+    assert.equal(cjson.null, mine.null)
+    assert.equal('{"a":null,"b":[1,null]}', mine.encode { a = mine.null, b = { 1, mine.null } })
+  end)
+
   it("reads nulls as a given value when asked (the emulator's way: core.json_decode(text, null))", function()
     local core = require "anthropic.core"
     local v = assert(core.json_decode('{"a":null,"b":[1,null,3],"c":{"d":null},"n":529,"r":2.0}', cjson.null))
@@ -182,7 +195,9 @@ describe("json.decode", function()
     math.randomseed(6)
     local function normalize(v)
       if v == cjson.null then return nil end
-      if type(v) == "number" and v % 1 == 0 and v >= -0x1p63 and v < 0x1p63 then return require("anthropic.compat").tointeger(v) end
+      if type(v) == "number" and v % 1 == 0 and v >= -0x1p63 and v < 0x1p63 then
+        return require("anthropic.compat").tointeger(v)
+      end
       if type(v) ~= "table" then return v end
       for k, x in next, v do v[k] = normalize(x) end
       return v

@@ -347,6 +347,17 @@ end
       assert.is_nil(debug.gethook()) -- the hook is removed again
     end)
 
+    it("stops a busy loop in this process too, under LuaJIT's compiler as well", function()
+      -- (LuaJIT runs no count hook inside a compiled loop: dsl.lua turns the compiler off while a
+      -- file runs, and on again after)
+      local jit = rawget(_G, "jit")
+      local jit_on = jit and jit.status()
+      local _, err = dsl.evaluate("\nlocal n = 0\nwhile true do n = n + 1 end", "org.lua", { instructions = 200000 })
+      assert.matches("^org%.lua:3: the file ran too long %(more than 200000 instructions%)", err.message)
+      assert.is_nil(debug.gethook())
+      if jit_on then assert.is_true((jit.status())) end
+    end)
+
     it("keeps string methods away from string.dump, and gives the host its string table back", function()
       local config = assert(load('workspace(tostring(("").dump) .. "-" .. tostring(string.dump) .. "-" '
         .. '.. ("ab"):rep(2)) {}'))

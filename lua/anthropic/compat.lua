@@ -14,7 +14,7 @@
 local M = {}
 
 M.pack = table.pack or function(...) return { n = select("#", ...), ... } end
-M.unpack = table.unpack or unpack -- luacheck: ignore 143 (unpack: the 5.1 global)
+M.unpack = table.unpack or rawget(_G, "unpack") -- (unpack: the 5.1 global)
 
 local math_type = math.type
 M.INTEGERS = math_type ~= nil

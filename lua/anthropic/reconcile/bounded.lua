@@ -5,12 +5,13 @@
 --   limits: memory_mb (the child's address space), seconds (processor time, checked by the
 --   child between instructions; the child is killed one second past it, or two seconds past it
 --   on the clock), instructions (dsl.lua's budget).
--- The child is the interpreter running this process (/proc/PID/exe, when it is a Lua 5.1, 5.3,
--- 5.4 or LuaJIT: under LuaJIT, dsl.lua turns the compiler off while the file runs, so that the
--- instruction budget holds) or `lua5.4` on PATH; M.interpreter sets another. It runs under /bin/sh with `ulimit -v` (memory),
--- `ulimit -t` (processor time), no core file, and coreutils' `timeout` (the clock) when there is
--- one; with an empty environment (only PATH: no key of this process) and `lua -E`. It reads the
--- file from a temporary file (mode 0600, removed at once) on stdin, runs dsl.evaluate and
+-- The child is the interpreter running this process (/proc/PID/exe, when it is a Lua 5.1,
+-- 5.3, 5.4 or LuaJIT: under LuaJIT, dsl.lua turns the compiler off while the file runs, so
+-- that the instruction budget holds) or `lua5.4` on PATH; M.interpreter sets another. It runs
+-- under /bin/sh with `ulimit -v` (memory), `ulimit -t` (processor time), no core file, and
+-- coreutils' `timeout` (the clock) when there is one; with an empty environment (only PATH:
+-- no key of this process) and `lua -E`. It reads the file from a temporary file (mode 0600,
+-- removed at once) on stdin, runs dsl.evaluate and
 -- writes to stdout "L<line>" whenever the line of the file it runs changes (so that a file
 -- killed inside one long call is reported at its line) and, at the end, the result:
 -- "R<length>\n" and the value in a small typed format (encode/decode below: strings by length,
