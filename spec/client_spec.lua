@@ -97,7 +97,7 @@ describe("messages client", function()
     assert.matches("closed", err.message)
   end)
 
-  it("decodes whole numbers as integers", function()
+  it("decodes whole numbers as integers #lua54", function()
     local msg = assert(create())
     assert.equal("integer", math.type(msg.usage.input_tokens))
     assert.equal(tostring(math.tointeger(msg.usage.input_tokens)), tostring(msg.usage.input_tokens))

@@ -1,6 +1,7 @@
 -- The emulator, exercised over raw HTTP (luasocket), as the client's tests will see it.
 local helper = require "helpers.emulator"
 local cjson = require "cjson"
+local u8 = require("anthropic.compat").utf8
 local socket = require "socket"
 
 local MODEL = "claude-haiku-4-5"
@@ -167,8 +168,8 @@ describe("emulator", function()
       local system = "You are terse."
       local text = "Count these characters, please: äöü"
       local m = create(body(text, { system = system })).json
-      assert.equal(ceil4(utf8.len(system) + utf8.len(text)), m.usage.input_tokens)
-      assert.equal(ceil4(utf8.len(m.content[1].text)), m.usage.output_tokens)
+      assert.equal(ceil4(u8.len(system) + u8.len(text)), m.usage.input_tokens)
+      assert.equal(ceil4(u8.len(m.content[1].text)), m.usage.output_tokens)
     end)
 
     it("cuts the reply at max_tokens", function()

@@ -30,9 +30,9 @@ describe("json.decode", function()
     local v = assert(json.decode('{"a":1,"b":[1,null,3],"c":null,"d":2.0,"e":1.5,"f":-0,"g":1e2,"h":true,"i":false}'))
     assert.same({ a = 1, b = { 1, nil, 3 }, d = 2, e = 1.5, f = 0, g = 100, h = true, i = false }, v)
     assert.is_nil(rawget(v, "c"))
-    assert.equal("integer", math.type(v.a))
-    assert.equal("integer", math.type(v.d))
-    assert.equal("float", math.type(v.e))
+    if math.type then assert.equal("integer", math.type(v.a)) end -- (5.3+: integers and floats apart)
+    if math.type then assert.equal("integer", math.type(v.d)) end -- (5.3+: integers and floats apart)
+    if math.type then assert.equal("float", math.type(v.e)) end -- (5.3+: integers and floats apart)
     assert.equal(3, v.b[3])
   end)
 
@@ -56,15 +56,16 @@ describe("json.decode", function()
     assert.same({ 1, cjson.null, 3 }, v.b)
     assert.equal(cjson.null, v.c.d)
     assert.equal(cjson.null, core.json_decode("null", cjson.null))
-    assert.equal("integer", math.type(v.n)) -- a fault's status stays 529, never 529.0
-    assert.equal("integer", math.type(v.r))
+    -- a fault's status stays 529, never 529.0 (5.3+: integers and floats apart)
+    if math.type then assert.equal("integer", math.type(v.n)) end
+    if math.type then assert.equal("integer", math.type(v.r)) end -- (5.3+: integers and floats apart)
     assert.same({ b = { 1, nil, 3 } }, core.json_decode('{"a":null,"b":[1,null,3]}', nil)) -- nil: the default
     local nothing, err = core.json_decode('{"a":nul}', cjson.null)
     assert.is_nil(nothing)
     assert.matches("at byte 6", err)
   end)
 
-  it("keeps integers exact to the 64-bit limits and reads larger ones as floats", function()
+  it("keeps integers exact to the 64-bit limits and reads larger ones as floats #lua54", function()
     local v = assert(json.decode("[9223372036854775807,-9223372036854775808,1234567890123456789,"
       .. "9223372036854775808,1e400,123456789012345678901234567890]"))
     assert.equal(math.maxinteger, v[1])
@@ -75,7 +76,7 @@ describe("json.decode", function()
     assert.equal("float", math.type(v[6]))
   end)
 
-  it("decides integer or float on the written digits, not on a rounded double", function()
+  it("decides integer or float on the written digits, not on a rounded double #lua54", function()
     local function read(text)
       local v = json.decode(text)
       return math.type(v), v
@@ -191,7 +192,7 @@ describe("json.decode", function()
     assert.has_error(function() json.decode({}) end)
   end)
 
-  it("agrees with lua-cjson (nulls removed, whole numbers integers) on random documents", function()
+  it("agrees with lua-cjson (nulls removed, whole numbers integers) on random documents #lua54", function()
     math.randomseed(6)
     local function normalize(v)
       if v == cjson.null then return nil end
@@ -240,7 +241,7 @@ describe("json.encode", function()
     for i = 2, #names do assert.is_true(names[i - 1] < names[i]) end
   end)
 
-  it("writes integers and whole floats exactly, and other floats so they read back the same", function()
+  it("writes integers and whole floats exactly, and other floats so they read back the same #lua54", function()
     assert.equal("[9223372036854775807,-9223372036854775808,9007199254740993,1024,0,-3]",
       json.encode { math.maxinteger, math.mininteger, 9007199254740993, 1024.0, -0.0, -3.0 })
     assert.equal("[0.1,1.5,1e+300,-0.33333333333333331]", json.encode { 0.1, 1.5, 1e300, -1 / 3 })

@@ -132,6 +132,9 @@ end
         local msg = problem(case[1])
         if case[2]:find("near <eof>", 1, true) then -- the wording differs between Lua versions
           assert.matches("^org%.lua:3:", msg)
+        elseif case[2]:find("nests too deep", 1, true) then -- LuaJIT: "chunk has too many syntax levels"
+          assert.matches("^org%.lua:1: cannot read the file: .* %(it nests too deep%)$", msg)
+          if _VERSION == "Lua 5.4" then assert.equal(case[2], msg) end
         else
           assert.equal(case[2], msg)
         end
@@ -216,7 +219,8 @@ end
       local cjk = string.rep("\u{751F}", 14) -- 14 characters, 42 bytes
       assert.equal(cjk, assert(load('workspace "' .. cjk .. '" { keys = { ["' .. cjk .. '"] = "active" } }'))
         .workspaces[1].name)
-      assert.equal(40, utf8.len(assert(load('workspace "' .. string.rep("\u{751F}", 40) .. '"')).workspaces[1].name))
+      local name40 = assert(load('workspace "' .. string.rep("\u{751F}", 40) .. '"')).workspaces[1].name
+      assert.equal(40, require("anthropic.compat").utf8.len(name40))
       assert.equal('org.lua:1: workspace "' .. string.rep("\u{751F}", 41) .. '": must have at most 40 characters',
         problem('workspace "' .. string.rep("\u{751F}", 41) .. '"'))
     end)
@@ -277,8 +281,8 @@ end
         assert.same(here.problems, child.problems)
       end
       local w = assert(load('workspace "w" { budget = { monthly_usd = 10.0, warn_at = { 1.0, 0.5 } } }')).workspaces[1]
-      assert.equal("float", math.type(w.budget.monthly_usd))
-      assert.equal("float", math.type(w.budget.warn_at[2]))
+      if math.type then assert.equal("float", math.type(w.budget.monthly_usd)) end -- (5.3+: integers and floats apart)
+      if math.type then assert.equal("float", math.type(w.budget.warn_at[2])) end -- (5.3+: integers and floats apart)
       assert.same({ 0.5, 1.0 }, w.budget.warn_at)
     end)
 
@@ -303,7 +307,7 @@ end
       assert.is_nil(env:find("ANTHROPIC", 1, true))
     end)
 
-    it("sends the result in a format that keeps types and refuses what it did not write", function()
+    it("sends the result in a format that keeps types and refuses what it did not write #lua54", function()
       local bounded = require "anthropic.reconcile.bounded"
       local v = { "a\0\n", 1, 1.0, -0.5, math.mininteger, true, false, { x = { [2] = "y" } }, [""] = "" }
       local back = assert(bounded.decode(bounded.encode(v)))

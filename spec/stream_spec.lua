@@ -388,7 +388,7 @@ describe("streaming messages", function()
   describe("cancel", function()
     local long = params { messages = { { role = "user", content = WORDS .. " " .. WORDS .. " " .. WORDS } } }
 
-    it("breaking out of the loop cancels the transfer", function()
+    it("breaking out of the loop cancels the transfer #lua54", function()
       emu:stream_options { event_delay = 0.05 }
       local live = eng:step()
       local s = assert(client.messages:stream(long))
@@ -866,7 +866,7 @@ describe("stream accumulation (scripted events)", function()
     assert.equal(1000, #deltas)
     for i, e in ipairs(deltas) do
       assert.same({ type = "content_block_delta", index = 0, delta = { type = "text_delta", text = want[i] } }, e)
-      assert.equal("integer", math.type(e.index))
+      if math.type then assert.equal("integer", math.type(e.index)) end -- (5.3+: integers and floats apart)
     end
     assert.equal(table.concat(want), assert(s:final()).content[1].text)
   end)

@@ -53,9 +53,16 @@ end
 --- The folder `make build LUA=...` builds the core into for the interpreter named lua (lua5.4 and
 -- anything not a known VM: build/).
 function M.build_dir(lua)
+  local vm = M.vm(lua)
+  return vm == "lua5.4" and "build" or "build-" .. vm
+end
+
+--- The VM's name (lua5.4, lua5.3, lua5.1, luajit: as pkg-config and `make LUA=` know it) of the
+-- interpreter named lua; lua5.4 for anything else.
+function M.vm(lua)
   local vm = tostring(lua):match("([^/]*)$")
-  if vm == "lua5.3" or vm == "lua5.1" or vm == "luajit" then return "build-" .. vm end
-  return "build"
+  if vm == "lua5.3" or vm == "lua5.1" or vm == "luajit" then return vm end
+  return "lua5.4"
 end
 
 --- The interpreter running the specs (spec/run-tests.sh exports LUA; lua5.4 when unset).

@@ -215,14 +215,16 @@ local function command(input, path, limits)
     "ulimit -c 0 2>/dev/null",
     "ulimit -v " .. math.floor(limits.memory_mb * 1024) .. " || { echo 'Xcannot limit memory (ulimit -v)'; exit 4; }",
     "ulimit -t " .. cpu .. " || { echo 'Xcannot limit processor time (ulimit -t)'; exit 4; }",
-    "if command -v timeout >/dev/null 2>&1; then exec env -i PATH=\"$PATH\" timeout -k 1 " .. (cpu + 1) .. " "
-      .. run .. "; else exec env -i PATH=\"$PATH\" " .. run .. "; fi",
+    -- (the status is also written as a last line "E<status>": on 5.1 a pipe's close() gives none)
+    "if command -v timeout >/dev/null 2>&1; then env -i PATH=\"$PATH\" timeout -k 1 " .. (cpu + 1) .. " "
+      .. run .. "; else env -i PATH=\"$PATH\" " .. run .. "; fi",
+    "status=$?; echo; echo \"E$status\"; exit $status",
   }, "\n")
 end
 
 -- The child's output: the last line, the result's text, and anything else it printed.
 local function parse(out)
-  local pos, line, payload, other = 1, nil, nil, {}
+  local pos, line, payload, other, status = 1, nil, nil, {}, nil
   while pos <= #out do
     local c = out:sub(pos, pos)
     local len, rstop
@@ -234,13 +236,15 @@ local function parse(out)
       local text, stop = out:match("^([^\n]*)\n?()", pos)
       if c == "L" and text:match("^L%d+$") then
         line = tonumber(text:sub(2))
+      elseif c == "E" and text:match("^E%d+$") then
+        status = tonumber(text:sub(2))
       elseif text ~= "" then
         other[#other + 1] = text
       end
       pos = stop
     end
   end
-  return line, payload, table.concat(other, "\n")
+  return line, payload, table.concat(other, "\n"), status
 end
 
 --- Evaluates text (the file `path`) in a child process with limits (see the top).
@@ -272,7 +276,10 @@ function M.run(text, path, limits)
   if size > M.MAX_OUTPUT then
     return nil, path .. ": the organization file declares more than " .. math.floor(M.MAX_OUTPUT / 1048576) .. " MB"
   end
-  local line, payload, other = parse(table.concat(parts))
+  local line, payload, other, status = parse(table.concat(parts))
+  if how == nil and status then -- 5.1: the shell's word for it (128 + N: killed by signal N)
+    how, code = "exit", status
+  end
   if payload then
     local result, why = M.decode(payload)
     if type(result) ~= "table" then return nil, path .. ": cannot read what the evaluation gave: " .. tostring(why) end

@@ -285,8 +285,11 @@ function M.evaluate(text, path, opts)
   if not chunk then
     if cerr == NO_MEMORY then return nil, file_error(memory_message(path, 1, opts.memory_mb)) end
     cerr = tostring(cerr)
+    -- LuaJIT's parser says "org.lua:1: chunk has too many syntax levels" where 5.4's says "C stack overflow"
+    cerr = cerr:gsub("^" .. escape(path) .. ":%d+: (chunk has too many syntax levels)$", "%1")
     if not cerr:find("^" .. escape(path) .. ":%d+:") then -- "C stack overflow" from the parser has no line
-      cerr = path .. ":1: cannot read the file: " .. cerr .. (cerr:find("overflow") and " (it nests too deep)" or "")
+      cerr = path .. ":1: cannot read the file: " .. cerr
+        .. ((cerr:find("overflow") or cerr:find("too many syntax levels")) and " (it nests too deep)" or "")
     end
     return nil, file_error(cerr)
   end
