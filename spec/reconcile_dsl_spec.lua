@@ -267,7 +267,12 @@ end
       local msg = problem('local function f() return 1 + f() end\nf()')
       assert.matches("^org%.lua:1: ", msg)
       assert.truthy(msg:find("used more than 48 MB", 1, true) or msg:find("stack overflow", 1, true), msg)
-      assert.equal("org.lua:1: C stack overflow", problem('local function f() return ("x"):gsub(".", f) end\nf()'))
+      msg = problem('local function f() return ("x"):gsub(".", f) end\nf()')
+      if rawget(_G, "jit") then -- LuaJIT crashes there (in the child, which is why it is one)
+        assert.matches("^org%.lua:%d: the organization file crashed the interpreter .*segmentation fault", msg)
+      else
+        assert.equal("org.lua:1: C stack overflow", msg)
+      end
     end)
 
     it("keeps what ordinary files give: the same errors as in this process, and numbers as they were", function()

@@ -296,6 +296,12 @@ function M.run(text, path, limits)
     local dsl = require "anthropic.reconcile.dsl"
     return nil, dsl.time_message(path, line, limits.seconds)
   end
+  if (how == "exit" and code == 139) or (how == "signal" and code == 11) then -- SIGSEGV
+    -- (LuaJIT 2.1 crashes on a recursion through a library call, ("x"):gsub(".", f) in f, where
+    -- 5.4 says "C stack overflow": that is why the file runs in a child)
+    return nil, string.format("%s:%d: the organization file crashed the interpreter %s (a segmentation fault; "
+      .. "a recursion through a library call does this to LuaJIT)", path, line, interpreter())
+  end
   if other:match("not enough memory") then
     local dsl = require "anthropic.reconcile.dsl"
     return nil, dsl.memory_message(path, line, limits.memory_mb)
