@@ -152,7 +152,7 @@ function M.child(path, limits)
   text = nil -- luacheck: ignore (freed before the result is encoded)
   local result
   if not ok then
-    if config == "not enough memory" then
+    if config == "not enough memory" or tostring(config):find(":%d+: not enough memory for buffer allocation$") then
       result = { message = dsl.memory_message(path, last, limits.memory_mb) }
     else
       result = { message = path .. ":" .. last .. ": " .. tostring(config) }

@@ -36,6 +36,12 @@ local SAFE_BASE = { "assert", "error", "ipairs", "next", "pairs", "select", "ton
 -- What Lua raises when an allocation fails (a memory error has no position).
 local NO_MEMORY = "not enough memory"
 
+-- Lua's memory error; 5.3 also raises "FILE:LINE: not enough memory for buffer allocation"
+-- (a string buffer that cannot grow).
+local function no_memory(e)
+  return e == NO_MEMORY or (type(e) == "string" and e:find(":%d+: not enough memory for buffer allocation$") ~= nil)
+end
+
 local function copy_lib(lib)
   local t = {}
   for k, v in pairs(lib) do t[k] = v end
@@ -283,13 +289,17 @@ function M.evaluate(text, path, opts)
 
   local chunk, cerr = compile(text, chunkname, env)
   if not chunk then
-    if cerr == NO_MEMORY then return nil, file_error(memory_message(path, 1, opts.memory_mb)) end
+    if no_memory(cerr) then return nil, file_error(memory_message(path, 1, opts.memory_mb)) end
     cerr = tostring(cerr)
-    -- LuaJIT's parser says "org.lua:1: chunk has too many syntax levels" where 5.4's says "C stack overflow"
-    cerr = cerr:gsub("^" .. escape(path) .. ":%d+: (chunk has too many syntax levels)$", "%1")
+    -- Where 5.4's parser says "C stack overflow", LuaJIT's says "org.lua:1: chunk has too many
+    -- syntax levels" and 5.3's "org.lua:1: too many C levels (limit is 200) in main function near '{'"
+    local at = "^" .. escape(path) .. ":%d+: "
+    local deep = not cerr:find(at) and cerr:find("overflow")
+    if cerr:find(at .. "chunk has too many syntax levels$") or cerr:find(at .. "too many C levels %(") then
+      deep, cerr = true, cerr:gsub(at, "")
+    end
     if not cerr:find("^" .. escape(path) .. ":%d+:") then -- "C stack overflow" from the parser has no line
-      cerr = path .. ":1: cannot read the file: " .. cerr
-        .. ((cerr:find("overflow") or cerr:find("too many syntax levels")) and " (it nests too deep)" or "")
+      cerr = path .. ":1: cannot read the file: " .. cerr .. (deep and " (it nests too deep)" or "")
     end
     return nil, file_error(cerr)
   end
@@ -301,7 +311,7 @@ function M.evaluate(text, path, opts)
   local ok, rerr, last = run_limited(chunk, chunkname, setmetatable({ path = path }, { __index = opts }))
   string_mt.__index = string_index
   if not ok then
-    if rerr == NO_MEMORY then return nil, file_error(memory_message(path, last, opts.memory_mb)) end
+    if no_memory(rerr) then return nil, file_error(memory_message(path, last, opts.memory_mb)) end
     local msg = rerr
     if type(rerr) == "table" and type(rerr.message) == "string" then
       msg = rerr.message
@@ -313,7 +323,7 @@ function M.evaluate(text, path, opts)
   end
   local built, config, berr = pcall(M.build, entries, text, path)
   if built then return config, berr end
-  if config == NO_MEMORY then return nil, file_error(memory_message(path, last, opts.memory_mb)) end
+  if no_memory(config) then return nil, file_error(memory_message(path, last, opts.memory_mb)) end
   error(config, 0)
 end
 
