@@ -1083,7 +1083,7 @@ describe("emulator admin API", function()
       local path = tmpfile(".json", '{"users": [{"email": "no-at-sign"}]}')
       local p = io.popen("cd " .. helper.ROOT .. " && " .. helper.LUA .. " bin/anthropic emulator --port 0 --seed "
         .. path .. " 2>&1; echo rc=$?")
-      local out = p:read("a")
+      local out = p:read("*a")
       p:close()
       os.remove(path)
       assert.matches("users%.0%.email", out)
