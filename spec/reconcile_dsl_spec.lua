@@ -216,13 +216,13 @@ end
     end)
 
     it("measures names in characters, not bytes", function()
-      local cjk = string.rep("\u{751F}", 14) -- 14 characters, 42 bytes
+      local cjk = string.rep("\231\148\159", 14) -- 14 characters, 42 bytes
       assert.equal(cjk, assert(load('workspace "' .. cjk .. '" { keys = { ["' .. cjk .. '"] = "active" } }'))
         .workspaces[1].name)
-      local name40 = assert(load('workspace "' .. string.rep("\u{751F}", 40) .. '"')).workspaces[1].name
+      local name40 = assert(load('workspace "' .. string.rep("\231\148\159", 40) .. '"')).workspaces[1].name
       assert.equal(40, require("anthropic.compat").utf8.len(name40))
-      assert.equal('org.lua:1: workspace "' .. string.rep("\u{751F}", 41) .. '": must have at most 40 characters',
-        problem('workspace "' .. string.rep("\u{751F}", 41) .. '"'))
+      assert.equal('org.lua:1: workspace "' .. string.rep("\231\148\159", 41) .. '": must have at most 40 characters',
+        problem('workspace "' .. string.rep("\231\148\159", 41) .. '"'))
     end)
 
     it("accepts joiners that scripts need, and other spaces inside a name", function()

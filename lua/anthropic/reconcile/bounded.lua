@@ -26,6 +26,9 @@ M.MAX_OUTPUT = 256 * 1024 * 1024 -- what the parent reads from a child at most
 ---------------------------------------------------------------------------------------------------
 -- The result's format: "{" key value ... "}", "s<len>:<bytes>", "i<integer>;", "f<%a>;", "T", "F".
 
+-- Floats in hexadecimal (exact, -0.0 kept); PUC Lua 5.1's format has no %a: 17 digits, exact too.
+local FLOAT = pcall(string.format, "%a", 1) and "%a" or "%.17g"
+
 local function encode_into(v, out, depth)
   local t = type(v)
   if t == "string" then
@@ -39,7 +42,7 @@ local function encode_into(v, out, depth)
     elseif v == math.huge or v == -math.huge then
       out[#out + 1] = v > 0 and "finf;" or "f-inf;"
     else
-      out[#out + 1] = "f" .. string.format("%a", v) .. ";"
+      out[#out + 1] = "f" .. string.format(FLOAT, v) .. ";"
     end
   elseif t == "boolean" then
     out[#out + 1] = v and "T" or "F"
@@ -208,7 +211,9 @@ local function command(input, path, limits)
     math.floor(limits.memory_mb))
   local lua = interpreter()
   -- -E: no LUA_INIT, LUA_PATH...; env -i: none of this process's environment (keys included)
-  local run = sh_quote(lua) .. " -E -e " .. sh_quote(code) .. " < " .. sh_quote(input)
+  -- (PUC Lua 5.1 has no -E: env -i has already dropped LUA_INIT and LUA_PATH there)
+  local run = sh_quote(lua) .. (lua:match("lua5%.1$") and " -e " or " -E -e ") .. sh_quote(code) .. " < "
+    .. sh_quote(input)
   local cpu = math.ceil(limits.seconds) + 1
   return table.concat({
     "exec 2>&1",
