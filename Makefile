@@ -83,8 +83,13 @@ $(BUILD)/test_jtext_portable: spec/c/test_jtext.c $(PURE_SRC) $(wildcard src/*.h
 
 ctest: $(CTESTS)
 
+# luacheck, and (when luajit is there) a parse of what must run on LuaJIT too: the library and the
+# specs (the emulator and the command line may use 5.3+ syntax; docs/embedding.md).
 lint:
 	luacheck -q .
+	@if command -v luajit >/dev/null 2>&1; then \
+	  for f in $$(find lua/anthropic -name '*.lua' -not -path '*/emulator/*' -not -path '*/cli/*') spec/*.lua spec/helpers/*.lua; do \
+	    luajit -bl "$$f" >/dev/null || { echo "$$f: does not parse under LuaJIT"; exit 1; }; done; fi
 
 # The whole suite: C unit tests and busted under $(LUA) (Lua 5.4 unless LUA=lua5.3, lua5.1 or
 # luajit; the emulator and the CLI always run under lua5.4); the last line is the total.

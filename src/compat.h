@@ -209,23 +209,39 @@ static inline lua_Integer compat_tointegerx(lua_State *L, int i, int *isnum) {
 #define compat_getuv lua_getuservalue
 #endif
 
-/* A userdata whose nuv user values (when nuv > 0) live in a table set as its uservalue. */
+/* A userdata whose nuv user values (when nuv > 0) live in a table set as its uservalue, with
+ * nuv at index 0 (on 5.1 a userdata always has a table: its creator's environment). */
 static inline void *compat_newuserdatauv(lua_State *L, size_t sz, int nuv) {
   void *p = lua_newuserdata(L, sz);
   if (nuv > 0) {
-    lua_createtable(L, nuv, 0);
+    lua_createtable(L, nuv + 1, 0);
+    lua_pushinteger(L, nuv);
+    lua_rawseti(L, -2, 0);
     compat_setuv(L, -2);
   }
   return p;
+}
+
+/* Pushes the user value table of the userdata at i and returns 1 when it has slot n, else pushes
+ * nothing and returns 0. */
+static inline int compat_uvslot(lua_State *L, int i, int n) {
+  compat_getuv(L, i);
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    lua_rawgeti(L, -1, 0);
+    lua_Integer have = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+    lua_pop(L, 1);
+    if (n >= 1 && n <= have) return 1;
+  }
+  lua_pop(L, 1);
+  return 0;
 }
 #define lua_newuserdatauv compat_newuserdatauv
 
 /* Pops a value and stores it as user value n of the userdata at i; 0 when it has no such slot. */
 static inline int compat_setiuservalue(lua_State *L, int i, int n) {
   i = lua_absindex(L, i);
-  compat_getuv(L, i);
-  if (lua_type(L, -1) != LUA_TTABLE) {
-    lua_pop(L, 2);
+  if (!compat_uvslot(L, i, n)) {
+    lua_pop(L, 1);
     return 0;
   }
   lua_insert(L, -2);
@@ -237,9 +253,7 @@ static inline int compat_setiuservalue(lua_State *L, int i, int n) {
 
 /* Pushes user value n of the userdata at i (nil when there is none) and returns its type. */
 static inline int compat_getiuservalue(lua_State *L, int i, int n) {
-  compat_getuv(L, i);
-  if (lua_type(L, -1) != LUA_TTABLE) {
-    lua_pop(L, 1);
+  if (!compat_uvslot(L, i, n)) {
     lua_pushnil(L);
     return LUA_TNONE;
   }

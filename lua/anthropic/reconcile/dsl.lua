@@ -265,7 +265,7 @@ function M.evaluate(text, path, opts)
   for kind in pairs(schema.blocks) do dsl[kind] = block(kind) end
   local base = {}
   for _, name in ipairs(SAFE_BASE) do base[name] = rawget(_G, name) end
-  base.unpack = base.unpack or table.unpack
+  base.unpack = base.unpack or compat.unpack
   base.string, base.table, base.math = copy_lib(string), copy_lib(table), copy_lib(math)
   base.math.random, base.math.randomseed = nil, nil -- a plan must not change from run to run
   base.string.dump = nil
