@@ -388,6 +388,7 @@ describe("streaming messages", function()
   describe("cancel", function()
     local long = params { messages = { { role = "user", content = WORDS .. " " .. WORDS .. " " .. WORDS } } }
 
+    -- #lua54: break closes the stream through 5.4's for-loop closing value; 5.1 and LuaJIT have none
     it("breaking out of the loop cancels the transfer #lua54", function()
       emu:stream_options { event_delay = 0.05 }
       local live = eng:step()
