@@ -65,8 +65,8 @@ describe("json.decode", function()
     assert.matches("at byte 6", err)
   end)
 
-  -- #lua54: needs 64-bit integers (5.3+); on 5.1 and LuaJIT numbers are doubles (docs/embedding.md)
-  it("keeps integers exact to the 64-bit limits and reads larger ones as floats #lua54", function()
+  -- #int64: needs 64-bit integers (5.3+); on 5.1 and LuaJIT numbers are doubles (docs/embedding.md)
+  it("keeps integers exact to the 64-bit limits and reads larger ones as floats #int64", function()
     local v = assert(json.decode("[9223372036854775807,-9223372036854775808,1234567890123456789,"
       .. "9223372036854775808,1e400,123456789012345678901234567890]"))
     assert.equal(math.maxinteger, v[1])
@@ -77,8 +77,8 @@ describe("json.decode", function()
     assert.equal("float", math.type(v[6]))
   end)
 
-  -- #lua54: needs 64-bit integers (5.3+); on 5.1 and LuaJIT numbers are doubles (docs/embedding.md)
-  it("decides integer or float on the written digits, not on a rounded double #lua54", function()
+  -- #int64: needs 64-bit integers (5.3+); on 5.1 and LuaJIT numbers are doubles (docs/embedding.md)
+  it("decides integer or float on the written digits, not on a rounded double #int64", function()
     local function read(text)
       local v = json.decode(text)
       return math.type(v), v
@@ -194,8 +194,8 @@ describe("json.decode", function()
     assert.has_error(function() json.decode({}) end)
   end)
 
-  -- #lua54: needs 64-bit integers (5.3+); on 5.1 and LuaJIT numbers are doubles (docs/embedding.md)
-  it("agrees with lua-cjson (nulls removed, whole numbers integers) on random documents #lua54", function()
+  -- #int64: needs 64-bit integers (5.3+); on 5.1 and LuaJIT numbers are doubles (docs/embedding.md)
+  it("agrees with lua-cjson (nulls removed, whole numbers integers) on random documents #int64", function()
     math.randomseed(6)
     local function normalize(v)
       if v == cjson.null then return nil end
@@ -244,8 +244,8 @@ describe("json.encode", function()
     for i = 2, #names do assert.is_true(names[i - 1] < names[i]) end
   end)
 
-  -- #lua54: needs 64-bit integers (5.3+); on 5.1 and LuaJIT numbers are doubles (docs/embedding.md)
-  it("writes integers and whole floats exactly, and other floats so they read back the same #lua54", function()
+  -- #int64: needs 64-bit integers (5.3+); on 5.1 and LuaJIT numbers are doubles (docs/embedding.md)
+  it("writes integers and whole floats exactly, and other floats so they read back the same #int64", function()
     assert.equal("[9223372036854775807,-9223372036854775808,9007199254740993,1024,0,-3]",
       json.encode { math.maxinteger, math.mininteger, 9007199254740993, 1024.0, -0.0, -3.0 })
     assert.equal("[0.1,1.5,1e+300,-0.33333333333333331]", json.encode { 0.1, 1.5, 1e300, -1 / 3 })

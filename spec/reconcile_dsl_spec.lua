@@ -312,8 +312,8 @@ end
       assert.is_nil(env:find("ANTHROPIC", 1, true))
     end)
 
-    -- #lua54: needs integers apart from floats and math.mininteger (5.3+)
-    it("sends the result in a format that keeps types and refuses what it did not write #lua54", function()
+    -- #int64: needs integers apart from floats and math.mininteger (5.3+)
+    it("sends the result in a format that keeps types and refuses what it did not write #int64", function()
       local bounded = require "anthropic.reconcile.bounded"
       local v = { "a\0\n", 1, 1.0, -0.5, math.mininteger, true, false, { x = { [2] = "y" } }, [""] = "" }
       local back = assert(bounded.decode(bounded.encode(v)))
