@@ -1,13 +1,23 @@
 # lua-anthropic: build the C core, run the tests, run the demo.
 # `make test` and `make demo` do all set-up on a fresh Debian machine (see `make deps`).
 
+# LUA: the VM to build for and test under: lua5.4 (the default, into build/), lua5.3, lua5.1 or
+# luajit (into build-lua5.3/, build-lua5.1/, build-luajit/). Its headers are found through
+# pkg-config under the same name; `make build LUA=...` installs the VM's Debian packages when
+# pkg-config does not know it (see VM_PKGS and `make deps`). LUA_INCDIR overrides the headers.
 LUA        ?= lua5.4
 PKG_CONFIG ?= pkg-config
 CC         ?= cc
-BUILD      ?= build
+BUILD      ?= $(if $(filter lua5.4,$(LUA)),build,build-$(LUA))
+
+VM_PKGS_lua5.4 = lua5.4 liblua5.4-dev
+VM_PKGS_lua5.3 = lua5.3 liblua5.3-dev
+VM_PKGS_lua5.1 = lua5.1 liblua5.1-0-dev
+VM_PKGS_luajit = luajit libluajit-5.1-dev
+VM_PKGS = $(VM_PKGS_$(LUA))
 
 LUA_INCDIR ?=
-LUA_CFLAGS  := $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null))
+LUA_CFLAGS  := $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(shell $(PKG_CONFIG) --cflags $(LUA) 2>/dev/null))
 CURL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
 CURL_LIBS   := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
 
@@ -26,7 +36,7 @@ CTESTS = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/test_*.c)) $(BUILD)/
 
 # lua-sec and openssl: the emulator's HTTPS (spec/tls_spec.lua, make test-tls); nginx: an HTTP/2
 # TLS terminator for spec/leak_spec.lua (helpers/terminator.lua).
-DEB_PKGS = lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-socket lua-sec openssl nginx lua-check pkg-config gcc make
+DEB_PKGS = lua5.4 liblua5.4-dev $(if $(filter lua5.4,$(LUA)),,$(VM_PKGS)) libcurl4-openssl-dev lua-cjson lua-busted lua-socket lua-sec openssl nginx lua-check pkg-config gcc make
 
 .PHONY: all deps build ctest lint test test-tls demo clean fuzz fuzz-deps fuzz-smoke valgrind install sanitize
 
@@ -45,7 +55,14 @@ deps:
 	  fi; \
 	fi
 
-build: $(CORE_SO)
+# Another VM's headers are installed first when pkg-config does not know them (the sub-make then
+# reads their flags).
+build:
+	@if [ -z "$(LUA_INCDIR)" ] && ! $(PKG_CONFIG) --exists $(LUA) 2>/dev/null; then \
+	  if [ -z "$(VM_PKGS)" ]; then echo "LUA=$(LUA): not one of lua5.4, lua5.3, lua5.1, luajit (or set LUA_INCDIR)"; exit 1; fi; \
+	  $(MAKE) --no-print-directory deps DEB_PKGS="$(VM_PKGS) libcurl4-openssl-dev pkg-config gcc make" || exit 1; \
+	fi
+	@$(MAKE) --no-print-directory $(CORE_SO)
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
@@ -66,12 +83,19 @@ $(BUILD)/test_jtext_portable: spec/c/test_jtext.c $(PURE_SRC) $(wildcard src/*.h
 
 ctest: $(CTESTS)
 
+# luacheck, and (when luajit is there) a parse of what must run on LuaJIT too: the library and the
+# specs (the emulator and the command line may use 5.3+ syntax; docs/embedding.md).
 lint:
 	luacheck -q .
+	@if command -v luajit >/dev/null 2>&1; then \
+	  for f in $$(find lua/anthropic -name '*.lua' -not -path '*/emulator/*' -not -path '*/cli/*') spec/*.lua spec/helpers/*.lua; do \
+	    luajit -bl "$$f" >/dev/null || { echo "$$f: does not parse under LuaJIT"; exit 1; }; done; fi
 
-# The whole suite: C unit tests and busted under Lua 5.4; the last line is the total.
+# The whole suite: C unit tests and busted under $(LUA) (Lua 5.4 unless LUA=lua5.3, lua5.1 or
+# luajit; the emulator and the CLI always run under lua5.4); the last line is the total.
 test: deps
 	@$(MAKE) --no-print-directory build ctest
+	@$(if $(filter lua5.4,$(LUA)),,$(MAKE) --no-print-directory build LUA=lua5.4 BUILD=build) # (the emulator's)
 	@$(MAKE) --no-print-directory lint
 	@LUA=$(LUA) sh spec/run-tests.sh $(CTESTS)
 
@@ -232,4 +256,4 @@ install: build
 	install -m 755 bin/anthropic $(DESTDIR)$(INST_BINDIR)/anthropic
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) build-lua5.3 build-lua5.1 build-luajit

@@ -1,13 +1,14 @@
 -- A C host that uses libcurl itself around Lua states with the module (spec/c/embed_host.c), in
 -- both init orders, with a reload and another library loaded in between: every step runs, and
--- anthropic.libcurl_wiping() says whether libcurl frees through the wiping allocator.
+-- anthropic.libcurl_wiping() says whether libcurl frees through the wiping allocator. The host
+-- embeds the VM the specs run under (make test LUA=luajit: LuaJIT), with that VM's core.
 local emulator = require "helpers.emulator"
 local util = require "helpers.util"
 
 local function build_host(dir)
   local out, err, status = util.run({ "sh", "-c",
     "cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -o \"$0\" spec/c/embed_host.c " ..
-    "$(pkg-config --cflags --libs lua5.4 libcurl) -ldl", dir .. "/embed_host" })
+    "$(pkg-config --cflags --libs \"$1\" libcurl) -ldl", dir .. "/embed_host", util.vm(util.LUA) })
   assert(status == 0, "building spec/c/embed_host.c failed:\n" .. out .. err)
   return dir .. "/embed_host"
 end

@@ -31,10 +31,10 @@ local function unix(s)
   local y, mo, d, h, mi, sec = s:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)Z$")
   y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
   if mo <= 2 then y = y - 1 end
-  local era = y // 400
+  local era = math.floor(y / 400)
   local yoe = y - era * 400
-  local doy = (153 * (mo > 2 and mo - 3 or mo + 9) + 2) // 5 + d - 1
-  local days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+  local doy = math.floor((153 * (mo > 2 and mo - 3 or mo + 9) + 2) / 5) + d - 1
+  local days = era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy - 719468
   return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
 end
 
@@ -1172,7 +1172,7 @@ describe("emulator admin API", function()
       local path = tmpfile(".json", '{"users": [{"email": "no-at-sign"}]}')
       local p = io.popen("cd " .. helper.ROOT .. " && " .. helper.LUA .. " bin/anthropic emulator --port 0 --seed "
         .. path .. " 2>&1; echo rc=$?")
-      local out = p:read("a")
+      local out = p:read("*a")
       p:close()
       os.remove(path)
       assert.matches("users%.0%.email", out)

@@ -1,6 +1,7 @@
 -- The emulator, exercised over raw HTTP (luasocket), as the client's tests will see it.
 local helper = require "helpers.emulator"
 local cjson = require "cjson"
+local u8 = require("anthropic.compat").utf8
 local socket = require "socket"
 
 local MODEL = "claude-haiku-4-5"
@@ -79,7 +80,7 @@ describe("emulator", function()
       assert.matches("^http://127%.0%.0%.1:%d+$", server.url)
       assert.is_true(server.port > 0)
       local f = assert(io.open("/proc/" .. server.pid .. "/cmdline", "rb"))
-      local cmdline = f:read("a")
+      local cmdline = f:read("*a")
       f:close()
       assert.truthy(cmdline:find("emulator", 1, true))
       assert.falsy(cmdline:find(key, 1, true))
@@ -126,7 +127,7 @@ describe("emulator", function()
     it("bin/anthropic prints usage and exits 2 for an unknown command", function()
       local p = io.popen("cd " .. helper.ROOT .. " && " .. helper.LUA
         .. " bin/anthropic nope 2>&1 >/dev/null; echo rc=$?")
-      local out = p:read("a")
+      local out = p:read("*a")
       p:close()
       assert.matches("unknown command 'nope'", out)
       assert.matches("usage: anthropic", out)
@@ -167,8 +168,8 @@ describe("emulator", function()
       local system = "You are terse."
       local text = "Count these characters, please: äöü"
       local m = create(body(text, { system = system })).json
-      assert.equal(ceil4(utf8.len(system) + utf8.len(text)), m.usage.input_tokens)
-      assert.equal(ceil4(utf8.len(m.content[1].text)), m.usage.output_tokens)
+      assert.equal(ceil4(u8.len(system) + u8.len(text)), m.usage.input_tokens)
+      assert.equal(ceil4(u8.len(m.content[1].text)), m.usage.output_tokens)
     end)
 
     it("cuts the reply at max_tokens", function()

@@ -7,7 +7,7 @@ local matrix = require "helpers.fault_matrix"
 local observed, doc_path = arg[1], arg[2] or matrix.DOC
 local function read(path)
   local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end

@@ -66,6 +66,20 @@ describe("spend guard and pacing", function()
     c:close()
   end)
 
+  it("counts a stream dropped before its end, when the collector takes it (a sentinel on 5.1 and LuaJIT)", function()
+    local c = new { spend_limit = { usd = 5 } }
+    local function open_and_drop() -- in a call of its own: no stale register keeps the stream
+      local s = assert(c.messages:stream(params("claude-opus-4-6", "a long question")))
+      assert.equal("message_start", assert(s:next()).type)
+    end
+    open_and_drop()
+    collectgarbage()
+    collectgarbage()
+    assert.equal(1, c:spend().requests)
+    assert.are_not.equal("0.000000", c:spend().usd)
+    c:close()
+  end)
+
   it("refuses the next request with kind budget once the limit is reached, sending nothing", function()
     local c = new { spend_limit = { usd = 0.000001 } }
     assert(c.messages:create(params("claude-opus-4-6")))

@@ -26,7 +26,7 @@ end
 local failed = 0
 for i, path in ipairs(arg) do
   local f = io.open(path, "rb")
-  local text = f and f:read("a") or ""
+  local text = f and f:read("*a") or ""
   if f then f:close() end
   local found
   for _, needle in ipairs(needles) do

@@ -23,7 +23,7 @@ describe("model tables", function()
           local r = prices.row(id)
           assert.is_table(r, id .. " has no price")
           for _, col in ipairs({ "input", "w5m", "w1h", "read", "output" }) do
-            assert.is_true(math.type(r[col]) == "integer" and r[col] > 0, id .. " " .. col)
+            assert.is_true(require("anthropic.compat").is_integer(r[col]) and r[col] > 0, id .. " " .. col)
           end
         end
       end

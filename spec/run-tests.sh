@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs the C unit test programs given as arguments, then busted under Lua 5.4, and prints the
+# Runs the C unit test programs given as arguments, then busted under $LUA (lua5.4 unless set), and prints the
 # combined total as the last line: "N passed, N failed".
 LUA=${LUA:-lua5.4}
 out=${TMPDIR:-/tmp}/anthropic-tests.$$
@@ -19,7 +19,9 @@ ANTHROPIC_TEST_CANARY=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 ANTHROPIC_TEST_CAPTURE=${TMPDIR:-/tmp}/anthropic-capture.$$
 export ANTHROPIC_TEST_CANARY ANTHROPIC_TEST_CAPTURE
 : > "$ANTHROPIC_TEST_CAPTURE"
-"$LUA" "$(command -v busted)" -o TAP $BUSTED_ARGS > "$out" 2>&1; rc=$?
+# Another VM runs the .busted task of its name (its core, the #lua54 tests left out).
+run=; [ "$LUA" = lua5.4 ] || run=--run=$LUA
+"$LUA" "$(command -v busted)" $run -o TAP $BUSTED_ARGS > "$out" 2>&1; rc=$?
 "$LUA" spec/leak-scan.lua "$out" "$ANTHROPIC_TEST_CAPTURE" >> "$out"
 rm -f "$ANTHROPIC_TEST_CAPTURE"
 cat "$out"

@@ -46,7 +46,7 @@ describe("emulator usage buckets", function()
     assert.equal(1, #buckets)
     assert.equal("2026-03-10T11:59:00Z", buckets[1].time)
     assert.equal(5000, buckets[1].requests)
-    assert.equal(5000 * 5001 // 2, buckets[1].input_tokens)
+    assert.equal(12502500, buckets[1].input_tokens) -- 1 + 2 + ... + 5000
 
     -- the reports answer from the bucket: same sums at every width
     for _, width in ipairs { "1m", "1h", "1d" } do
@@ -54,13 +54,13 @@ describe("emulator usage buckets", function()
                          bucket_width = width }
       assert.equal(1, #r.data[1].results, width)
       local row = r.data[1].results[1]
-      assert.equal(5000 * 5001 // 2, row.uncached_input_tokens)
+      assert.equal(12502500, row.uncached_input_tokens)
       assert.equal(5000 * 5001, row.output_tokens)
       assert.equal(5000, row.cache_read_input_tokens)
       assert.equal(2500, row.server_tool_use.web_search_requests)
     end
     -- Sonnet 4.6: $3 / $15 / $0.30 per MTok, one cent per search
-    local amount = (5000 * 5001 // 2) * 3 + 5000 * 5001 * 15 + 5000 * 0.3
+    local amount = (12502500) * 3 + 5000 * 5001 * 15 + 5000 * 0.3
     local day = cost { starting_at = "2026-03-10T00:00:00Z", ending_at = "2026-03-11T00:00:00Z" }
     assert.equal(1, #day.data[1].results)
     local cents = tonumber(day.data[1].results[1].amount)

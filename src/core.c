@@ -55,6 +55,8 @@ int luaopen_anthropic_core(lua_State *L) {
   lua_pushliteral(L, "array");
   lua_setfield(L, -2, "__json");
   lua_setfield(L, -2, "json_array_mt");
+  lua_pushlightuserdata(L, NULL); /* json.null: the NULL light userdata, as lua-cjson's null */
+  lua_setfield(L, -2, "json_null");
   ae_open_key(L);
   ae_open_engine(L);
   ae_open_textbuf(L);

@@ -138,7 +138,9 @@ static int textbuf_close(lua_State *L) {
 }
 
 static int textbuf_tostring(lua_State *L) {
-  lua_pushfstring(L, "anthropic.textbuf (%I bytes)", (lua_Integer)checkbuf(L)->size);
+  char size[24]; /* (lua_pushfstring's %I is 5.3+) */
+  snprintf(size, sizeof size, "%zu", checkbuf(L)->size);
+  lua_pushfstring(L, "anthropic.textbuf (%s bytes)", size);
   return 1;
 }
 

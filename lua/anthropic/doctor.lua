@@ -73,15 +73,15 @@ end
 local function key_file_problem(path)
   local st = profiles.stat(path)
   if not st then return nil, "cannot be read (missing?)" end
-  if st.mode & 36 ~= 0 then -- 044
-    return string.format("%o", st.mode & 4095), string.format("others can read it (mode %o): run chmod 600 %s",
-      st.mode & 4095, path)
+  local perm = st.mode % 4096
+  local text = string.format("%o", perm)
+  if profiles.mode_has(perm, 32) or profiles.mode_has(perm, 4) then -- 040, 004
+    return text, string.format("others can read it (mode %s): run chmod 600 %s", text, path)
   end
-  if st.mode & 18 ~= 0 then
-    return string.format("%o", st.mode & 4095), string.format("others can write it (mode %o): run chmod 600 %s",
-      st.mode & 4095, path)
+  if profiles.mode_has(perm, 16) or profiles.mode_has(perm, 2) then -- 020, 002
+    return text, string.format("others can write it (mode %s): run chmod 600 %s", text, path)
   end
-  return string.format("%o", st.mode & 4095)
+  return text
 end
 
 -- Why a 401 happened, from the API's message.

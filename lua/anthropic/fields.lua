@@ -3,6 +3,7 @@
 -- with a 400 otherwise, whatever the API version: refused before anything is sent, with the fix
 -- in the message (docs/messages.md). nil and json.null mean "not sent".
 local json = require "anthropic.json"
+local compat = require "anthropic.compat"
 
 local M = {}
 
@@ -24,7 +25,7 @@ local function one_of(name, v, values)
 end
 
 local function whole(v)
-  return math.type(v) == "integer" or (type(v) == "number" and v == math.floor(v) and v == v)
+  return compat.is_integer(v) or (type(v) == "number" and v == math.floor(v) and v == v)
 end
 
 local THINKING = { "enabled", "disabled", "adaptive", "between_tools" }

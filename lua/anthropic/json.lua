@@ -14,9 +14,9 @@ M.encode = core.json_encode
 -- and a message ("unexpected '}' at byte 12 (expected a value)").
 M.decode = core.json_decode
 
---- An explicit null where a table would otherwise leave the member out (lua-cjson's null, a
--- NULL light userdata, encodes the same).
-M.null = require("cjson").null
+--- An explicit null where a table would otherwise leave the member out: a NULL light userdata,
+-- equal to lua-cjson's null (which encodes the same), without needing lua-cjson.
+M.null = core.json_null
 
 local ARRAY = core.json_array_mt -- { __json = "array" }: also on the empty arrays decode returns
 

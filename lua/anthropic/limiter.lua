@@ -20,6 +20,7 @@
 -- workspace limit, or an emulator whose clock runs faster) and their level (-remaining). With
 -- "auto", the headers are the limits: every answer's -limit sets them (with an admin key, the
 -- Admin API's limits for the model's group are the first guess: transport seed_limits).
+local compat = require "anthropic.compat"
 local core = require "anthropic.core"
 local errors = require "anthropic.error"
 local ratelimits = require "anthropic.ratelimits"
@@ -68,7 +69,7 @@ end
 local function measure(params)
   local chars, blocks = 0, 0
   local function text(s)
-    if type(s) == "string" then chars = chars + (utf8.len(s) or #s) end
+    if type(s) == "string" then chars = chars + (compat.utf8.len(s) or #s) end
   end
   local function content(c)
     if type(c) == "string" then return text(c) end
@@ -248,7 +249,7 @@ function Limiter:seed(limits)
   local now = core.now()
   for _, l in ipairs(limits) do
     local n = LIMIT_TYPES[l.type]
-    if n and math.type(l.value) == "integer" and l.value > 0 and not self.buckets[n] then
+    if n and compat.is_integer(l.value) and l.value > 0 and not self.buckets[n] then
       self.buckets[n] = { rate = l.value, cap = l.value, level = l.value, t = now }
     end
   end

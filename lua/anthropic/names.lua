@@ -8,6 +8,8 @@
 --   display(s) -> text             s with what could mislead escaped (\u{202E}, \n, \0, ...)
 --   misleads(s) -> bool            display(s) differs from s
 --   quote(s) -> text               "s" quoted for messages and plans (display escapes; %q otherwise)
+local utf8 = require("anthropic.compat").utf8
+
 local M = {}
 
 -- (no method calls on strings: an organization file's own string table is the strings' __index

@@ -14,6 +14,7 @@
 -- The profile used: the option profile, else ANTHROPIC_PROFILE, else the one marked default = true.
 -- Precedence for each setting: explicit option > environment > profile > defaults.
 -- See docs/profiles.md.
+local compat = require "anthropic.compat"
 local errors = require "anthropic.error"
 local options = require "anthropic.options"
 local versions = require "anthropic.versions"
@@ -27,7 +28,7 @@ M.BLOCKS = { profile = { named = "name" } }
 local function list_of_strings(v)
   if #v == 0 then return "must be a non-empty list of strings" end
   for k, x in pairs(v) do
-    if math.type(k) ~= "integer" or k < 1 or k > #v then
+    if not compat.is_integer(k) or k < 1 or k > #v then
       return "must be a list (got a field '" .. tostring(k) .. "')"
     end
     if type(x) ~= "string" then return "must hold strings only (item " .. k .. " is a " .. type(x) .. ")" end
@@ -105,6 +106,11 @@ function M.stat(path)
   return { uid = tonumber(uid), mode = tonumber(mode, 8), dir = kind == "directory", me = tonumber(me) }
 end
 
+--- Whether permission bit `bit` (a power of two: 2 = 002, 16 = 020, 512 = the sticky bit) is set
+-- in `mode`; arithmetic, since Lua 5.1 and LuaJIT have no `&`.
+function M.mode_has(mode, bit) return math.floor(mode / bit) % 2 == 1 end
+local function group_or_other_writable(mode) return M.mode_has(mode, 16) or M.mode_has(mode, 2) end -- 022
+
 --- Why another user could change the file at path (its mode, owner or directory), or nil.
 function M.writable_by_others(path)
   local st = M.stat(path)
@@ -113,15 +119,15 @@ function M.writable_by_others(path)
     return string.format("it belongs to another user (uid %d); a file others own can change what keys "
       .. "and URLs are used: copy it to a file of your own", st.uid)
   end
-  if st.mode & 18 ~= 0 then -- 022
-    return string.format("others can write it (mode %o): run chmod go-w %s", st.mode & 4095, path)
+  if group_or_other_writable(st.mode) then
+    return string.format("others can write it (mode %o): run chmod go-w %s", st.mode % 4096, path)
   end
   local dir = path:match("^(.*)/[^/]*$")
   if dir == "" then dir = "/" end
   local dst = dir and M.stat(dir)
-  if dst and dst.mode & 18 ~= 0 and dst.mode & 512 == 0 then -- group/other-writable, not sticky
+  if dst and group_or_other_writable(dst.mode) and not M.mode_has(dst.mode, 512) then -- not sticky
     return string.format("others can write its directory %s (mode %o), so they could replace it: run chmod go-w %s",
-      dir, dst.mode & 4095, dir)
+      dir, dst.mode % 4096, dir)
   end
   if dst and dst.uid ~= dst.me and dst.uid ~= 0 then
     return string.format("its directory %s belongs to another user (uid %d)", dir, dst.uid)

@@ -1,5 +1,7 @@
 --- Query strings the way the Anthropic API reads them: sorted keys, arrays in bracket form
 -- (group_by[]=model&group_by[]=workspace_id), booleans as true/false.
+local compat = require "anthropic.compat"
+
 local M = {}
 
 local function escape(s)
@@ -15,7 +17,7 @@ local function number(name, v)
     error(string.format("query parameter '%s' must be a finite number (got %s)", name,
       v ~= v and "nan" or v > 0 and "inf" or "-inf"), 5)
   end
-  if math.type and math.type(v) == "integer" then return tostring(v) end
+  if compat.INTEGERS and compat.is_integer(v) then return tostring(v) end
   if v == math.floor(v) and v >= -2^63 and v < 2^63 then return string.format("%d", v) end
   for digits = 14, 16 do
     local s = string.format("%." .. digits .. "g", v)

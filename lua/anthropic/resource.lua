@@ -1,5 +1,6 @@
 --- Builds resource objects (client.messages, client.models, ...) from endpoint descriptions.
 local errors = require "anthropic.error"
+local compat = require "anthropic.compat"
 local pager = require "anthropic.pager"
 local checks = require "anthropic.params"
 local query = require "anthropic.query"
@@ -75,7 +76,7 @@ local function method(transport, owner, resource_name, name, desc)
   local names = path_names(desc.path)
   local label = resource_name .. ":" .. name
   local rule = params_rule(desc)
-  local taken = { table.unpack(names) }
+  local taken = { compat.unpack(names) }
   if rule ~= "none" then taken[#taken + 1] = "params" end
   -- A request with a body to a path without arguments (messages:create, count_tokens): the same
   -- spec for every call, the params passed beside it.

@@ -10,6 +10,7 @@ local core = require "anthropic.core"
 local errors = require "anthropic.error"
 local json = require "anthropic.json"
 local transport = require "anthropic.transport"
+local compat = require "anthropic.compat"
 
 local M = {}
 
@@ -132,11 +133,12 @@ end
 -- result, headers and close, as the engine's transfers have).
 function M.wrap(tr, t, spec)
   local headers = t:headers()
-  return setmetatable({
+  -- (5.1 and LuaJIT: tables have no __gc; a userdata sentinel in the stream closes it instead)
+  return compat.on_collect(setmetatable({
     _t = t, _tr = tr, _spec = spec, _open = {}, _blocks = {},
     headers = headers, request_id = headers["request-id"], workspace_id = headers["anthropic-workspace-id"],
     count = 0,
-  }, Stream)
+  }, Stream), Stream.close)
 end
 
 function Stream:__tostring()
@@ -145,7 +147,9 @@ function Stream:__tostring()
 end
 
 --- Cancel the transfer (the server sees the connection close). Idempotent; also __close and
--- __gc, and a for loop over events() or text() does it when the loop ends (Lua 5.4).
+-- __gc (a sentinel's on 5.1 and LuaJIT), and a for loop over events() or text() does it when the
+-- loop ends (Lua 5.4: by break too; on older VMs a loop left by break leaves the stream open
+-- until close() or the collector: docs/embedding.md).
 function Stream:close()
   if self.closed then return end
   self.closed = true

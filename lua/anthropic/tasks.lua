@@ -8,6 +8,7 @@
 local core = require "anthropic.core"
 local transport = require "anthropic.transport"
 local options = require "anthropic.options"
+local compat = require "anthropic.compat"
 
 local M = {}
 
@@ -38,7 +39,7 @@ local function finish(task, ok, ...)
   live = live - 1
   by_coroutine[task.co] = nil
   if ok then
-    task.results = table.pack(...)
+    task.results = compat.pack(...)
   else
     task.error = (...)
   end
@@ -57,7 +58,7 @@ local function resume(task)
   local args = task.args
   if args then
     task.args = nil
-    return resumed(task, coroutine.resume(task.co, table.unpack(args, 1, args.n)))
+    return resumed(task, coroutine.resume(task.co, compat.unpack(args, 1, args.n)))
   end
   return resumed(task, coroutine.resume(task.co))
 end
@@ -148,7 +149,7 @@ end
 --- Start fn(...) as a task; it first runs at the next poll(), run() or wait().
 function M.spawn(fn, ...)
   if type(fn) ~= "function" then error("anthropic.spawn expects a function (got " .. type(fn) .. ")", 2) end
-  local task = setmetatable({ co = coroutine.create(fn), args = table.pack(...), done = false }, Task)
+  local task = setmetatable({ co = coroutine.create(fn), args = compat.pack(...), done = false }, Task)
   by_coroutine[task.co] = task
   live = live + 1
   runnable[#runnable + 1] = task
@@ -238,7 +239,7 @@ function Task:wait()
     end
   end
   if self.error ~= nil then return nil, self.error end
-  return table.unpack(self.results, 1, self.results.n)
+  return compat.unpack(self.results, 1, self.results.n)
 end
 
 function Task:__tostring()

@@ -7,6 +7,7 @@ local query = require "anthropic.query"
 local guard = require "anthropic.guard"
 local options = require "anthropic.options"
 local versions = require "anthropic.versions"
+local compat = require "anthropic.compat"
 
 local M = {}
 local Transport = {}
@@ -279,9 +280,9 @@ function M.new(opts, kind, ctor)
   }, Transport)
   -- The header lists a request may send, built once: a JSON body adds content-type; a POST
   -- without a body says it has none (else libcurl would announce a form).
-  t.headers_json = { table.unpack(t.headers) }
+  t.headers_json = { compat.unpack(t.headers) }
   t.headers_json[#t.headers_json + 1] = "content-type: application/json"
-  t.headers_nobody = { table.unpack(t.headers) }
+  t.headers_nobody = { compat.unpack(t.headers) }
   t.headers_nobody[#t.headers_nobody + 1] = "content-type:"
   -- What every request submits the same, in one table reused by each request (engine:submit
   -- copies what it needs before it returns; the per-request fields are cleared after).
@@ -494,7 +495,7 @@ function Transport:request(spec, value)
     headers = self.headers_nobody
   end
   if spec.extra_headers or spec.beta then -- this request's own (header params, an endpoint's beta: resource.lua)
-    local all = { table.unpack(headers) }
+    local all = { compat.unpack(headers) }
     for _, line in ipairs(spec.extra_headers or {}) do all[#all + 1] = line end
     if spec.beta then M.add_beta(all, spec.beta) end
     headers = all
@@ -598,7 +599,7 @@ function Transport:count_input(params)
   local body = {}
   for _, k in ipairs(COUNT_FIELDS) do body[k] = params[k] end
   local answer = self:request({ method = "POST", path = "/v1/messages/count_tokens" }, body)
-  return type(answer) == "table" and math.type(answer.input_tokens) == "integer" and answer.input_tokens or nil
+  return type(answer) == "table" and compat.is_integer(answer.input_tokens) and answer.input_tokens or nil
 end
 
 -- with_ids from a done transfer's headers.

@@ -32,7 +32,9 @@ local cjson = require "cjson"
 
 local M = {}
 
-M.LUA = os.getenv("LUA") or "lua5.4"
+-- The emulator and the CLI need Lua 5.3+: they run under lua5.4 whatever VM runs the specs
+-- (make test LUA=luajit), with the 5.4 core in build/.
+M.LUA = "lua5.4"
 M.ROOT = debug.getinfo(1, "S").source:match("^@(.*)/spec/helpers/[^/]*$") or "."
 M.VERSION = "2023-06-01"
 M.TLS_DIR = os.getenv("ANTHROPIC_TEST_TLS")
@@ -244,10 +246,10 @@ function M.start(opts)
   sh:flush()
   local out = assert(io.open(fifo, "r"))
   os.remove(fifo)
-  local pid = tonumber(out:read("l") or "")
-  local line = out:read("l")
+  local pid = tonumber(out:read("*l") or "")
+  local line = out:read("*l")
   local url = line and line:match("^listening on (https?://127%.0%.0%.1:%d+)$")
-  local ca_file = url and (tls_dir or self_tls) and (out:read("l") or ""):match("^ca file: (.*)$") or nil
+  local ca_file = url and (tls_dir or self_tls) and (out:read("*l") or ""):match("^ca file: (.*)$") or nil
   if not pid or not url or ((tls_dir or self_tls) and not ca_file) then
     if own_dir then require("anthropic.emulator.tls").rmdir(own_dir) end
     sh:close()
@@ -269,7 +271,7 @@ function Emulator:stop()
   local log = capture and self:alive() and self:request("GET", "/_emulator/log")
   os.execute("kill -TERM " .. self.pid .. " 2>/dev/null")
   self.sh:close() -- closes the emulator's stdin and waits for it to exit
-  self.printed = self.out:read("a")
+  self.printed = self.out:read("*a")
   self.out:close()
   if self.own_dir then require("anthropic.emulator.tls").rmdir(self.own_dir) end
   local f = capture and io.open(capture, "ab")
@@ -283,7 +285,7 @@ end
 function Emulator:alive()
   local f = io.open("/proc/" .. self.pid .. "/stat", "r")
   if not f then return false end
-  local stat = f:read("a")
+  local stat = f:read("*a")
   f:close()
   return not stat:match("^%d+ %b() Z")
 end

@@ -50,6 +50,24 @@ function M.run_lua(code, env, dir)
   return out, err, status
 end
 
+--- The folder `make build LUA=...` builds the core into for the interpreter named lua (lua5.4 and
+-- anything not a known VM: build/).
+function M.build_dir(lua)
+  local vm = M.vm(lua)
+  return vm == "lua5.4" and "build" or "build-" .. vm
+end
+
+--- The VM's name (lua5.4, lua5.3, lua5.1, luajit: as pkg-config and `make LUA=` know it) of the
+-- interpreter named lua; lua5.4 for anything else.
+function M.vm(lua)
+  local vm = tostring(lua):match("([^/]*)$")
+  if vm == "lua5.3" or vm == "lua5.1" or vm == "luajit" then return vm end
+  return "lua5.4"
+end
+
+--- The interpreter running the specs (spec/run-tests.sh exports LUA; lua5.4 when unset).
+M.LUA = os.getenv("LUA") or "lua5.4"
+
 --- Run a command (argv, run from the project root with LUA_PATH/LUA_CPATH set to the checkout) with
 -- extra environment as run_lua does; -> stdout, stderr, exit status.
 function M.run(argv, env, dir)
@@ -72,7 +90,7 @@ function M.run(argv, env, dir)
   M.write(dir .. "/env.sh", table.concat(envfile, "\n") .. "\n", "600")
   local cmd = string.format(". %s/env.sh; cd %s && LUA_PATH=%s LUA_CPATH=%s %s >%s/out 2>%s/err; echo $?",
     dir, sh_quote(M.root()), sh_quote("./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;"),
-    sh_quote("./build/?.so;;"), table.concat(words, " "), dir, dir)
+    sh_quote("./" .. M.build_dir(argv[1]) .. "/?.so;;"), table.concat(words, " "), dir, dir)
   local p = io.popen("sh -s", "w")
   local statusfile = dir .. "/status"
   p:write(cmd .. " >" .. statusfile .. "\n")

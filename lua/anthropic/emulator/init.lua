@@ -9,6 +9,10 @@
 --
 -- Resource modules (messages, models, ...) register their routes with emu:route(); every request
 -- goes through one pipeline: control API | log -> fault -> route -> auth -> version -> handler.
+if not math.type then -- (5.3+: integers, utf8, //)
+  error("the emulator needs Lua 5.3 or later; this is " .. (rawget(_G, "jit") and rawget(_G, "jit").version or _VERSION)
+    .. " (run it with lua5.4: lua5.4 bin/anthropic emulator)", 0)
+end
 local control = require "anthropic.emulator.control"
 local errors = require "anthropic.emulator.errors"
 local faults = require "anthropic.emulator.faults"

@@ -38,7 +38,7 @@ end
 -- A new private directory (mode 700). -> path | nil, message
 function M.tmpdir()
   local p = io.popen("mktemp -d \"${TMPDIR:-/tmp}/anthropic-tls.XXXXXX\"")
-  local dir = p and p:read("l")
+  local dir = p and p:read("*l")
   if p then p:close() end
   if not dir or dir == "" then return nil, "mktemp -d failed" end
   return dir

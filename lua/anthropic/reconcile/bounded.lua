@@ -6,15 +6,19 @@
 --   child between instructions; the child is killed one second past it, or two seconds past it
 --   on the clock), instructions (dsl.lua's budget), evaluator (the module whose evaluate(text,
 --   path, opts) the child runs: dsl.lua by default; profiles.lua for the config file).
--- The child is the interpreter running this process (/proc/PID/exe, when it is a Lua) or
--- `lua5.4` on PATH; M.interpreter sets another. It runs under /bin/sh with `ulimit -v` (memory),
--- `ulimit -t` (processor time), no core file, and coreutils' `timeout` (the clock) when there is
--- one; with an empty environment (only PATH: no key of this process) and `lua -E`. It reads the
--- file from a temporary file (mode 0600, removed at once) on stdin, runs dsl.evaluate and
+-- The child is the interpreter running this process (/proc/PID/exe, when it is a Lua 5.1,
+-- 5.3, 5.4 or LuaJIT: under LuaJIT, dsl.lua turns the compiler off while the file runs, so
+-- that the instruction budget holds) or `lua5.4` on PATH; M.interpreter sets another. It runs
+-- under /bin/sh with `ulimit -v` (memory), `ulimit -t` (processor time), no core file, and
+-- coreutils' `timeout` (the clock) when there is one; with an empty environment (only PATH:
+-- no key of this process) and `lua -E`. It reads the file from a temporary file (mode 0600,
+-- removed at once) on stdin, runs dsl.evaluate and
 -- writes to stdout "L<line>" whenever the line of the file it runs changes (so that a file
 -- killed inside one long call is reported at its line) and, at the end, the result:
 -- "R<length>\n" and the value in a small typed format (encode/decode below: strings by length,
 -- integers and floats kept apart, no code), which the parent decodes without running anything.
+local compat = require "anthropic.compat"
+
 local M = {}
 
 M.interpreter = nil -- nil: found as said above
@@ -23,20 +27,23 @@ M.MAX_OUTPUT = 256 * 1024 * 1024 -- what the parent reads from a child at most
 ---------------------------------------------------------------------------------------------------
 -- The result's format: "{" key value ... "}", "s<len>:<bytes>", "i<integer>;", "f<%a>;", "T", "F".
 
+-- Floats in hexadecimal (exact, -0.0 kept); PUC Lua 5.1's format has no %a: 17 digits, exact too.
+local FLOAT = pcall(string.format, "%a", 1) and "%a" or "%.17g"
+
 local function encode_into(v, out, depth)
   local t = type(v)
   if t == "string" then
     out[#out + 1] = "s" .. #v .. ":"
     out[#out + 1] = v
   elseif t == "number" then
-    if math.type(v) == "integer" then
+    if compat.is_integer(v) then
       out[#out + 1] = "i" .. string.format("%d", v) .. ";"
     elseif v ~= v then
       out[#out + 1] = "fnan;"
     elseif v == math.huge or v == -math.huge then
       out[#out + 1] = v > 0 and "finf;" or "f-inf;"
     else
-      out[#out + 1] = "f" .. string.format("%a", v) .. ";"
+      out[#out + 1] = "f" .. string.format(FLOAT, v) .. ";"
     end
   elseif t == "boolean" then
     out[#out + 1] = v and "T" or "F"
@@ -85,12 +92,10 @@ function M.decode(text)
       stack[#stack + 1] = top
       top = t
       pos = pos + 1
-      goto continue
     elseif c == "}" then
       if top == nil or have_key then return nil, "a '}' out of place at byte " .. pos end
       top = table.remove(stack)
       pos = pos + 1
-      goto continue
     elseif c == "s" then
       local len, stop = text:match("^(%d+):()", pos + 1)
       if not len then return nil, "a bad string at byte " .. pos end
@@ -101,7 +106,7 @@ function M.decode(text)
       local num, stop = text:match("^([^;]+);()", pos + 1)
       if not num then return nil, "a bad number at byte " .. pos end
       if c == "i" then
-        v = math.tointeger(tonumber(num))
+        v = compat.tointeger(tonumber(num))
       elseif num == "nan" then
         v = 0 / 0
       elseif num == "inf" or num == "-inf" then
@@ -118,9 +123,10 @@ function M.decode(text)
     else
       return nil, "unexpected " .. string.format("%q", c) .. " at byte " .. pos
     end
-    why = put(v)
-    if why then return nil, why end
-    ::continue::
+    if c ~= "{" and c ~= "}" then
+      why = put(v)
+      if why then return nil, why end
+    end
   end
   if top ~= nil or not done then return nil, "the result is cut short" end
   return root
@@ -139,7 +145,7 @@ function M.child(path, limits)
     io.stdout:write("L", line, "\n")
     io.stdout:flush()
   end
-  local text = io.stdin:read("a")
+  local text = io.stdin:read("*a")
   local last = 1
   local ok, config, err = pcall(evaluator.evaluate, text, path, {
     instructions = limits.instructions, seconds = limits.seconds, memory_mb = limits.memory_mb,
@@ -151,7 +157,7 @@ function M.child(path, limits)
   text = nil -- luacheck: ignore (freed before the result is encoded)
   local result
   if not ok then
-    if config == "not enough memory" then
+    if config == "not enough memory" or tostring(config):find(":%d+: not enough memory for buffer allocation$") then
       result = { message = dsl.memory_message(path, last, limits.memory_mb) }
     else
       result = { message = path .. ":" .. last .. ": " .. tostring(config) }
@@ -187,9 +193,9 @@ local function interpreter()
   if M.interpreter then return M.interpreter end
   if found_interpreter then return found_interpreter end
   local p = io.popen("readlink /proc/$PPID/exe 2>/dev/null")
-  local exe = p and p:read("l")
+  local exe = p and p:read("*l")
   if p then p:close() end
-  if exe and exe:match("/lua[%d.]*$") then
+  if exe and (exe:match("/lua[%d.]*$") or exe:match("/luajit[%w.-]*$")) then
     found_interpreter = exe
   else
     found_interpreter = "lua5.4"
@@ -199,21 +205,26 @@ end
 
 -- The shell command that runs the child with the limits.
 local function command(input, path, limits)
-  local code = string.format("if _VERSION ~= 'Lua 5.4' then io.write('V', _VERSION, '\\n') os.exit(3) end "
+  local code = string.format("if not ({ ['Lua 5.1'] = 1, ['Lua 5.3'] = 1, ['Lua 5.4'] = 1 })[_VERSION] then "
+    .. "io.write('V', _VERSION, '\\n') os.exit(3) end "
     .. "package.path = %q; package.cpath = ''; require('anthropic.reconcile.bounded').child(%q, "
     .. "{ instructions = %d, seconds = %s, memory_mb = %d, evaluator = %s })",
     package.path, path, math.floor(limits.instructions), string.format("%.17g", limits.seconds),
     math.floor(limits.memory_mb), limits.evaluator and string.format("%q", limits.evaluator) or "nil")
   local lua = interpreter()
   -- -E: no LUA_INIT, LUA_PATH...; env -i: none of this process's environment (keys included)
-  local run = sh_quote(lua) .. " -E -e " .. sh_quote(code) .. " < " .. sh_quote(input)
+  -- (PUC Lua 5.1 has no -E: env -i has already dropped LUA_INIT and LUA_PATH there)
+  local run = sh_quote(lua) .. (lua:match("lua5%.1$") and " -e " or " -E -e ") .. sh_quote(code) .. " < "
+    .. sh_quote(input)
   local cpu = math.ceil(limits.seconds) + 1
   local limited = table.concat({
     "ulimit -c 0 2>/dev/null",
     "ulimit -v " .. math.floor(limits.memory_mb * 1024) .. " || { echo 'Xcannot limit memory (ulimit -v)'; exit 4; }",
     "ulimit -t " .. cpu .. " || { echo 'Xcannot limit processor time (ulimit -t)'; exit 4; }",
-    "if command -v timeout >/dev/null 2>&1; then exec timeout -k 1 " .. (cpu + 1) .. " " .. run
-      .. "; else exec " .. run .. "; fi",
+    -- (the status is also written as a last line "E<status>": on 5.1 a pipe's close() gives none)
+    "if command -v timeout >/dev/null 2>&1; then timeout -k 1 " .. (cpu + 1) .. " " .. run
+      .. "; else " .. run .. "; fi",
+    "status=$?; echo; echo \"E$status\"; exit $status",
   }, "\n")
   -- the environment is emptied before the limits apply: what this process preloads (a sanitizer's
   -- runtime, say) must not be loaded again under a 64 MB address-space limit
@@ -222,29 +233,27 @@ end
 
 -- The child's output: the last line, the result's text, and anything else it printed.
 local function parse(out)
-  local pos, line, payload, other = 1, nil, nil, {}
+  local pos, line, payload, other, status = 1, nil, nil, {}, nil
   while pos <= #out do
     local c = out:sub(pos, pos)
-    if c == "R" then
-      local len, stop = out:match("^(%d+)\n()", pos + 1)
-      if len then
-        payload = out:sub(stop, stop + tonumber(len) - 1)
-        pos = stop + tonumber(len)
-        goto continue
-      end
-    end
-    do
+    local len, rstop
+    if c == "R" then len, rstop = out:match("^(%d+)\n()", pos + 1) end
+    if len then
+      payload = out:sub(rstop, rstop + tonumber(len) - 1)
+      pos = rstop + tonumber(len)
+    else
       local text, stop = out:match("^([^\n]*)\n?()", pos)
       if c == "L" and text:match("^L%d+$") then
         line = tonumber(text:sub(2))
+      elseif c == "E" and text:match("^E%d+$") then
+        status = tonumber(text:sub(2))
       elseif text ~= "" then
         other[#other + 1] = text
       end
       pos = stop
     end
-    ::continue::
   end
-  return line, payload, table.concat(other, "\n")
+  return line, payload, table.concat(other, "\n"), status
 end
 
 --- Evaluates text (the file `path`) in a child process with limits (see the top).
@@ -274,9 +283,12 @@ function M.run(text, path, limits)
   local _, how, code = p:close()
   os.remove(input)
   if size > M.MAX_OUTPUT then
-    return nil, path .. ": the organization file declares more than " .. M.MAX_OUTPUT // 1048576 .. " MB"
+    return nil, path .. ": the organization file declares more than " .. math.floor(M.MAX_OUTPUT / 1048576) .. " MB"
   end
-  local line, payload, other = parse(table.concat(parts))
+  local line, payload, other, status = parse(table.concat(parts))
+  if how == nil and status then -- 5.1: the shell's word for it (128 + N: killed by signal N)
+    how, code = "exit", status
+  end
   if payload then
     local result, why = M.decode(payload)
     if type(result) ~= "table" then return nil, path .. ": cannot read what the evaluation gave: " .. tostring(why) end
@@ -293,12 +305,18 @@ function M.run(text, path, limits)
     local dsl = require "anthropic.reconcile.dsl"
     return nil, dsl.time_message(path, line, limits.seconds)
   end
+  if (how == "exit" and code == 139) or (how == "signal" and code == 11) then -- SIGSEGV
+    -- (LuaJIT 2.1 crashes on a recursion through a library call, ("x"):gsub(".", f) in f, where
+    -- 5.4 says "C stack overflow": that is why the file runs in a child)
+    return nil, string.format("%s:%d: the organization file crashed the interpreter %s (a segmentation fault; "
+      .. "a recursion through a library call does this to LuaJIT)", path, line, interpreter())
+  end
   if other:match("not enough memory") then
     local dsl = require "anthropic.reconcile.dsl"
     return nil, dsl.memory_message(path, line, limits.memory_mb)
   end
   local said = other:match("^X(.*)") or other:match("^V(.*)") and ("the interpreter " .. interpreter() .. " is "
-    .. other:match("^V(.*)") .. ", not Lua 5.4 (set anthropic.reconcile.bounded.interpreter)") or other
+    .. other:match("^V(.*)") .. ", not Lua 5.1, 5.3 or 5.4 (set anthropic.reconcile.bounded.interpreter)") or other
   return nil, string.format("%s: cannot evaluate the organization file with %s (%s %s)%s", path, interpreter(),
     tostring(how), tostring(code), said ~= "" and (": " .. said) or "")
 end

@@ -21,6 +21,7 @@ local names = require "anthropic.names"
 local schema = require "anthropic.reconcile.schema"
 local validate = require "anthropic.reconcile.validate"
 local bounded = require "anthropic.reconcile.bounded"
+local compat = require "anthropic.compat"
 
 local M = {}
 
@@ -34,6 +35,12 @@ local SAFE_BASE = { "assert", "error", "ipairs", "next", "pairs", "select", "ton
 
 -- What Lua raises when an allocation fails (a memory error has no position).
 local NO_MEMORY = "not enough memory"
+
+-- Lua's memory error; 5.3 also raises "FILE:LINE: not enough memory for buffer allocation"
+-- (a string buffer that cannot grow).
+local function no_memory(e)
+  return e == NO_MEMORY or (type(e) == "string" and e:find(":%d+: not enough memory for buffer allocation$") ~= nil)
+end
 
 local function copy_lib(lib)
   local t = {}
@@ -90,13 +97,7 @@ end
 
 local function compile(text, chunkname, env)
   if text:byte(1) == 27 then return nil, chunkname:sub(2) .. ":1: binary chunks are not accepted" end
-  local setfenv, loadstring = rawget(_G, "setfenv"), rawget(_G, "loadstring")
-  if setfenv then -- Lua 5.1
-    local chunk, err = loadstring(text, chunkname)
-    if chunk then setfenv(chunk, env) end
-    return chunk, err
-  end
-  return load(text, chunkname, "t", env)
+  return compat.load(text, chunkname, env)
 end
 
 -- The first line with code in chunk (where a file is before it ran anything).
@@ -148,9 +149,19 @@ local function run_limited(fn, chunkname, opts)
       error(M.time_message(opts.path, last, opts.seconds), 0)
     end
   end
+  -- LuaJIT runs no hook inside compiled code (`while true do end` becomes a trace that never
+  -- comes back to the interpreter): the compiler is off, and what it compiled flushed, while the
+  -- file runs.
+  local jit = rawget(_G, "jit")
+  local jit_was_on = jit and jit.status()
+  if jit_was_on then
+    jit.off()
+    jit.flush()
+  end
   debug.sethook(hook, exact > 0 and "l" or "", HOOK_COUNT)
   local ok, err = pcall(fn)
   debug.sethook(old[1], old[2] or "", old[3] or 0)
+  if jit_was_on then jit.on() end
   return ok, err, last
 end
 
@@ -255,7 +266,7 @@ function M.evaluate(text, path, opts)
   for kind in pairs(blocks) do dsl[kind] = block(kind) end
   local base = {}
   for _, name in ipairs(SAFE_BASE) do base[name] = rawget(_G, name) end
-  base.unpack = base.unpack or table.unpack
+  base.unpack = base.unpack or compat.unpack
   base.string, base.table, base.math = copy_lib(string), copy_lib(table), copy_lib(math)
   base.math.random, base.math.randomseed = nil, nil -- a plan must not change from run to run
   base.string.dump = nil
@@ -279,10 +290,17 @@ function M.evaluate(text, path, opts)
 
   local chunk, cerr = compile(text, chunkname, env)
   if not chunk then
-    if cerr == NO_MEMORY then return nil, file_error(memory_message(path, 1, opts.memory_mb)) end
+    if no_memory(cerr) then return nil, file_error(memory_message(path, 1, opts.memory_mb)) end
     cerr = tostring(cerr)
+    -- Where 5.4's parser says "C stack overflow", LuaJIT's says "org.lua:1: chunk has too many
+    -- syntax levels" and 5.3's "org.lua:1: too many C levels (limit is 200) in main function near '{'"
+    local at = "^" .. escape(path) .. ":%d+: "
+    local deep = not cerr:find(at) and cerr:find("overflow")
+    if cerr:find(at .. "chunk has too many syntax levels$") or cerr:find(at .. "too many C levels %(") then
+      deep, cerr = true, cerr:gsub(at, "")
+    end
     if not cerr:find("^" .. escape(path) .. ":%d+:") then -- "C stack overflow" from the parser has no line
-      cerr = path .. ":1: cannot read the file: " .. cerr .. (cerr:find("overflow") and " (it nests too deep)" or "")
+      cerr = path .. ":1: cannot read the file: " .. cerr .. (deep and " (it nests too deep)" or "")
     end
     return nil, file_error(cerr)
   end
@@ -294,7 +312,7 @@ function M.evaluate(text, path, opts)
   local ok, rerr, last = run_limited(chunk, chunkname, setmetatable({ path = path }, { __index = opts }))
   string_mt.__index = string_index
   if not ok then
-    if rerr == NO_MEMORY then return nil, file_error(memory_message(path, last, opts.memory_mb)) end
+    if no_memory(rerr) then return nil, file_error(memory_message(path, last, opts.memory_mb)) end
     local msg = rerr
     if type(rerr) == "table" and type(rerr.message) == "string" then
       msg = rerr.message
@@ -306,7 +324,7 @@ function M.evaluate(text, path, opts)
   end
   local built, config, berr = pcall(opts.build or M.build, entries, text, path)
   if built then return config, berr end
-  if config == NO_MEMORY then return nil, file_error(memory_message(path, last, opts.memory_mb)) end
+  if no_memory(config) then return nil, file_error(memory_message(path, last, opts.memory_mb)) end
   error(config, 0)
 end
 

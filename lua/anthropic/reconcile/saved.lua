@@ -10,6 +10,7 @@
 -- the plan marks it as pruned, as a fresh plan does: without the file, a saved plan cannot show
 -- which rule asked for it. Removing a user, a workspace member or an invite always counts: only
 -- prune makes those. Archiving needs allow_archive whatever the plan says.
+local compat = require "anthropic.compat"
 local builder = require "anthropic.reconcile.builder"
 local schema = require "anthropic.reconcile.schema"
 
@@ -243,7 +244,7 @@ EFFECTS["workspace_rate_limit.update"] = { symbols = "~", check = function(a, r,
   end
   local af = a.after
   if type(af) ~= "table" or type(af.rate_limit_id) ~= "string" or type(af.type) ~= "string"
-    or (af.value ~= nil and (math.type(af.value) ~= "integer" or af.value < 0)) then
+    or (af.value ~= nil and (not compat.is_integer(af.value) or af.value < 0)) then
     return nil, "after: rate_limit_id, type and value (a whole number >= 0, or none to inherit) are required"
   end
   return {}
