@@ -26,10 +26,10 @@ M.FLAGS = { since = "string", ["until"] = "string", from = "string", to = "strin
 
 local function days_from_civil(y, m, d)
   if m <= 2 then y = y - 1 end
-  local era = y // 400
+  local era = math.floor(y / 400)
   local yoe = y - era * 400
-  local doy = (153 * (m > 2 and m - 3 or m + 9) + 2) // 5 + d - 1
-  return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+  local doy = math.floor((153 * (m > 2 and m - 3 or m + 9) + 2) / 5) + d - 1
+  return era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy - 719468
 end
 
 local function utc(y, m, d, h, mi, s)
