@@ -12,17 +12,37 @@ usage: anthropic keys <subcommand> [options]
   archive KEY_ID                 archive a key (final: it cannot be made active again)
 
   --json                         print JSON instead of a table
+  --wide                         every column (ids next to names), nothing cut to the terminal's width
 
 API keys cannot be created or deleted through the Admin API: create them in the Console, under
 Settings > API keys. The admin key comes from ANTHROPIC_ADMIN_KEY.
 ]]
 
+-- Names where people look for names (the workspace's and the creator's); their ids in --wide,
+-- --json and `keys get`. Rows carry _workspace and _creator, filled by with_names.
 local COLUMNS = {
-  { "ID", "id" }, { "NAME", "name" }, { "STATUS", "status" }, { "WORKSPACE", common.workspace },
-  { "CREATED", common.date("created_at") },
-  { "CREATED BY", function(k) return k.created_by and k.created_by.id end },
-  { "EXPIRES", common.date("expires_at") }, { "HINT", "partial_key_hint" },
+  { "ID", "id", fixed = true }, { "NAME", "name" }, { "STATUS", "status", fixed = true },
+  { "WORKSPACE", function(k) return k._workspace or common.workspace(k) end },
+  { "WORKSPACE ID", common.workspace, wide = true, fixed = true },
+  { "CREATED", common.date("created_at"), fixed = true },
+  { "CREATED BY", function(k) return k._creator or (k.created_by and k.created_by.id) end },
+  { "CREATED BY ID", function(k) return k.created_by and k.created_by.id end, wide = true, fixed = true },
+  { "EXPIRES", common.date("expires_at"), wide = true, fixed = true }, { "HINT", "partial_key_hint", fixed = true },
 }
+
+-- rows for the table: copies of the keys with the names looked up (the keys stay as the API gave
+-- them, for --json)
+local function with_names(admin, keys)
+  local names = common.namer(admin)
+  local rows = {}
+  for i, k in ipairs(keys) do
+    local r = setmetatable({}, { __index = k })
+    r._workspace = names.workspace(k.workspace_id)
+    r._creator = k.created_by and names.user(k.created_by.id)
+    rows[i] = r
+  end
+  return rows
+end
 
 return common.command {
   name = "keys",
@@ -42,7 +62,8 @@ return common.command {
         local items, err = admin.api_keys:list(common.page_params(opts, {
           status = opts.status, workspace_id = opts.workspace, created_by_user_id = opts.created_by,
         })):all(opts.limit)
-        return items, err or { columns = COLUMNS, empty = "(no API keys)" }
+        if not items then return nil, err end
+        return with_names(admin, items), { columns = COLUMNS, empty = "(no API keys)", json = items }
       end,
     },
     get = {
