@@ -195,7 +195,9 @@ end
 --- rows (array of objects) and columns -> aligned text, one header line and one line per row.
 -- A column with wide = true is shown only with --wide (display.wide). When display.width is set
 -- and the table is wider, the widest text columns (left-aligned, not fixed = true: ids and
--- numbers stay whole) are cut with an ellipsis, down to the width of their header (at least 6).
+-- numbers stay whole) are cut with an ellipsis, down to the width of their header (at least 6);
+-- when that is not enough, columns with drop = n are left out, the highest n first (--wide
+-- shows them). Without a width (a pipe, no COLUMNS) nothing is cut or left out.
 -- Right-aligned cells that are numbers have their digits grouped (group = false: as they are).
 function M.table(rows, columns, display)
   display = display or M.display
@@ -221,19 +223,53 @@ function M.table(rows, columns, display)
     for j, s in ipairs(line) do widths[j] = math.max(widths[j] or 0, width(s)) end
   end
   local limit = not display.wide and display.width
-  if limit then
-    local total = 2 * (#columns - 1)
-    for _, w in ipairs(widths) do total = total + w end
+  local keep = {}
+  for j = 1, #columns do keep[j] = true end
+  while limit do
+    local natural = {}
+    for j, w in ipairs(widths) do natural[j] = w end
+    local total = -2
+    for j, w in ipairs(widths) do
+      if keep[j] then total = total + w + 2 end
+    end
     while total > limit do
       local pick, most = nil, 0
       for j, c in ipairs(columns) do
         local floor = math.max(width(c[1]), 6)
-        if not c.right and not c.fixed and widths[j] > floor and widths[j] > most then pick, most = j, widths[j] end
+        if keep[j] and not c.right and not c.fixed and widths[j] > floor and widths[j] > most then
+          pick, most = j, widths[j]
+        end
       end
       if not pick then break end
       widths[pick] = widths[pick] - 1
       total = total - 1
     end
+    if total <= limit then break end
+    -- still too wide: leave out the column that says to go first (highest drop), and fit again
+    local drop
+    for j, c in ipairs(columns) do
+      if keep[j] and c.drop and (not drop or c.drop > columns[drop].drop) then drop = j end
+    end
+    if not drop then break end
+    keep[drop] = false
+    widths = natural
+  end
+  if limit then
+    local kept, kept_widths, kept_grid = {}, {}, {}
+    for j, c in ipairs(columns) do
+      if keep[j] then
+        kept[#kept + 1] = c
+        kept_widths[#kept] = widths[j]
+      end
+    end
+    for i, line in ipairs(grid) do
+      local l = {}
+      for j, v in ipairs(line) do
+        if keep[j] then l[#l + 1] = v end
+      end
+      kept_grid[i] = l
+    end
+    columns, widths, grid = kept, kept_widths, kept_grid
   end
   local out = {}
   for i, line in ipairs(grid) do
@@ -296,6 +332,14 @@ end
 M.encode = encode
 
 --- Column helpers
+-- the day of an RFC 3339 time (YYYY-MM-DD)
+function M.day(field)
+  return function(row)
+    local v = row[field]
+    return type(v) == "string" and v:match("^%d%d%d%d%-%d%d%-%d%d") or v
+  end
+end
+
 function M.date(field)
   return function(row)
     local v = row[field]

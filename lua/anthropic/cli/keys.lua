@@ -24,10 +24,17 @@ local COLUMNS = {
   { "ID", "id", fixed = true }, { "NAME", "name" }, { "STATUS", "status", fixed = true },
   { "WORKSPACE", function(k) return k._workspace or common.workspace(k) end },
   { "WORKSPACE ID", common.workspace, wide = true, fixed = true },
-  { "CREATED", common.date("created_at"), fixed = true },
-  { "CREATED BY", function(k) return k._creator or (k.created_by and k.created_by.id) end },
+  { "CREATED", common.day("created_at"), fixed = true, drop = 1 },
+  { "CREATED BY", function(k) return k._creator or (k.created_by and k.created_by.id) end, drop = 2 },
   { "CREATED BY ID", function(k) return k.created_by and k.created_by.id end, wide = true, fixed = true },
-  { "EXPIRES", common.date("expires_at"), wide = true, fixed = true }, { "HINT", "partial_key_hint", fixed = true },
+  { "EXPIRES", common.date("expires_at"), wide = true, fixed = true },
+  { "HINT", "partial_key_hint", fixed = true, drop = 3 },
+}
+-- one key: every field, times in full
+local FIELDS = {
+  { "ID", "id" }, { "NAME", "name" }, { "STATUS", "status" }, { "WORKSPACE", common.workspace },
+  { "CREATED", common.date("created_at") }, { "CREATED BY", function(k) return k.created_by and k.created_by.id end },
+  { "EXPIRES", common.date("expires_at") }, { "HINT", "partial_key_hint" },
 }
 
 -- rows for the table: copies of the keys with the names looked up (the keys stay as the API gave
@@ -70,7 +77,7 @@ return common.command {
       args = { "KEY_ID" },
       run = function(admin, _, args)
         local key, err = admin.api_keys:get(args[1])
-        return key, err or { fields = COLUMNS }
+        return key, err or { fields = FIELDS }
       end,
     },
     update = {
@@ -79,14 +86,14 @@ return common.command {
         if not opts.name and not opts.status then error("give --name and/or --status", 0) end
         if opts.name then common.check_name("--name", opts.name) end
         local key, err = admin.api_keys:update(args[1], { name = opts.name, status = opts.status })
-        return key, err or { fields = COLUMNS }
+        return key, err or { fields = FIELDS }
       end,
     },
     archive = {
       args = { "KEY_ID" },
       run = function(admin, _, args)
         local key, err = admin.api_keys:update(args[1], { status = "archived" })
-        return key, err or { fields = COLUMNS }
+        return key, err or { fields = FIELDS }
       end,
     },
   },
