@@ -205,6 +205,81 @@ describe("the anthropic command", function()
     end)
   end)
 
+  describe("models and count-tokens", function()
+    it("models lists the models as a table or JSON, models get shows one", function()
+      local out, err, code = cli { "models" }
+      assert.equal(0, code, err)
+      assert.matches("^ID +NAME +CREATED +LIFECYCLE +RETIRES\n", out)
+      assert.matches("\nclaude%-opus%-4%-6 ", out)
+      local doc = cjson.decode((cli { "models", "list", "--json", "--limit", "2" }))
+      assert.equal(2, #doc)
+      assert.equal("model", doc[1].type)
+      out, err, code = cli { "models", "get", "claude-opus-4-6" }
+      assert.equal(0, code, err)
+      assert.matches("^ID +claude%-opus%-4%-6\n", out)
+      _, err, code = cli { "models", "get", "claude-nope" }
+      assert.equal(1, code)
+      assert.matches("^anthropic models get: api error 404", err)
+    end)
+
+    it("count-tokens prints the prompt's input tokens", function()
+      local out, err, code = cli { "count-tokens", "hello there, how are you" }
+      assert.equal(0, code, err)
+      local n = tonumber(out:match("^(%d+)\n$"))
+      assert.is_true(n and n > 0, out)
+      local doc = cjson.decode((cli { "count-tokens", "--json", "hello there, how are you" }))
+      assert.equal(n, doc.input_tokens)
+      _, err, code = cli { "count-tokens" }
+      assert.equal(2, code)
+      assert.matches("give the prompt", err)
+    end)
+  end)
+
+  describe("completion and the man page", function()
+    -- what bash completes for the words typed so far
+    local function complete(line)
+      local script = util.write(dir .. "/complete.sh", string.format([[
+        eval "$(%s bin/anthropic completion bash)"
+        COMP_WORDS=(%s); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+        _anthropic; echo "${COMPREPLY[*]}"
+      ]], emulator.LUA, line))
+      local out, err, code = util.run({ "bash", script }, env_with())
+      assert.equal(0, code, err)
+      return out
+    end
+
+    it("bash completes commands, subcommands and options", function()
+      assert.equal("models\n", complete("anthropic mod"))
+      assert.equal("get list\n", complete("anthropic models ''"))
+      assert.equal("--max-tokens\n", complete("anthropic messages --max"))
+      assert.matches("%-%-wide", complete("anthropic keys list --"))
+    end)
+
+    it("zsh gets a completion function; a shell it does not know is a usage error", function()
+      local out, _, code = cli { "completion", "zsh" }
+      assert.equal(0, code)
+      assert.matches("^#compdef anthropic\n", out)
+      assert.matches("'models:list the models, or show one'", out, 1, true)
+      local _, err
+      _, err, code = cli { "completion", "fish" }
+      assert.equal(2, code)
+      assert.matches("unknown shell 'fish'", err)
+    end)
+
+    it("the man page holds every command's help text", function()
+      local out, _, code = cli { "completion", "man" }
+      assert.equal(0, code)
+      assert.matches("^%.TH ANTHROPIC 1 ", out)
+      for _, cmd in ipairs { "messages", "models", "count-tokens", "keys", "apply" } do
+        assert.matches("\n.SS " .. cmd:gsub("%-", "%%-") .. "\n", out)
+        local help = cli { cmd, "--help" }
+        local first = help:match("^([^\n]+)"):gsub("%-", "\\-")
+        assert.matches(first, out, 1, true)
+      end
+      assert.matches("130 interrupted", out, 1, true)
+    end)
+  end)
+
   describe("ANTHROPIC_LOG", function()
     it("debug logs each request on stderr, keys redacted", function()
       local out, err, code = cli({ "messages", "hello" }, { ANTHROPIC_LOG = "debug" })

@@ -1,7 +1,8 @@
 -- What the Admin API commands (keys, workspaces, members, users, invites, limits, usage, cost)
 -- share: flag parsing, aligned tables, JSON output, the admin client and exit codes
 -- (0 ok, 1 error, 2 usage). A command module is
---   return common.command { name =, usage =, default =, subcommands = {...}, unsupported = {...} }
+--   return common.command { name =, usage =, default =, subcommands = {...}, unsupported = {...},
+--                           client = "api" (a Messages API client; default: the admin client) }
 -- where each subcommand is { args = { "NAME", ... }, flags = { name = kind }, run = fn } and
 --   run(admin, opts, args) -> value, view | nil, err
 -- view = { columns = {...} } prints value (an array) as a table, { fields = {...} } prints one
@@ -456,6 +457,12 @@ function M.admin()
   return require("anthropic").admin(M.client_options())
 end
 
+--- A Messages API client from the environment (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL), for the
+-- commands with client = "api".
+function M.api()
+  return require("anthropic").new(M.client_options())
+end
+
 --- A list subcommand's params: the page size follows --limit (at most 1000).
 function M.page_params(opts, params)
   params = params or {}
@@ -463,7 +470,11 @@ function M.page_params(opts, params)
   return params
 end
 
+--- The definitions given to M.command, by command name (for completion and the man page).
+M.defs = {}
+
 function M.command(def)
+  M.defs[def.name] = def
   return function(args)
     local sub = args[1]
     if sub == nil or sub:sub(1, 1) == "-" then
@@ -508,7 +519,7 @@ function M.command(def)
       return fail(def.name .. " " .. sub, M.USAGE, #want == 0 and "takes no arguments"
         or ("needs " .. table.concat(want, " ")), true)
     end
-    local made, admin = pcall(M.admin)
+    local made, admin = pcall(def.client == "api" and M.api or M.admin)
     if not made then return fail(def.name .. " " .. sub, M.ERROR, M.shell_message(raised_message(admin))) end
     M.display = { width = M.terminal_width(), wide = opts.wide, color = M.color() }
     local ok, value, view = pcall(spec.run, admin, opts, positional)

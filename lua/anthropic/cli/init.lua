@@ -8,6 +8,9 @@ local M = {}
 M.SUMMARIES = {
   { "emulator", "serve a local Anthropic-compatible API (for tests, the demo and examples)" },
   { "messages", "send a prompt and stream the reply to standard output" },
+  { "count-tokens", "how many input tokens a prompt takes" },
+  { "models", "list the models, or show one" },
+  { "completion", "print a bash or zsh completion script" },
   { "keys", "list, inspect, rename and archive the organization's API keys" },
   { "workspaces", "list, create, rename and archive workspaces" },
   { "members", "manage the members of a workspace and their roles" },
@@ -50,7 +53,7 @@ end
 function M.usage()
   local lines = { "usage: anthropic <command> [options]", "", "commands:" }
   for _, c in ipairs(M.SUMMARIES) do
-    if searchpath(module_name(c[1])) then lines[#lines + 1] = string.format("  %-10s %s", c[1], c[2]) end
+    if searchpath(module_name(c[1])) then lines[#lines + 1] = string.format("  %-12s %s", c[1], c[2]) end
   end
   lines[#lines + 1] = ""
   lines[#lines + 1] = "global options (for every command):"
