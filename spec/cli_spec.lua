@@ -66,6 +66,7 @@ describe("the anthropic command", function()
       assert.equal(2, code)
       assert.equal("", out)
       assert.matches("^anthropic: unknown command 'mesages'; did you mean 'messages'%?\n", err)
+      local _
       _, err = cli { "worksapces" }
       assert.matches("did you mean 'workspaces'%?", err)
       _, err = cli { "--verison" }
@@ -217,6 +218,7 @@ describe("the anthropic command", function()
       out, err, code = cli { "models", "get", "claude-opus-4-6" }
       assert.equal(0, code, err)
       assert.matches("^ID +claude%-opus%-4%-6\n", out)
+      local _
       _, err, code = cli { "models", "get", "claude-nope" }
       assert.equal(1, code)
       assert.matches("^anthropic models get: api error 404", err)
@@ -229,6 +231,7 @@ describe("the anthropic command", function()
       assert.is_true(n and n > 0, out)
       local doc = cjson.decode((cli { "count-tokens", "--json", "hello there, how are you" }))
       assert.equal(n, doc.input_tokens)
+      local _
       _, err, code = cli { "count-tokens" }
       assert.equal(2, code)
       assert.matches("give the prompt", err)

@@ -103,7 +103,8 @@ function M.spawn(argv, env, dir)
   -- timeout --foreground, which passes a signal on to it once, so a child that never ends cannot
   -- hang the suite)
   local script = M.write(dir .. "/spawn.sh", string.format(
-    ". %s/env.sh; cd %s || exit 99; echo $$; LUA_PATH=%s LUA_CPATH=%s exec timeout --foreground 120 %s 2>%s/err </dev/null\n",
+    ". %s/env.sh; cd %s || exit 99; echo $$; LUA_PATH=%s LUA_CPATH=%s exec timeout --foreground 120 %s "
+      .. "2>%s/err </dev/null\n",
     dir, sh_quote(M.root()), sh_quote("./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;"),
     sh_quote("./build/?.so;;"), table.concat(words, " "), dir), "600")
   local p = assert(io.popen("sh " .. sh_quote(script), "r"))

@@ -61,9 +61,9 @@ local SECRET_FLAGS = { ["api-key"] = true, api_key = true, ["admin-key"] = true,
 
 --- "unknown option '--x'" with the closest of the flags (a name -> kind map) suggested.
 function M.unknown_option(a, flags)
-  local names = { "help" }
-  for k in pairs(flags) do names[#names + 1] = k end
-  return M.unknown("option", (a:gsub("^%-+", "")), names, "--")
+  local known = { "help" }
+  for k in pairs(flags) do known[#known + 1] = k end
+  return M.unknown("option", (a:gsub("^%-+", "")), known, "--")
 end
 
 --- Parse flags: kinds "string", "number", "boolean", "list" (repeatable and comma-separated).
@@ -370,8 +370,10 @@ function M.namer(admin)
   return {
     workspace = function(id)
       if id == nil then return "(default)" end
-      return lookup("workspace", function() return admin.workspaces:list { limit = 1000, include_archived = true } end)[id]
-        or id
+      local list = lookup("workspace", function()
+        return admin.workspaces:list { limit = 1000, include_archived = true }
+      end)
+      return list[id] or id
     end,
     user = function(id)
       if id == nil then return nil end
@@ -502,9 +504,9 @@ function M.command(def)
     end
     local spec = def.subcommands[sub]
     if not spec then
-      local names = {}
-      for k in pairs(def.subcommands) do names[#names + 1] = k end
-      return fail(def.name, M.USAGE, M.unknown("subcommand", sub, names), true)
+      local known = {}
+      for k in pairs(def.subcommands) do known[#known + 1] = k end
+      return fail(def.name, M.USAGE, M.unknown("subcommand", sub, known), true)
     end
     local flags = { json = "boolean", wide = "boolean" }
     for k, v in pairs(spec.flags or {}) do flags[k] = v end

@@ -17,12 +17,14 @@ usage: anthropic completion bash|zsh|man
 local function help_of(cmd)
   local out = {}
   local real = io.stdout
+  -- luacheck: push ignore 122 (the help text is captured, then io.stdout is put back)
   io.stdout = { write = function(self, ...)
     for _, s in ipairs { ... } do out[#out + 1] = tostring(s) end
     return self
   end, flush = function(self) return self end }
   local ok = pcall(function() require("anthropic.cli." .. cmd)({ "--help" }) end)
   io.stdout = real
+  -- luacheck: pop
   return ok and table.concat(out) or ""
 end
 
