@@ -283,6 +283,23 @@ describe("the anthropic command", function()
     end)
   end)
 
+  describe("the emulator without keys", function()
+    it("is an error with the fix, unless --no-keys says so", function()
+      for _, keys in ipairs { false, "" } do
+        local out, err, code = util.run({ emulator.LUA, "bin/anthropic", "emulator", "--port", "0" },
+          { ANTHROPIC_EMULATOR_KEYS = keys }, dir)
+        assert.equal(1, code)
+        assert.equal("", out)
+        assert.matches("^anthropic emulator: no keys: ANTHROPIC_EMULATOR_KEYS is ", err)
+        assert.matches('ANTHROPIC_EMULATOR_KEYS="$key" anthropic emulator', err, 1, true)
+        assert.matches("--no-keys", err, 1, true)
+      end
+      local emu = emulator.start {} -- the helper passes --no-keys
+      assert.is_true(emu:alive())
+      emu:stop()
+    end)
+  end)
+
   describe("ANTHROPIC_LOG", function()
     it("debug logs each request on stderr, keys redacted", function()
       local out, err, code = cli({ "messages", "hello" }, { ANTHROPIC_LOG = "debug" })
