@@ -305,7 +305,7 @@ end
 
 -- Fields the Admin API gives as arrays: decoded, an empty one is an empty table like an empty
 -- object, so these names say which to print as [].
-local ARRAY_FIELDS = { data = true, results = true, rows = true, limits = true, models = true,
+local ARRAY_FIELDS = { data = true, results = true, rows = true, limits = true, models = true, content = true,
   model_breakdown = true, allowed_inference_geos = true, rbac_group_ids = true }
 
 -- JSON with sorted keys (stable output for scripts and diffs); `array` forces [] for an empty list.

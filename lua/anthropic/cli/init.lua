@@ -10,6 +10,7 @@ M.SUMMARIES = {
   { "messages", "send a prompt and stream the reply to standard output" },
   { "count-tokens", "how many input tokens a prompt takes" },
   { "models", "list the models, or show one" },
+  { "batch", "Message Batches: submit a JSONL file of requests, wait, get the results" },
   { "completion", "print a bash or zsh completion script" },
   { "keys", "list, inspect, rename and archive the organization's API keys" },
   { "workspaces", "list, create, rename and archive workspaces" },
