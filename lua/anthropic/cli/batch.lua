@@ -75,7 +75,9 @@ local function read_input(path, api_version, max_requests)
           order[#order + 1] = id
         end
         for k in pairs(r) do
-          if k ~= "custom_id" and k ~= "params" then bad("unknown field " .. tostring(k) .. " (give custom_id and params)") end
+          if k ~= "custom_id" and k ~= "params" then
+            bad("unknown field " .. tostring(k) .. " (give custom_id and params)")
+          end
         end
         local p = r.params
         if type(p) ~= "table" then
