@@ -2,7 +2,8 @@
 -- Lua process against the emulator, with the set-up each page states: ANTHROPIC_API_KEY,
 -- ANTHROPIC_ADMIN_KEY and ANTHROPIC_BASE_URL in the environment (the emulator's keys and URL), the
 -- checkout's lua/ and build/ on the paths, a fresh directory as the working directory, and batches
--- that end at once. A block whose first line is `-- fragment: WHY` is a part of a program, skipped
+-- that end at once; and the page's own set-up (a `<!-- doc-test set-up: LUA -->` line, said in
+-- words on the page too), run before each block. A block whose first line is `-- fragment: WHY` is a part of a program, skipped
 -- on purpose; WHY must say what it needs. A block that fails is reported with its file and line.
 local emulator = require "helpers.emulator"
 local util = require "helpers.util"
@@ -14,12 +15,17 @@ do
   p:close()
 end
 
--- -> { { file, line, code } } of the lua blocks of a Markdown file
+-- -> { { file, line, code } } of the lua blocks of a Markdown file, and the page's set-up: the
+-- Lua of a `<!-- doc-test set-up: ... -->` line, run before each of its blocks (the page says so
+-- in words too)
 local function blocks(path)
   local list, cur = {}, nil
   local n = 0
+  local setup = ""
   for line in io.lines(path) do
     n = n + 1
+    local s = line:match("^<!%-%- doc%-test set%-up: (.*) %-%->$")
+    if s then setup = s end
     if cur then
       if line:match("^%s*```%s*$") then
         list[#list + 1] = cur
@@ -32,7 +38,7 @@ local function blocks(path)
     end
   end
   for _, b in ipairs(list) do b.code = table.concat(b.lines, "\n") .. "\n" end
-  return list
+  return list, setup
 end
 
 describe("the Lua blocks of the docs", function()
@@ -50,7 +56,8 @@ describe("the Lua blocks of the docs", function()
 
   local root = util.root()
   for _, file in ipairs(FILES) do
-    for _, b in ipairs(blocks(file)) do
+    local list, setup = blocks(file)
+    for _, b in ipairs(list) do
       local first = b.lines[1] or ""
       local why = first:match("^%-%- fragment: *(.*)$")
       if why then
@@ -63,7 +70,7 @@ describe("the Lua blocks of the docs", function()
           emu:request("POST", "/_emulator/batches", { processing_seconds = 0 })
           local prelude = string.format("package.path = %q .. package.path; package.cpath = %q .. package.cpath\n",
             root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;", root .. "/build/?.so;")
-          local chunk = prelude .. "-- " .. file .. ":" .. b.line .. "\n" .. b.code
+          local chunk = prelude .. setup .. "\n-- " .. file .. ":" .. b.line .. "\n" .. b.code
           local script = util.write(dir .. "/block.lua", chunk, "600")
           local out, err, code = util.run({ "timeout", "30", emulator.LUA, script }, {
             ANTHROPIC_API_KEY = api_key, ANTHROPIC_ADMIN_KEY = admin_key, ANTHROPIC_BASE_URL = emu.url,
