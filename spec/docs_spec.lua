@@ -3,8 +3,9 @@
 -- ANTHROPIC_ADMIN_KEY and ANTHROPIC_BASE_URL in the environment (the emulator's keys and URL), the
 -- checkout's lua/ and build/ on the paths, a fresh directory as the working directory, and batches
 -- that end at once; and the page's own set-up (a `<!-- doc-test set-up: LUA -->` line, said in
--- words on the page too), run before each block. A block whose first line is `-- fragment: WHY` is a part of a program, skipped
--- on purpose; WHY must say what it needs. A block that fails is reported with its file and line.
+-- words on the page too), run before each block. A block whose first line is `-- fragment: WHY`
+-- is a part of a program, skipped on purpose; WHY must say what it needs. A block that fails is
+-- reported with its file and line.
 local emulator = require "helpers.emulator"
 local util = require "helpers.util"
 
