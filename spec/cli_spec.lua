@@ -197,6 +197,22 @@ describe("the anthropic command", function()
       assert.matches("\u{2026}", out)
     end)
 
+    it("colors the header only on a terminal, and never with NO_COLOR", function()
+      if not os.execute("command -v script >/dev/null 2>&1") then
+        pending("needs script(1) (util-linux) for a pseudo-terminal")
+        return
+      end
+      -- script(1) runs the command on a pseudo-terminal: standard output is a terminal there
+      local argv = { "script", "-qec", emulator.LUA .. " bin/anthropic keys list", "/dev/null" }
+      local out, err, code = util.run(argv, env_with { COLUMNS = "200" }, dir)
+      no_leak(out .. err, "keys list on a terminal")
+      assert.equal(0, code, err)
+      assert.matches("\27%[1mID +NAME", out)
+      out = util.run(argv, env_with { COLUMNS = "200", NO_COLOR = "1" }, dir)
+      assert.matches("ID +NAME", out)
+      assert.not_matches("\27%[", out)
+    end)
+
     it("keeps --json for scripts", function()
       local out = cli({ "keys", "list", "--json" }, { COLUMNS = "40" })
       local doc = cjson.decode(out)
