@@ -140,6 +140,31 @@ describe("anthropic batch", function()
     assert.same({ "s1", "s2", "s3", "s4", "s5" }, ids)
   end)
 
+  it("reports expired requests of a batch that ran out of time, next to those that succeeded", function()
+    -- 4 requests over 100,000 s of the emulator's clock: 24 h after creation the last one has
+    -- not been processed and expires
+    emu:request("POST", "/_emulator/batches", { processing_seconds = 100000 })
+    local path = input("slow.jsonl", { request("x1"), request("x2"), request("x3"), request("x4") })
+    local out, err, code = cli { "submit", path }
+    assert.equal(0, code, err)
+    local id = out:match("^(msgbatch_%w+)\n$")
+    out = cli { "status", id, "--json" }
+    assert.equal("in_progress", cjson.decode(out)[1].processing_status)
+    emu:clock { advance = 24 * 3600 + 1 }
+    out, err, code = cli { "status", id, "--json" }
+    assert.equal(0, code, err)
+    local b = cjson.decode(out)[1]
+    assert.equal("ended", b.processing_status)
+    assert.same({ processing = 0, succeeded = 3, errored = 0, canceled = 0, expired = 1 }, b.request_counts)
+    out = cli { "results", id, "--order", "arrival" }
+    local kinds = {}
+    for line in out:gmatch("[^\n]+") do
+      local r = cjson.decode(line)
+      kinds[r.custom_id] = r.result.type
+    end
+    assert.same({ x1 = "succeeded", x2 = "succeeded", x3 = "succeeded", x4 = "expired" }, kinds)
+  end)
+
   it("cancels, lists, and says what it does not know", function()
     emu:request("POST", "/_emulator/batches", { processing_seconds = 3600 })
     local path = input("one.jsonl", { request("c1") })
