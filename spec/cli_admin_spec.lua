@@ -163,7 +163,7 @@ describe("anthropic admin commands", function()
     it("exits 1 with the error when there is no admin key, or the server refuses it", function()
       local _, err, code = cli({ "keys", "list" }, { ANTHROPIC_ADMIN_KEY = false })
       assert.equal(1, code)
-      assert.matches("set ANTHROPIC_ADMIN_KEY", err, 1, true)
+      assert.matches("export ANTHROPIC_ADMIN_KEY=", err, 1, true)
       local other = emulator.make_key("admin01")
       _, err, code = cli({ "keys", "list" }, { ANTHROPIC_ADMIN_KEY = other })
       util.assert_no_leak(err, other, "stderr")
@@ -177,14 +177,21 @@ describe("anthropic admin commands", function()
       local out, err, code = cli { "keys", "list" }
       assert.equal(0, code, err)
       local header, rows = table_of(out)
-      assert.same({ "ID", "NAME", "STATUS", "WORKSPACE", "CREATED", "CREATED BY", "EXPIRES", "HINT" }, header)
+      assert.same({ "ID", "NAME", "STATUS", "WORKSPACE", "CREATED", "CREATED BY", "HINT" }, header)
       assert.equal(4, #rows)
       local names = {}
       for _, r in ipairs(rows) do names[r[2]] = r end
       assert.equal("(default)", names["default-scripts"][4])
       assert.equal("inactive", names["staging-ci"][3])
-      assert.matches("^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d$", names["prod-backend"][5])
-      assert.equal("-", names["prod-backend"][7])
+      assert.matches("^%d%d%d%d%-%d%d%-%d%d$", names["prod-backend"][5])
+      assert.equal("Bob Developer", names["prod-backend"][6]) -- the creator's name, not the id
+      local wide = cli { "keys", "list", "--wide" }
+      header, rows = table_of(wide)
+      assert.same({ "ID", "NAME", "STATUS", "WORKSPACE", "WORKSPACE ID", "CREATED", "CREATED BY", "CREATED BY ID",
+        "EXPIRES", "HINT" }, header)
+      for _, r in ipairs(rows) do
+        if r[2] == "prod-backend" then assert.equal("-", r[9]) end
+      end
       out, err, code = cli { "keys", "list", "--json" }
       assert.equal(0, code, err)
       local list = json(out)
@@ -224,7 +231,7 @@ describe("anthropic admin commands", function()
       out, err, code = cli { "keys", "update", key.id, "--status", "active" }
       assert.equal(1, code)
       assert.equal("", out)
-      assert.matches("^anthropic keys update: anthropic: api error 400 invalid_request_error: ", err)
+      assert.matches("^anthropic keys update: api error 400 invalid_request_error: ", err)
       out, err, code = cli { "keys", "get", "apikey_nope" }
       assert.equal("", out)
       assert.equal(1, code)
@@ -383,7 +390,7 @@ describe("anthropic admin commands", function()
       local lines = {}
       for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
       assert.matches("^GROUP%s+MODELS%s+LIMIT%s+VALUE$", lines[1])
-      assert.truthy(out:find("\nbatch%s+%-%s+enqueued_batch_requests%s+500000\n"))
+      assert.truthy(out:find("\nbatch%s+%-%s+enqueued_batch_requests%s+500,000\n"))
       out = cli { "limits", "list", "--group-type", "model_group", "--model", "claude-opus-4-6", "--json" }
       local entries = json(out)
       assert.equal(1, #entries)
@@ -395,7 +402,7 @@ describe("anthropic admin commands", function()
         model = "claude-opus-4-6", limits = { { type = "requests_per_minute", value = 100 } } } } }
       out = cli { "limits", "list", "--workspace", prod.id }
       assert.matches("^GROUP%s+MODELS%s+LIMIT%s+VALUE%s+ORG LIMIT%s+SOURCE\n", out)
-      assert.matches("requests_per_minute%s+100%s+4000%s+workspace\n", out)
+      assert.matches("requests_per_minute%s+100%s+4,000%s+workspace\n", out)
       out = cli { "limits", "list", "--workspace", prod.id, "--json" }
       assert.equal("workspace_rate_limit", json(out)[1].type)
     end)
@@ -423,8 +430,8 @@ describe("anthropic admin commands", function()
         "claude-opus-4-6", "--limit", "requests_per_minute=100,output_tokens_per_minute=2000" }
       assert.equal(0, code, err)
       assert.matches("^GROUP%s+MODELS%s+LIMIT%s+VALUE%s+ORG LIMIT%s+SOURCE\n", out)
-      assert.matches("\nmodel_group%s+%S+%s+output_tokens_per_minute%s+2000%s+%d+%s+workspace\n", out)
-      assert.matches("\nmodel_group%s+%S+%s+requests_per_minute%s+100%s+4000%s+workspace\n", out)
+      assert.matches("\nmodel_group%s+%S+%s+output_tokens_per_minute%s+2,000%s+[%d,]+%s+workspace\n", out)
+      assert.matches("\nmodel_group%s+%S+%s+requests_per_minute%s+100%s+4,000%s+workspace\n", out)
       local log = emu:log().requests
       local last = log[#log]
       assert.equal("POST", last.method)
@@ -487,9 +494,9 @@ describe("anthropic admin commands", function()
       local lines = lines_of(out)
       assert.equal(4, #lines)
       assert.matches("^MODEL%s+INPUT%s+UNCACHED%s+CACHE READ%s+CACHE WRITE%s+OUTPUT%s+WEB SEARCH$", lines[1])
-      assert.matches("^claude%-haiku%-4%-5%-20251001%s+6000%s+6000%s+0%s+0%s+999%s+0$", lines[2])
+      assert.matches("^claude%-haiku%-4%-5%-20251001%s+6,000%s+6,000%s+0%s+0%s+999%s+0$", lines[2])
       assert.matches("^claude%-sonnet%-4%-6%s+36%s+21%s+15%s+0%s+66%s+0$", lines[3])
-      assert.matches("^TOTAL%s+6036%s+6021%s+15%s+0%s+1065%s+0$", lines[4])
+      assert.matches("^TOTAL%s+6,036%s+6,021%s+15%s+0%s+1,065%s+0$", lines[4])
       for _, l in ipairs(lines) do assert.equal(#lines[1], #l) end -- numbers right-aligned
       out = cli { "usage", "messages", "--from", "2026-03-01T00:00:00Z", "--to", "2026-03-04T00:00:00Z", "--json" }
       local doc = json(out)
@@ -526,9 +533,9 @@ describe("anthropic admin commands", function()
       assert.same({ "MODEL", "WORKSPACE", "REQUESTS", "UNCACHED", "CACHE READ", "CACHE WRITE", "OUTPUT",
         "TOTAL TOKENS", "WEB SEARCH" }, header)
       local prod = find(admin.workspaces:list(), "name", "Production")
-      assert.same({ "claude-haiku-4-5-20251001", prod.id, "3", "6000", "0", "0", "999", "6999", "0" }, rows[1])
+      assert.same({ "claude-haiku-4-5-20251001", prod.id, "3", "6,000", "0", "0", "999", "6,999", "0" }, rows[1])
       assert.same({ "claude-sonnet-4-6", "(default)", "3", "21", "15", "0", "66", "102", "0" }, rows[2])
-      assert.same({ "TOTAL", "6", "6021", "15", "0", "1065", "7101", "0" }, rows[3])
+      assert.same({ "TOTAL", "6", "6,021", "15", "0", "1,065", "7,101", "0" }, rows[3])
       assert.equal("/v1/organizations/analytics/usage", last.path)
       assert.matches("group_by[]=model&group_by[]=workspace_id", last.query, 1, true)
       assert.equal("analytics-usage-cost-2026-08-24", last.headers["anthropic-beta"])

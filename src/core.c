@@ -60,5 +60,6 @@ int luaopen_anthropic_core(lua_State *L) {
   ae_open_key(L);
   ae_open_engine(L);
   ae_open_textbuf(L);
+  ae_open_signal(L);
   return 1;
 }

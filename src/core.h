@@ -14,6 +14,7 @@
 void ae_open_key(lua_State *L);     /* adds load_key, scrub to the module table on top */
 void ae_open_engine(lua_State *L);  /* adds engine to the module table on top */
 void ae_open_textbuf(lua_State *L); /* adds textbuf to the module table on top */
+void ae_open_signal(lua_State *L);  /* adds sigint_trap, sigint_caught (lsignal.c) */
 
 /* core.json_decode(text) -> value | nil, message (ljson.c) */
 int ae_json_decode(lua_State *L);

@@ -224,6 +224,26 @@ local function profile_key(opts, profile, admin)
   if command then return { key_command = command, field = admin and "admin_key_command" or "key_command" } end
 end
 
+-- ANTHROPIC_LOG: a log function writing to stderr when no log option is given.
+local LOG_LEVELS = { debug = 1, info = 2, warn = 3, error = 4 }
+local LOG_THRESHOLD = { debug = 1, info = 1, warn = 3 } -- info shows each call's line (level debug) too
+
+--- The log function ANTHROPIC_LOG asks for (debug|info: every call and retry; warn: retries,
+-- warnings and errors), writing "anthropic: LEVEL: line" to stderr, or nil when it is unset.
+-- Lines reach it scrubbed (Transport:emit). An unknown value is a config error.
+function M.env_log()
+  local v = os.getenv("ANTHROPIC_LOG")
+  if v == nil or v == "" then return nil end
+  local threshold = LOG_THRESHOLD[v:lower()]
+  if not threshold then
+    errors.raise(errors.new { kind = "config", message = "ANTHROPIC_LOG must be debug, info or warn (got '"
+      .. v:sub(1, 20):gsub("[^%w_-]", "?") .. "'); unset it for no log" })
+  end
+  return function(level, line)
+    if (LOG_LEVELS[level] or 4) >= threshold then io.stderr:write("anthropic: ", level, ": ", line, "\n") end
+  end
+end
+
 --- Make a transport. kind is "messages" or "admin".
 function M.new(opts, kind, ctor)
   opts = opts or {}
@@ -263,7 +283,7 @@ function M.new(opts, kind, ctor)
     max_body = opts.max_body,
     stream_deadline = opts.stream_deadline,
     min_speed = opts.min_speed and { opts.min_speed[1], opts.min_speed[2] },
-    log = opts.log,
+    log = opts.log or M.env_log(),
     api_version = version,
     headers = header_lines(opts, version),
     key_opts = {

@@ -240,6 +240,7 @@ function M.start(opts)
   script[#script + 1] = "cd " .. shell_quote(M.ROOT)
   script[#script + 1] = "exec " .. M.LUA .. " bin/anthropic emulator --port 0 --exit-on-stdin-eof"
     .. (opts.verbose and " --verbose" or "") .. (opts.seed and (" --seed " .. shell_quote(opts.seed)) or "")
+    .. ((opts.keys and #opts.keys > 0) and "" or " --no-keys")
     .. (tls_dir and (" --tls --tls-dir " .. shell_quote(tls_dir)) or self_tls and " --tls" or "")
   local sh = assert(io.popen("exec /bin/sh", "w"))
   sh:write(table.concat(script, "\n"), "\n")

@@ -98,6 +98,62 @@ function M.run(argv, env, dir)
   return M.read(dir .. "/out"), M.read(dir .. "/err"), tonumber(M.read(statusfile))
 end
 
+--- Start a command (argv, as run() does) in the background with its standard output on a pipe
+-- -> child: child:line() reads one line of its output (nil at the end), child:read_until(text)
+-- reads until the output so far holds text (-> the output so far), child:signal(name) sends it
+-- a signal ("INT"), child:wait() -> the rest of stdout, stderr, exit status. Tests synchronise on
+-- what the child printed, never on time.
+function M.spawn(argv, env, dir)
+  local own = not dir
+  dir = dir or M.tmpdir()
+  local words = {}
+  for i, a in ipairs(argv) do words[i] = sh_quote(a) end
+  local envfile = {}
+  for k, v in pairs(env or {}) do
+    if v == false then
+      envfile[#envfile + 1] = "unset " .. k
+    else
+      envfile[#envfile + 1] = "export " .. k .. "=" .. sh_quote(v)
+    end
+  end
+  M.write(dir .. "/env.sh", table.concat(envfile, "\n") .. "\n", "600")
+  -- the shell prints its pid, then becomes the command (exec): that pid is the command's (under
+  -- timeout --foreground, which passes a signal on to it once, so a child that never ends cannot
+  -- hang the suite)
+  local script = M.write(dir .. "/spawn.sh", string.format(
+    ". %s/env.sh; cd %s || exit 99; echo $$; LUA_PATH=%s LUA_CPATH=%s exec timeout --foreground 120 %s "
+      .. "2>%s/err </dev/null\n",
+    dir, sh_quote(M.root()), sh_quote("./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;"),
+    sh_quote("./build/?.so;;"), table.concat(words, " "), dir), "600")
+  local p = assert(io.popen("sh " .. sh_quote(script), "r"))
+  local pid = assert(tonumber(p:read("*l")), "the child did not start")
+  local child = { pid = pid, out = {} }
+  function child.line()
+    local l = p:read("*l")
+    if l then child.out[#child.out + 1] = l .. "\n" end
+    return l
+  end
+  function child.read_until(text)
+    while not table.concat(child.out):find(text, 1, true) do
+      local c = p:read(1)
+      if not c then break end
+      child.out[#child.out + 1] = c
+    end
+    return table.concat(child.out)
+  end
+  function child.signal(name)
+    os.execute(string.format("kill -%s %d", name, pid))
+  end
+  function child.wait()
+    local rest = p:read("*a") or ""
+    local _, how, code = p:close()
+    local err = M.read(dir .. "/err")
+    if own then M.rmdir(dir) end
+    return table.concat(child.out) .. rest, err, how == "signal" and 128 + code or code
+  end
+  return child
+end
+
 --- The project root (where the spec runs from).
 function M.root()
   local p = io.popen("pwd")

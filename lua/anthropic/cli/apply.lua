@@ -21,6 +21,8 @@ not those the plan was made with); else asks and carries out exactly its actions
 Running apply again after a partial failure is safe: it picks up what is left. Removing what is
 already gone counts as done, and a create whose answer was lost is found again, not repeated.
 
+Ctrl-C stops between actions (the one under way is finished) and says what was done: exit 130.
+
 Exit status: 0 when the organization matches (everything was applied), 1 otherwise.
 The admin key comes from ANTHROPIC_ADMIN_KEY, never from the command line.
 ]]
@@ -32,6 +34,39 @@ local function progress(a, outcome, detail)
   if detail then line = line .. ": " .. tostring(detail) end
   io.stdout:write(line, "\n")
   io.stdout:flush()
+end
+
+-- Ctrl-C while actions run: the action under way finishes (its answer is read), then apply stops
+-- before the next one and says what was done (exit 130). A second Ctrl-C ends the process at once.
+local STOP = setmetatable({}, { __tostring = function() return "interrupted" end })
+
+local function execute(admin, plan, options, total)
+  local core = require "anthropic.core"
+  local seen = 0
+  local on_action = options.on_action
+  options.on_action = function(a, outcome, detail)
+    seen = seen + 1
+    on_action(a, outcome, detail)
+    if core.sigint_caught() then error(STOP, 0) end
+  end
+  core.sigint_trap(true)
+  local ok, result, err = pcall(reconcile.execute, admin, plan, options)
+  core.sigint_trap(false)
+  options.on_action = on_action
+  if ok then return result, err end
+  if result ~= STOP then error(result, 0) end
+  io.stdout:write(string.format("\nInterrupted after %d of %d actions (those above were done as shown); "
+    .. "the rest were not started.\n", seen, total))
+  io.stdout:flush()
+  return nil, nil, true
+end
+
+local function count_actions(plan)
+  local n = 0
+  for _, a in ipairs(plan.actions or {}) do
+    if a.executable then n = n + 1 end
+  end
+  return n
 end
 
 local function confirm(plan, yes)
@@ -74,8 +109,12 @@ local function apply_saved(admin, doc, opts)
   if doc.summary.changes == 0 then return rcli.OK end
   if not confirm(doc, opts.yes) then return rcli.ERROR end
   io.stdout:write("\n")
-  local result
-  result, err = reconcile.execute(admin, doc, { on_action = progress })
+  local result, stopped
+  result, err, stopped = execute(admin, doc, { on_action = progress }, count_actions(doc))
+  if stopped then
+    io.stderr:write("anthropic apply: interrupted; plan again (`anthropic plan`) to see what is left\n")
+    return 130
+  end
   if not result then return rcli.fail("apply", err) end
   io.stdout:write("\n", summary(result), "\n")
   return (#result.failed == 0 and #result.skipped == 0) and rcli.OK or rcli.ERROR
@@ -96,8 +135,12 @@ local function apply_file(admin, path, opts)
   if not confirm(plan, opts.yes) then return rcli.ERROR end
   io.stdout:write("\n")
   options.on_action = progress
-  local result
-  result, err = reconcile.execute(admin, plan, options)
+  local result, stopped
+  result, err, stopped = execute(admin, plan, options, count_actions(plan))
+  if stopped then
+    io.stderr:write("anthropic apply: interrupted; run `anthropic apply ", path, "` again to carry on\n")
+    return 130
+  end
   if not result then return rcli.fail("apply", err) end
   io.stdout:write("\n", summary(result), "\n")
   options.on_action = nil

@@ -1,7 +1,8 @@
 -- What the Admin API commands (keys, workspaces, members, users, invites, limits, usage, cost)
 -- share: flag parsing, aligned tables, JSON output, the admin client and exit codes
 -- (0 ok, 1 error, 2 usage). A command module is
---   return common.command { name =, usage =, default =, subcommands = {...}, unsupported = {...} }
+--   return common.command { name =, usage =, default =, subcommands = {...}, unsupported = {...},
+--                           client = "api" (a Messages API client; default: the admin client) }
 -- where each subcommand is { args = { "NAME", ... }, flags = { name = kind }, run = fn } and
 --   run(admin, opts, args) -> value, view | nil, err
 -- view = { columns = {...} } prints value (an array) as a table, { fields = {...} } prints one
@@ -15,9 +16,55 @@ local reports = require "anthropic.reports"
 
 local M = {}
 
-M.OK, M.ERROR, M.USAGE = 0, 1, 2
+-- Exit codes (the table in docs/cli.md): 130 is what a shell reports for a command ended by SIGINT.
+M.OK, M.ERROR, M.USAGE, M.INTERRUPTED = 0, 1, 2, 130
+
+--- The closest of `candidates` (an array of strings) to `word`, when it is close enough to be
+-- what was meant (edit distance at most 2, or a third of the word), else nil.
+function M.suggest(word, candidates)
+  local function distance(a, b)
+    local prev = {}
+    for j = 0, #b do prev[j] = j end
+    for i = 1, #a do
+      local cur = { [0] = i }
+      for j = 1, #b do
+        local cost = a:byte(i) == b:byte(j) and 0 or 1
+        cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+      end
+      prev = cur
+    end
+    return prev[#b]
+  end
+  local best, best_d
+  for _, c in ipairs(candidates) do
+    local d = distance(word, c)
+    if #word >= 3 and c:sub(1, #word) == word then d = math.min(d, 1) end -- a prefix
+    if not best_d or d < best_d or (d == best_d and c < best) then best, best_d = c, d end
+  end
+  if best and best_d <= math.max(2, #word // 3) and best_d < #word then return best end
+end
+
+--- "unknown X 'word'" with a suggestion from candidates when one is close.
+function M.unknown(what, word, candidates, prefix)
+  prefix = prefix or ""
+  local guess = M.suggest(word, candidates)
+  return "unknown " .. what .. " '" .. prefix .. word .. "'" .. (guess and ("; did you mean '" .. prefix .. guess
+    .. "'?") or "")
+end
+
+--- Whether an error value is the interrupt the Lua interpreter raises on SIGINT ("interrupted!").
+function M.is_interrupt(e)
+  return type(e) == "string" and e:match("interrupted!$") ~= nil
+end
 
 local SECRET_FLAGS = { ["api-key"] = true, api_key = true, ["admin-key"] = true, key = true }
+
+--- "unknown option '--x'" with the closest of the flags (a name -> kind map) suggested.
+function M.unknown_option(a, flags)
+  local known = { "help" }
+  for k in pairs(flags) do known[#known + 1] = k end
+  return M.unknown("option", (a:gsub("^%-+", "")), known, "--")
+end
 
 --- Parse flags: kinds "string", "number", "boolean", "list" (repeatable and comma-separated).
 -- -> opts (dashes in names become underscores), positional | nil, message
@@ -34,13 +81,13 @@ function M.parse(args, flags)
     name = name or a:match("^%-%-([%w_-]+)$")
     if a == "-h" then name = "help" end
     if not name then
-      if a:sub(1, 1) == "-" and #a > 1 then return nil, "unknown option " .. a end
+      if a:sub(1, 1) == "-" and #a > 1 then return nil, M.unknown_option(a, flags) end
       positional[#positional + 1] = a
     elseif SECRET_FLAGS[name] then
       return nil, "keys are never given on the command line; set ANTHROPIC_ADMIN_KEY in the environment"
     else
       local kind = name == "help" and "boolean" or flags[name]
-      if not kind then return nil, "unknown option --" .. name end
+      if not kind then return nil, M.unknown_option("--" .. name, flags) end
       local key = name:gsub("-", "_")
       if kind == "boolean" then
         if value ~= nil then return nil, "--" .. name .. " takes no value" end
@@ -91,15 +138,84 @@ local function width(s)
   return n
 end
 
+--- A whole number as text with its digits grouped by three ("1,234,567"); a decimal keeps its
+-- fraction ("1,234.50"). Other text is returned as it is.
+function M.group(s)
+  s = tostring(s)
+  local sign, int, frac = s:match("^(%-?)(%d+)(%.?%d*)$")
+  if not int or #int <= 3 then return s end
+  local head = #int % 3
+  local parts = { head > 0 and int:sub(1, head) or nil }
+  for i = head + 1, #int, 3 do parts[#parts + 1] = int:sub(i, i + 2) end
+  return sign .. table.concat(parts, ",") .. frac
+end
+
+-- Whether standard output is a terminal (asked once).
+local stdout_tty
+function M.stdout_is_tty()
+  if stdout_tty == nil then stdout_tty = os.execute("test -t 1") == true end
+  return stdout_tty
+end
+
+--- How wide tables may be: COLUMNS when it is set to a number, else the terminal's width (tput)
+-- when standard output is a terminal, else nil (no limit: a pipe or a file gets whole lines).
+function M.terminal_width()
+  local n = tonumber(os.getenv("COLUMNS") or "")
+  if n and n >= 20 then return math.floor(n) end
+  if not M.stdout_is_tty() then return nil end
+  local p = io.popen("command -v tput >/dev/null && tput cols")
+  local out = p and p:read("*a") or ""
+  if p then p:close() end
+  n = tonumber(out:match("%d+") or "")
+  return n and n >= 20 and n or nil
+end
+
+--- Whether to color output: only on a terminal, never with NO_COLOR set (https://no-color.org)
+-- or TERM=dumb.
+function M.color()
+  local no = os.getenv("NO_COLOR")
+  return M.stdout_is_tty() and (no == nil or no == "") and os.getenv("TERM") ~= "dumb"
+end
+
+--- How the command runner shows tables: width (nil: no limit), wide (every column, nothing cut),
+-- color. Set from the terminal and --wide before a subcommand runs.
+M.display = {}
+
+-- s cut to w characters, the last one an ellipsis
+local function cut(s, w)
+  if width(s) <= w then return s end
+  local out, n = {}, 0
+  for _, c in utf8.codes(s) do
+    if n == w - 1 then break end
+    out[#out + 1] = utf8.char(c)
+    n = n + 1
+  end
+  return table.concat(out) .. "\u{2026}"
+end
+
 --- rows (array of objects) and columns -> aligned text, one header line and one line per row.
-function M.table(rows, columns)
+-- A column with wide = true is shown only with --wide (display.wide). When display.width is set
+-- and the table is wider, the widest text columns (left-aligned, not fixed = true: ids and
+-- numbers stay whole) are cut with an ellipsis, down to the width of their header (at least 6);
+-- when that is not enough, columns with drop = n are left out, the highest n first (--wide
+-- shows them). Without a width (a pipe, no COLUMNS) nothing is cut or left out.
+-- Right-aligned cells that are numbers have their digits grouped (group = false: as they are).
+function M.table(rows, columns, display)
+  display = display or M.display
+  local shown = {}
+  for _, c in ipairs(columns) do
+    if display.wide or not c.wide then shown[#shown + 1] = c end
+  end
+  columns = shown
   local grid = { {} }
   for j, c in ipairs(columns) do grid[1][j] = c[1] end
   for _, row in ipairs(rows) do
     local line = {}
     for j, c in ipairs(columns) do
       local get = c[2]
-      line[j] = cell(type(get) == "function" and get(row) or row[get])
+      local v = cell(type(get) == "function" and get(row) or row[get])
+      if c.right and c.group ~= false then v = M.group(v) end
+      line[j] = v
     end
     grid[#grid + 1] = line
   end
@@ -107,10 +223,60 @@ function M.table(rows, columns)
   for _, line in ipairs(grid) do
     for j, s in ipairs(line) do widths[j] = math.max(widths[j] or 0, width(s)) end
   end
+  local limit = not display.wide and display.width
+  local keep = {}
+  for j = 1, #columns do keep[j] = true end
+  while limit do
+    local natural = {}
+    for j, w in ipairs(widths) do natural[j] = w end
+    local total = -2
+    for j, w in ipairs(widths) do
+      if keep[j] then total = total + w + 2 end
+    end
+    while total > limit do
+      local pick, most = nil, 0
+      for j, c in ipairs(columns) do
+        local floor = math.max(width(c[1]), 6)
+        if keep[j] and not c.right and not c.fixed and widths[j] > floor and widths[j] > most then
+          pick, most = j, widths[j]
+        end
+      end
+      if not pick then break end
+      widths[pick] = widths[pick] - 1
+      total = total - 1
+    end
+    if total <= limit then break end
+    -- still too wide: leave out the column that says to go first (highest drop), and fit again
+    local drop
+    for j, c in ipairs(columns) do
+      if keep[j] and c.drop and (not drop or c.drop > columns[drop].drop) then drop = j end
+    end
+    if not drop then break end
+    keep[drop] = false
+    widths = natural
+  end
+  if limit then
+    local kept, kept_widths, kept_grid = {}, {}, {}
+    for j, c in ipairs(columns) do
+      if keep[j] then
+        kept[#kept + 1] = c
+        kept_widths[#kept] = widths[j]
+      end
+    end
+    for i, line in ipairs(grid) do
+      local l = {}
+      for j, v in ipairs(line) do
+        if keep[j] then l[#l + 1] = v end
+      end
+      kept_grid[i] = l
+    end
+    columns, widths, grid = kept, kept_widths, kept_grid
+  end
   local out = {}
-  for _, line in ipairs(grid) do
+  for i, line in ipairs(grid) do
     local parts = {}
     for j, s in ipairs(line) do
+      s = cut(s, widths[j])
       local pad = string.rep(" ", widths[j] - width(s))
       if columns[j].right then
         parts[j] = pad .. s
@@ -118,7 +284,9 @@ function M.table(rows, columns)
         parts[j] = j < #line and (s .. pad) or s
       end
     end
-    out[#out + 1] = table.concat(parts, "  ")
+    local text = table.concat(parts, "  ")
+    if i == 1 and display.color then text = "\27[1m" .. text .. "\27[0m" end
+    out[#out + 1] = text
   end
   return table.concat(out, "\n") .. "\n"
 end
@@ -130,13 +298,14 @@ function M.fields(obj, columns)
     local get = c[2]
     rows[#rows + 1] = { c[1], cell(type(get) == "function" and get(obj) or obj[get]) }
   end
-  local out = M.table(rows, { { "", 1 }, { "", 2 } })
+  local out = M.table(rows, { { "", 1, fixed = true }, { "", 2 } }, { width = M.display.width,
+    wide = M.display.wide })
   return (out:gsub("^[^\n]*\n", "")) -- no header line
 end
 
 -- Fields the Admin API gives as arrays: decoded, an empty one is an empty table like an empty
 -- object, so these names say which to print as [].
-local ARRAY_FIELDS = { data = true, results = true, rows = true, limits = true, models = true,
+local ARRAY_FIELDS = { data = true, results = true, rows = true, limits = true, models = true, content = true,
   model_breakdown = true, allowed_inference_geos = true, rbac_group_ids = true }
 
 -- JSON with sorted keys (stable output for scripts and diffs); `array` forces [] for an empty list.
@@ -164,6 +333,14 @@ end
 M.encode = encode
 
 --- Column helpers
+-- the day of an RFC 3339 time (YYYY-MM-DD)
+function M.day(field)
+  return function(row)
+    local v = row[field]
+    return type(v) == "string" and v:match("^%d%d%d%d%-%d%d%-%d%d") or v
+  end
+end
+
 function M.date(field)
   return function(row)
     local v = row[field]
@@ -173,6 +350,36 @@ end
 
 function M.workspace(row)
   return require("anthropic.shapes").key_workspace_id(row) or "(default)"
+end
+
+--- Names for ids, looked up once per command run: names.workspace(id) and names.user(id) ->
+-- the workspace's name ("(default)" for none) or the user's name (else e-mail), the id itself
+-- when it is not found or the lookup fails (a table shows what it has rather than fail).
+function M.namer(admin)
+  local cache = {}
+  local function lookup(kind, list)
+    if not cache[kind] then
+      cache[kind] = {}
+      local ok, items = pcall(function() return list():all() end)
+      for _, x in ipairs(ok and items or {}) do
+        cache[kind][x.id] = kind == "user" and ((x.name ~= nil and x.name ~= "") and x.name or x.email) or x.name
+      end
+    end
+    return cache[kind]
+  end
+  return {
+    workspace = function(id)
+      if id == nil then return "(default)" end
+      local list = lookup("workspace", function()
+        return admin.workspaces:list { limit = 1000, include_archived = true }
+      end)
+      return list[id] or id
+    end,
+    user = function(id)
+      if id == nil then return nil end
+      return lookup("user", function() return admin.users:list { limit = 1000 } end)[id] or id
+    end,
+  }
 end
 
 --- A report's buckets summed with `sum` (reports.usage or reports.cost) by `by`, and in total.
@@ -209,10 +416,34 @@ local function fail(name, code, msg, usage)
   return code
 end
 
+--- An error for the shell: the library's messages for a missing key name the options of
+-- anthropic.new() and anthropic.admin(); a shell user sets a variable or picks a profile.
+function M.shell_message(err)
+  local msg = tostring(err)
+  local kind = type(err) == "table" and err.kind
+  if (kind == "key" or msg:find("no API key found", 1, true)) and msg:find("no API key found", 1, true) then
+    local admin = msg:find("ANTHROPIC_ADMIN_KEY", 1, true)
+    local var = admin and "ANTHROPIC_ADMIN_KEY" or "ANTHROPIC_API_KEY"
+    return string.format("no %s key found. Set it in the environment (export %s=sk-ant-%s...; "
+      .. "read from a file: export %s=\"$(cat ~/.anthropic-key)\"), or use a profile of the config file "
+      .. "with a key_file or key_command (--profile NAME; docs/profiles.md). Keys are never given as "
+      .. "arguments.", admin and "Admin API" or "API", var, admin and "admin01-" or "api03-", var)
+  end
+  msg = msg:gsub("^anthropic: ", "")
+  return msg
+end
+
 -- The message of an error raised by the library for a bad argument, without the position.
 local function raised_message(e)
   if type(e) ~= "string" then return tostring(e) end
   return (e:gsub("^[^:\n]*%.lua:%d+: ", ""))
+end
+
+--- What a command does on SIGINT: one line on stderr, exit code 130 (no traceback).
+function M.interrupted(name, what)
+  io.stdout:flush()
+  io.stderr:write("anthropic ", name, ": interrupted", what and (": " .. what) or "", "\n")
+  return M.INTERRUPTED
 end
 
 --- The client options the global flags set (cli/init.lua: --api-version, --profile), for every command's
@@ -228,6 +459,12 @@ function M.admin()
   return require("anthropic").admin(M.client_options())
 end
 
+--- A Messages API client from the environment (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL), for the
+-- commands with client = "api".
+function M.api()
+  return require("anthropic").new(M.client_options())
+end
+
 --- A list subcommand's params: the page size follows --limit (at most 1000).
 function M.page_params(opts, params)
   params = params or {}
@@ -235,7 +472,11 @@ function M.page_params(opts, params)
   return params
 end
 
+--- The definitions given to M.command, by command name (for completion and the man page).
+M.defs = {}
+
 function M.command(def)
+  M.defs[def.name] = def
   return function(args)
     local sub = args[1]
     if sub == nil or sub:sub(1, 1) == "-" then
@@ -262,8 +503,12 @@ function M.command(def)
       return fail(def.name .. " " .. sub, M.ERROR, def.unsupported[sub])
     end
     local spec = def.subcommands[sub]
-    if not spec then return fail(def.name, M.USAGE, "unknown subcommand '" .. sub .. "'", true) end
-    local flags = { json = "boolean" }
+    if not spec then
+      local known = {}
+      for k in pairs(def.subcommands) do known[#known + 1] = k end
+      return fail(def.name, M.USAGE, M.unknown("subcommand", sub, known), true)
+    end
+    local flags = { json = "boolean", wide = "boolean" }
     for k, v in pairs(spec.flags or {}) do flags[k] = v end
     local opts, positional = M.parse(args, flags)
     if not opts then return fail(def.name .. " " .. sub, M.USAGE, positional, true) end
@@ -276,12 +521,14 @@ function M.command(def)
       return fail(def.name .. " " .. sub, M.USAGE, #want == 0 and "takes no arguments"
         or ("needs " .. table.concat(want, " ")), true)
     end
-    local made, admin = pcall(M.admin)
-    if not made then return fail(def.name .. " " .. sub, M.ERROR, raised_message(admin)) end
+    local made, admin = pcall(def.client == "api" and M.api or M.admin)
+    if not made then return fail(def.name .. " " .. sub, M.ERROR, M.shell_message(raised_message(admin))) end
+    M.display = { width = M.terminal_width(), wide = opts.wide, color = M.color() }
     local ok, value, view = pcall(spec.run, admin, opts, positional)
     admin:close()
+    if not ok and M.is_interrupt(value) then return M.interrupted(def.name .. " " .. sub) end
     if not ok then return fail(def.name .. " " .. sub, M.USAGE, raised_message(value), true) end
-    if value == nil then return fail(def.name .. " " .. sub, M.ERROR, tostring(view)) end
+    if value == nil then return fail(def.name .. " " .. sub, M.ERROR, M.shell_message(view)) end
     if opts.json then
       local doc = view and view.json or value
       io.stdout:write(encode(doc, view and view.columns ~= nil and next(doc) == nil), "\n")

@@ -2,7 +2,7 @@
 -- SIGINT or POST /_emulator/shutdown. Keys come from ANTHROPIC_EMULATOR_KEYS (comma-separated)
 -- and POST /_emulator/keys, never from the command line.
 local USAGE = [==[
-usage: anthropic emulator [--port N] [--seed FILE] [--tls [--tls-dir DIR]] [--verbose]
+usage: anthropic emulator [--port N] [--seed FILE] [--tls [--tls-dir DIR]] [--verbose] [--no-keys]
 
   --port N            port on 127.0.0.1 (0 or absent: a free port chosen by the system)
   --seed FILE         the organization to start with (.json, or .lua returning a table);
@@ -14,6 +14,8 @@ usage: anthropic emulator [--port N] [--seed FILE] [--tls [--tls-dir DIR]] [--ve
                       there (with DIR/ca.pem) when absent; kept after exit
   --verbose, -v       print one line per request (method, path, status, key hint)
   --exit-on-stdin-eof stop when standard input reaches end of file (for test harnesses)
+  --no-keys           start with no keys (they are added later with POST /_emulator/keys);
+                      without it, no key in ANTHROPIC_EMULATOR_KEYS is an error
 
 Prints "listening on http://127.0.0.1:PORT" (https:// with --tls) once ready. Keys: ANTHROPIC_EMULATOR_KEYS
 (comma-separated) or POST /_emulator/keys. See docs/emulator.md.
@@ -26,6 +28,7 @@ end
 
 return function(args)
   local port, verbose, watch_stdin, seed, tls, tls_dir = 0, false, false, nil, false, nil
+  local no_keys = false
   local i = 1
   while i <= #args do
     local a = args[i]
@@ -57,6 +60,8 @@ return function(args)
       verbose = true
     elseif a == "--exit-on-stdin-eof" then
       watch_stdin = true
+    elseif a == "--no-keys" then
+      no_keys = true
     elseif a == "--help" or a == "-h" then
       io.stdout:write(USAGE)
       return 0
@@ -95,7 +100,17 @@ return function(args)
     cleanup()
     return 1
   end
-  emu.state:add_keys_from(os.getenv("ANTHROPIC_EMULATOR_KEYS"))
+  if emu.state:add_keys_from(os.getenv("ANTHROPIC_EMULATOR_KEYS")) == 0 and not no_keys then
+    -- an emulator without keys answers every request 401: say so now, with the fix
+    io.stderr:write("anthropic emulator: no keys: ANTHROPIC_EMULATOR_KEYS is ",
+      os.getenv("ANTHROPIC_EMULATOR_KEYS") and "set but holds no key" or "not set", ". Give the keys clients will "
+      .. "use, comma-separated, for example:\n"
+      .. "  key=\"sk-ant-api03-local-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \\n')AA\"\n"
+      .. "  ANTHROPIC_EMULATOR_KEYS=\"$key\" anthropic emulator\n"
+      .. "or start it with --no-keys and add them with POST /_emulator/keys.\n")
+    cleanup()
+    return 1
+  end
   emu.org:link_keys()
   err = select(2, emu:listen(port, tls and tls_dir or nil))
   if not emu.url then

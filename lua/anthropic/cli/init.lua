@@ -8,6 +8,10 @@ local M = {}
 M.SUMMARIES = {
   { "emulator", "serve a local Anthropic-compatible API (for tests, the demo and examples)" },
   { "messages", "send a prompt and stream the reply to standard output" },
+  { "count-tokens", "how many input tokens a prompt takes" },
+  { "models", "list the models, or show one" },
+  { "batch", "Message Batches: submit a JSONL file of requests, wait, get the results" },
+  { "completion", "print a bash or zsh completion script" },
   { "keys", "list, inspect, rename and archive the organization's API keys" },
   { "workspaces", "list, create, rename and archive workspaces" },
   { "members", "manage the members of a workspace and their roles" },
@@ -40,10 +44,19 @@ local function module_name(cmd)
   return "anthropic.cli." .. cmd
 end
 
+--- The commands there are (those of SUMMARIES whose module exists), in order.
+function M.commands()
+  local list = {}
+  for _, c in ipairs(M.SUMMARIES) do
+    if searchpath(module_name(c[1])) then list[#list + 1] = c[1] end
+  end
+  return list
+end
+
 function M.usage()
   local lines = { "usage: anthropic <command> [options]", "", "commands:" }
   for _, c in ipairs(M.SUMMARIES) do
-    if searchpath(module_name(c[1])) then lines[#lines + 1] = string.format("  %-10s %s", c[1], c[2]) end
+    if searchpath(module_name(c[1])) then lines[#lines + 1] = string.format("  %-12s %s", c[1], c[2]) end
   end
   lines[#lines + 1] = ""
   lines[#lines + 1] = "global options (for every command):"
@@ -111,15 +124,15 @@ function M.main(argv)
     io.stdout:write(M.usage())
     return 0
   end
+  if cmd == "--version" or cmd == "-V" or cmd == "version" then return require("anthropic.cli.shell").version() end
   if not cmd or not cmd:match("^[%a][%w_-]*$") or cmd == "init" or not searchpath(module_name(cmd)) then
-    if cmd then io.stderr:write("anthropic: unknown command '", cmd, "'\n") end
+    if cmd then require("anthropic.cli.shell").unknown_command(cmd, M.commands()) end
     io.stderr:write(M.usage())
     return 2
   end
-  local run = require(module_name(cmd))
   local args = {}
   for i = 2, #argv do args[#args + 1] = argv[i] end
-  local code = run(args)
+  local code = require("anthropic.cli.shell").run(cmd, function() return require(module_name(cmd))(args) end)
   if type(code) ~= "number" then code = code == false and 1 or 0 end
   return code
 end

@@ -76,6 +76,11 @@ end
 -- opts.tls_dir (see listen).
 -- -> emulator (emu.url, emu.port) | nil, message
 function M.start(opts)
+  if type(opts) ~= "table" or not ((type(opts.keys) == "table" and #opts.keys > 0) or opts.no_keys) then
+    -- an emulator without keys answers every request 401: say so now, with the fix
+    return nil, "emulator.start: no keys: give the keys clients will use, keys = { key, { key = admin_key, "
+      .. "kind = \"admin\" } }, or no_keys = true to add them later (POST /_emulator/keys)"
+  end
   local self, err = M.new(opts)
   if not self then return nil, err end
   local ok

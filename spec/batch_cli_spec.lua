@@ -1,0 +1,189 @@
+-- `anthropic batch ...` as a child process against the emulator: bad input reported with line
+-- numbers before anything is sent, splitting into batches, a state file that makes a rerun submit
+-- nothing twice, --wait with one progress line per change, results as JSONL in input order with
+-- partial failures, status, list and cancel. The key travels in the environment only.
+local cjson = require "cjson"
+local emulator = require "helpers.emulator"
+local util = require "helpers.util"
+
+describe("anthropic batch", function()
+  local emu, key, dir
+  lazy_setup(function()
+    key = emulator.make_key("api03")
+    emu = emulator.start { keys = { key } }
+    dir = util.tmpdir()
+  end)
+  lazy_teardown(function()
+    emu:stop()
+    util.rmdir(dir)
+  end)
+  before_each(function()
+    emu:reset()
+    -- the batches end as soon as they are asked about: no test waits on the clock
+    emu:request("POST", "/_emulator/batches", { processing_seconds = 0 })
+  end)
+
+  local function cli(args, env)
+    local argv = { emulator.LUA, "bin/anthropic", "batch" }
+    for _, a in ipairs(args) do argv[#argv + 1] = a end
+    local e = { ANTHROPIC_API_KEY = key, ANTHROPIC_BASE_URL = emu.url, ANTHROPIC_AUTH_TOKEN = false,
+      ANTHROPIC_API_VERSION = false, COLUMNS = false }
+    for k, v in pairs(env or {}) do e[k] = v end
+    local out, err, code = util.run(argv, e, dir)
+    util.assert_no_leak(out .. err, key, "anthropic batch " .. table.concat(args, " "))
+    return out, err, code
+  end
+
+  local function batches_made()
+    return assert(emu:request("GET", "/_emulator/batches")).json.count
+  end
+
+  local function request(id, extra)
+    return string.format('{"custom_id": "%s", "params": {"model": "%s", "max_tokens": 16, '
+      .. '"messages": [{"role": "user", "content": "q %s"}]%s}}', id, extra and extra.model or "claude-opus-4-6", id,
+      extra and extra.more or "")
+  end
+
+  local function input(name, lines)
+    return util.write(dir .. "/" .. name, table.concat(lines, "\n") .. "\n")
+  end
+
+  it("reports every bad line with its number and submits nothing", function()
+    local path = input("bad.jsonl", {
+      request("a"),
+      "{not json",
+      request("a"),
+      request("b c"),
+      '{"custom_id": "d", "params": 3}',
+      request("e", { more = ', "temperature": 0.5' }),
+      request("f", { more = ', "stream": true' }),
+    })
+    local out, err, code = cli { "submit", path }
+    local _
+    assert.equal(2, code)
+    assert.equal("", out)
+    assert.matches("bad.jsonl:2: not a JSON object", err, 1, true)
+    assert.matches('bad.jsonl:3: custom_id "a" is used already, on line 1', err, 1, true)
+    assert.matches('bad.jsonl:4: custom_id must be 1 to 64 letters, digits, _ or - (got "b c")', err, 1, true)
+    assert.matches("bad.jsonl:5: params must be a Messages request object", err, 1, true)
+    assert.matches("bad.jsonl:6: params: temperature is not accepted under API version 2026-10-21", err, 1, true)
+    assert.matches("bad.jsonl:7: params.stream is not allowed in a batch", err, 1, true)
+    assert.matches("nothing was submitted\n$", err)
+    assert.equal(0, batches_made())
+    -- what 2026-10-21 refuses is fine under 2023-06-01
+    local ok = input("ok.jsonl", { request("e", { more = ', "temperature": 0.5' }) })
+    _, err, code = cli({ "submit", ok }, { ANTHROPIC_API_VERSION = "2023-06-01" })
+    assert.equal(0, code, err)
+    assert.equal(1, batches_made())
+  end)
+
+  it("splits the input, waits with one line per change, writes results in input order", function()
+    local lines = {}
+    for i = 1, 7 do lines[i] = request("r" .. i, i == 5 and { model = "claude-nope" } or nil) end
+    local path = input("seven.jsonl", lines)
+    local out, err, code = cli { "submit", path, "--max-requests", "3", "--wait", "--interval", "0",
+      "--out", dir .. "/results.jsonl" }
+    assert.equal(0, code, err)
+    assert.equal("", out)
+    assert.equal(3, batches_made())
+    assert.matches("batch 1/3 %(lines 1%-3, 3 requests%): msgbatch_", err)
+    assert.matches("batch 3/3 %(lines 7%-7, 1 requests%): msgbatch_", err)
+    assert.matches("3/3 batches ended; processing 0, succeeded 6, errored 1, canceled 0, expired 0", err, 1, true)
+    assert.matches("7 results written to", err, 1, true)
+    local ids = {}
+    for line in util.read(dir .. "/results.jsonl"):gmatch("[^\n]+") do
+      local r = cjson.decode(line)
+      ids[#ids + 1] = r.custom_id
+      if r.custom_id == "r5" then
+        assert.equal("errored", r.result.type) -- a partial failure: the emulator has no such model
+      else
+        assert.equal("succeeded", r.result.type)
+        assert.equal("You said: q " .. r.custom_id, r.result.message.content[1].text)
+      end
+    end
+    assert.same({ "r1", "r2", "r3", "r4", "r5", "r6", "r7" }, ids)
+  end)
+
+  it("resumes from the state file without submitting twice", function()
+    local lines = {}
+    for i = 1, 5 do lines[i] = request("s" .. i) end
+    local path = input("five.jsonl", lines)
+    local state = dir .. "/state.json"
+    os.remove(state)
+    local out, err, code = cli { "submit", path, "--max-requests", "2", "--state", state }
+    assert.equal(0, code, err)
+    assert.equal(3, batches_made())
+    local first, _ = out, nil
+    assert.equal(3, select(2, out:gsub("msgbatch_", "")))
+    -- the same command again: the batches are known, nothing is sent
+    out, err, code = cli { "submit", path, "--max-requests", "2", "--state", state }
+    assert.equal(0, code, err)
+    assert.equal(first, out)
+    assert.equal(3, batches_made())
+    assert.matches("batch 2/3 %(lines 3%-4%): msgbatch_%w+, submitted before", err)
+    -- a run cut short after its first batch: the rerun makes the other two only
+    local doc = cjson.decode(util.read(state))
+    doc.batches = { doc.batches[1] }
+    util.write(state, cjson.encode(doc))
+    _, err, code = cli { "submit", path, "--max-requests", "2", "--state", state }
+    assert.equal(0, code, err)
+    assert.equal(5, batches_made())
+    -- status and results by the state file
+    out, err, code = cli({ "status", "--state", state }, { COLUMNS = "200" })
+    assert.equal(0, code, err)
+    assert.matches("^ID +STATUS +PROCESSING +SUCCEEDED +ERRORED +CANCELED +EXPIRED +CREATED\n", out)
+    assert.equal(3, select(2, out:gsub("\nmsgbatch_%w+ +ended ", "")))
+    out, err, code = cli { "results", "--state", state }
+    assert.equal(0, code, err)
+    local ids = {}
+    for line in out:gmatch("[^\n]+") do ids[#ids + 1] = cjson.decode(line).custom_id end
+    assert.same({ "s1", "s2", "s3", "s4", "s5" }, ids)
+  end)
+
+  it("reports expired requests of a batch that ran out of time, next to those that succeeded", function()
+    -- 4 requests over 100,000 s of the emulator's clock: 24 h after creation the last one has
+    -- not been processed and expires
+    emu:request("POST", "/_emulator/batches", { processing_seconds = 100000 })
+    local path = input("slow.jsonl", { request("x1"), request("x2"), request("x3"), request("x4") })
+    local out, err, code = cli { "submit", path }
+    assert.equal(0, code, err)
+    local id = out:match("^(msgbatch_%w+)\n$")
+    out = cli { "status", id, "--json" }
+    assert.equal("in_progress", cjson.decode(out)[1].processing_status)
+    emu:clock { advance = 24 * 3600 + 1 }
+    out, err, code = cli { "status", id, "--json" }
+    assert.equal(0, code, err)
+    local b = cjson.decode(out)[1]
+    assert.equal("ended", b.processing_status)
+    assert.same({ processing = 0, succeeded = 3, errored = 0, canceled = 0, expired = 1 }, b.request_counts)
+    out = cli { "results", id, "--order", "arrival" }
+    local kinds = {}
+    for line in out:gmatch("[^\n]+") do
+      local r = cjson.decode(line)
+      kinds[r.custom_id] = r.result.type
+    end
+    assert.same({ x1 = "succeeded", x2 = "succeeded", x3 = "succeeded", x4 = "expired" }, kinds)
+  end)
+
+  it("cancels, lists, and says what it does not know", function()
+    emu:request("POST", "/_emulator/batches", { processing_seconds = 3600 })
+    local path = input("one.jsonl", { request("c1") })
+    local out, err, code = cli { "submit", path }
+    assert.equal(0, code, err)
+    local _
+    local id = out:match("^(msgbatch_%w+)\n$")
+    assert.truthy(id, out)
+    out, err, code = cli { "cancel", id, "--json" }
+    assert.equal(0, code, err)
+    assert.equal("canceling", cjson.decode(out)[1].processing_status)
+    out, err, code = cli { "list", "--json" }
+    assert.equal(0, code, err)
+    assert.equal(id, cjson.decode(out)[1].id)
+    _, err, code = cli { "stauts", id }
+    assert.equal(2, code)
+    assert.matches("unknown subcommand 'stauts'; did you mean 'status'%?", err)
+    _, err, code = cli { "status", "msgbatch_nope" }
+    assert.equal(1, code)
+    assert.matches("msgbatch_nope: api error 404", err, 1, true)
+  end)
+end)
