@@ -16,6 +16,7 @@
 #include <lualib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static size_t count_bytes(char *data, size_t size, size_t n, void *ud) {
   (void)data;
@@ -112,5 +113,9 @@ int main(int argc, char **argv) {
   curl_global_cleanup();
   failed |= host_transfer("after cleanup", g_url);
   printf("%s\n", failed || g_failed ? "FAILED" : "done");
-  return failed || g_failed;
+  /* _exit: every step this host checks has run; the exit handlers of the libraries libcurl pulls in
+   * are not ours to test, and under make sanitize p11-kit's destructor can deadlock on glibc's
+   * locale lock (seen in CI), which would hang the suite */
+  fflush(stdout);
+  _exit(failed || g_failed);
 }
