@@ -68,17 +68,10 @@ end
 --- The interpreter running the specs (spec/run-tests.sh exports LUA; lua5.4 when unset).
 M.LUA = os.getenv("LUA") or "lua5.4"
 
---- Run a command (argv, run from the project root with LUA_PATH/LUA_CPATH set to the checkout) with
--- extra environment as run_lua does; -> stdout, stderr, exit status.
-function M.run(argv, env, dir)
-  if not dir then -- a directory of our own, removed once the outputs are read
-    dir = M.tmpdir()
-    local out, err, status = M.run(argv, env, dir)
-    M.rmdir(dir)
-    return out, err, status
-  end
-  local words = {}
-  for i, a in ipairs(argv) do words[i] = sh_quote(a) end
+
+-- Writes dir/env.sh (export, or unset for false: the environment a child gets, kept off argv)
+-- and returns argv quoted for sh.
+local function env_and_words(argv, env, dir)
   local envfile = {}
   for k, v in pairs(env or {}) do
     if v == false then
@@ -88,6 +81,20 @@ function M.run(argv, env, dir)
     end
   end
   M.write(dir .. "/env.sh", table.concat(envfile, "\n") .. "\n", "600")
+  local words = {}
+  for i, a in ipairs(argv) do words[i] = sh_quote(a) end
+  return words
+end
+--- Run a command (argv, run from the project root with LUA_PATH/LUA_CPATH set to the checkout) with
+-- extra environment as run_lua does; -> stdout, stderr, exit status.
+function M.run(argv, env, dir)
+  if not dir then -- a directory of our own, removed once the outputs are read
+    dir = M.tmpdir()
+    local out, err, status = M.run(argv, env, dir)
+    M.rmdir(dir)
+    return out, err, status
+  end
+  local words = env_and_words(argv, env, dir)
   local cmd = string.format(". %s/env.sh; cd %s && LUA_PATH=%s LUA_CPATH=%s %s >%s/out 2>%s/err; echo $?",
     dir, sh_quote(M.root()), sh_quote("./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;"),
     sh_quote("./" .. M.build_dir(argv[1]) .. "/?.so;;"), table.concat(words, " "), dir, dir)
@@ -106,17 +113,7 @@ end
 function M.spawn(argv, env, dir)
   local own = not dir
   dir = dir or M.tmpdir()
-  local words = {}
-  for i, a in ipairs(argv) do words[i] = sh_quote(a) end
-  local envfile = {}
-  for k, v in pairs(env or {}) do
-    if v == false then
-      envfile[#envfile + 1] = "unset " .. k
-    else
-      envfile[#envfile + 1] = "export " .. k .. "=" .. sh_quote(v)
-    end
-  end
-  M.write(dir .. "/env.sh", table.concat(envfile, "\n") .. "\n", "600")
+  local words = env_and_words(argv, env, dir)
   -- the shell prints its pid, then becomes the command (exec): that pid is the command's (under
   -- timeout --foreground, which passes a signal on to it once, so a child that never ends cannot
   -- hang the suite)

@@ -115,6 +115,25 @@ function M.parse(args, flags)
   return opts, positional
 end
 
+--- The start of a command that takes flags and no arguments: -> opts, or nil and the exit code
+-- (after printing the usage for --help or a mistake).
+function M.parse_no_args(args, name, flags, usage)
+  local opts, positional = M.parse(args, flags)
+  if not opts then
+    io.stderr:write("anthropic ", name, ": ", positional, "\n", usage)
+    return nil, M.USAGE
+  end
+  if opts.help then
+    io.stdout:write(usage)
+    return nil, M.OK
+  end
+  if #positional > 0 then
+    io.stderr:write("anthropic ", name, ": takes no arguments\n", usage)
+    return nil, M.USAGE
+  end
+  return opts
+end
+
 ---------------------------------------------------------------------------------------------------
 -- Output
 

@@ -17,19 +17,8 @@ See docs/troubleshooting.md.
 ]]
 
 return function(args)
-  local opts, positional = common.parse(args, { json = "boolean" })
-  if not opts then
-    io.stderr:write("anthropic doctor: ", positional, "\n", USAGE)
-    return common.USAGE
-  end
-  if opts.help then
-    io.stdout:write(USAGE)
-    return common.OK
-  end
-  if #positional > 0 then
-    io.stderr:write("anthropic doctor: takes no arguments\n", USAGE)
-    return common.USAGE
-  end
+  local opts, code = common.parse_no_args(args, "doctor", { json = "boolean" }, USAGE)
+  if not opts then return code end
   local g = common.client_options()
   local results, failed = doctor.run { profile = g.profile, api_version = g.api_version }
   if opts.json then

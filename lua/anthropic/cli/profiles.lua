@@ -30,19 +30,8 @@ local function source_text(file, command, field_file, field_command)
 end
 
 return function(args)
-  local opts, positional = common.parse(args, { json = "boolean" })
-  if not opts then
-    io.stderr:write("anthropic profiles: ", positional, "\n", USAGE)
-    return common.USAGE
-  end
-  if opts.help then
-    io.stdout:write(USAGE)
-    return common.OK
-  end
-  if #positional > 0 then
-    io.stderr:write("anthropic profiles: takes no arguments\n", USAGE)
-    return common.USAGE
-  end
+  local opts, code = common.parse_no_args(args, "profiles", { json = "boolean" }, USAGE)
+  if not opts then return code end
   local path, why = profiles.path()
   local config, err = profiles.load()
   if err then
