@@ -41,4 +41,46 @@ describe("emulator HTTP parser", function()
     assert.equal(400, res.status)
     assert.matches("malformed chunk", res.body)
   end)
+
+  describe("over a connection that hands out one byte at a time", function()
+    local http = require "anthropic.emulator.http"
+
+    local function conn_over(text)
+      local sock, pos = {}, 1
+      function sock.receive()
+        if pos > #text then return nil, "closed", "" end
+        pos = pos + 1
+        return text:sub(pos - 1, pos - 1)
+      end
+      function sock.send(_, data) return #data end
+      return setmetatable({ sock = sock, id = 1, buf = "" }, http.Conn)
+    end
+
+    -- (the limit is on the request line and header lines together: 64 KiB)
+    it("reads a request whose head arrives a byte at a time, the head exactly at the limit", function()
+      local value = ("v"):rep(65536 - #"POST /v1/messages HTTP/1.1" - #"x-long: " - #"content-length: 2")
+      local conn = conn_over("POST /v1/messages HTTP/1.1\r\nx-long: " .. value
+        .. "\r\ncontent-length: 2\r\n\r\n{}GET /next HTTP/1.1\r\n\r\n")
+      local req = assert(conn:read_request {})
+      assert.equal("/v1/messages", req.path)
+      assert.equal(value, req.headers["x-long"])
+      assert.equal("{}", req.body)
+      assert.equal("/next", assert(conn:read_request {}).path) -- nothing of the next request lost
+    end)
+
+    it("still refuses a head one byte over the limit with 431", function()
+      local conn = conn_over("GET / HTTP/1.1\r\nx-long: " .. ("v"):rep(65537 - #"GET / HTTP/1.1" - #"x-long: ")
+        .. "\r\n\r\n")
+      local req, err, why = conn:read_request {}
+      assert.is_nil(req)
+      assert.equal("bad", err)
+      assert.equal(431, why.status)
+    end)
+
+    it("reports a connection closed in the middle of a line as closed", function()
+      local req, err = conn_over("GET /v1/mod"):read_request {}
+      assert.is_nil(req)
+      assert.equal("closed", err)
+    end)
+  end)
 end)

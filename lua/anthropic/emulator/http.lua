@@ -64,20 +64,31 @@ function Conn:fill(deadline)
 end
 
 -- -> line without its CRLF | nil, "closed" | "timeout" | "too_long"
+-- Until the newline comes, what arrives is kept as pieces and joined once, so a line that arrives
+-- a byte at a time costs linear time, not a copy and a rescan of all of it per byte.
 function Conn:read_line(max, deadline)
-  while true do
-    local i = self.buf:find("\n", 1, true)
-    if i and i - 1 > max then return nil, "too_long" end -- however much of it came at once
-    if i then
-      local line = self.buf:sub(1, i - 1)
-      self.buf = self.buf:sub(i + 1)
-      if line:sub(-1) == "\r" then line = line:sub(1, -2) end
-      return line
+  local i = self.buf:find("\n", 1, true)
+  if not i then
+    local parts, have = { self.buf }, #self.buf
+    self.buf = ""
+    while not i do
+      if have > max then self.buf = table.concat(parts); return nil, "too_long" end
+      local ok, err = self:fill(deadline) -- (appends to self.buf: now only the new piece)
+      local piece = self.buf
+      self.buf = ""
+      parts[#parts + 1] = piece
+      if not ok then self.buf = table.concat(parts); return nil, err end
+      local j = piece:find("\n", 1, true)
+      if j then i = have + j end
+      have = have + #piece
     end
-    if #self.buf > max then return nil, "too_long" end
-    local ok, err = self:fill(deadline)
-    if not ok then return nil, err end
+    self.buf = table.concat(parts)
   end
+  if i - 1 > max then return nil, "too_long" end -- however much of it came at once
+  local line = self.buf:sub(1, i - 1)
+  self.buf = self.buf:sub(i + 1)
+  if line:sub(-1) == "\r" then line = line:sub(1, -2) end
+  return line
 end
 
 -- -> exactly n bytes | nil, "closed" | "timeout"
