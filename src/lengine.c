@@ -175,7 +175,8 @@ static int engine_submit(lua_State *L) {
     luaL_error(L, "request field 'deadline' must be a number of seconds from 0 to 86400");
   lua_Number min_speed = optfield_number(L, F_MIN_SPEED, 0);
   lua_Number min_speed_time = optfield_number(L, F_MIN_SPEED_TIME, 0);
-  if (min_speed < 0 || min_speed > LONG_MAX || min_speed_time < 0 || min_speed_time > LONG_MAX ||
+  /* (bounds a 32-bit long holds: a double compared with LONG_MAX would be rounded on 64 bits) */
+  if (min_speed < 0 || min_speed > 2147483647.0 || min_speed_time < 0 || min_speed_time > 2147483647.0 ||
       min_speed_time != (long)min_speed_time)
     luaL_error(L, "request fields 'min_speed' (bytes/s) and 'min_speed_time' (whole seconds) must be >= 0");
   req.min_speed = (long)min_speed;
