@@ -40,6 +40,69 @@ describe("rate limits", function()
       assert.equal(1, server:ratelimit {}.refused)
     end)
 
+    -- A workspace limit set through the Admin API (POST .../rate_limits/{id}) lower than the
+    -- organization's: that workspace's keys meet it, for that model group only.
+    it("enforces a workspace's own lower limits, per model group, with the API's headers", function()
+      local prod = server:create_api_keys { workspace_id = "Production", name = "p" }.keys[1]
+      local staging = server:create_api_keys { workspace_id = "Staging", name = "s" }.keys[1]
+      local admin_key = emulator.make_key("admin01")
+      server:add_key(admin_key, "admin")
+      server:ratelimit { rpm = 5 }
+      local ws
+      for _, w in ipairs(server:api("GET", "/v1/organizations/workspaces", nil, admin_key).json.data) do
+        if w.name == "Production" then ws = w.id end
+      end
+      local group = server:api("GET", "/v1/organizations/rate_limits?model=claude-opus-4-6", nil, admin_key).json.data[1]
+      local set = server:api("POST", "/v1/organizations/workspaces/" .. ws .. "/rate_limits/" .. group.id,
+        { limits = { { type = "requests_per_minute", value = 2 } } }, admin_key)
+      assert.equal(200, set.status)
+      local first = server:api("POST", "/v1/messages", body(10), prod)
+      assert.equal("2", first.headers["anthropic-ratelimit-requests-limit"])
+      assert.equal("1", first.headers["anthropic-ratelimit-requests-remaining"])
+      assert.equal(200, server:api("POST", "/v1/messages", body(10), prod).status)
+      local limited = server:api("POST", "/v1/messages", body(10), prod)
+      assert.equal(429, limited.status)
+      assert.equal("rate_limit_error", limited.json.error.type)
+      assert.matches("your workspace's rate limit of 2 requests per minute %(workspace: " .. ws, limited.json.error.message)
+      assert.equal("2", limited.headers["anthropic-ratelimit-requests-limit"])
+      assert.equal("0", limited.headers["anthropic-ratelimit-requests-remaining"])
+      assert.is_truthy(tonumber(limited.headers["retry-after"]) >= 1)
+      -- another model group of the same workspace, and another workspace: the organization's 5
+      local sonnet = body(10)
+      sonnet.model = "claude-sonnet-4-6"
+      local other = server:api("POST", "/v1/messages", sonnet, prod)
+      assert.equal(200, other.status)
+      assert.equal("5", other.headers["anthropic-ratelimit-requests-limit"])
+      for _ = 1, 3 do assert.equal(200, server:api("POST", "/v1/messages", body(10), staging).status) end
+      -- Opus 4.5 is in the same group as Opus 4.6: the same buckets
+      local opus45 = body(10)
+      opus45.model = "claude-opus-4-5"
+      assert.equal(429, server:api("POST", "/v1/messages", opus45, prod).status)
+      -- a workspace limit above the organization's: the organization's applies
+      server:api("POST", "/v1/organizations/workspaces/" .. ws .. "/rate_limits/" .. group.id,
+        { limits = { { type = "requests_per_minute", value = 50 } } }, admin_key)
+      server:ratelimit { rpm = 5 } -- (full buckets again)
+      assert.equal("5", server:api("POST", "/v1/messages", body(10), prod).headers["anthropic-ratelimit-requests-limit"])
+      assert.equal(2, server:ratelimit {}.refused)
+    end)
+
+    it("counts token counting in a bucket of its own, with the workspace's token_count override", function()
+      local prod = server:create_api_keys { workspace_id = "Production", name = "p" }.keys[1]
+      server:ratelimit { rpm = 3 }
+      server:seed { merge = true, workspace_rate_limits = {
+        { workspace_id = "Production", group_type = "token_count", limits = { { type = "requests_per_minute", value = 1 } } } } }
+      local count = body(10)
+      count.max_tokens = nil
+      local counted = server:api("POST", "/v1/messages/count_tokens", count, prod)
+      assert.equal(200, counted.status)
+      assert.equal("1", counted.headers["anthropic-ratelimit-requests-limit"])
+      local limited = server:api("POST", "/v1/messages/count_tokens", count, prod)
+      assert.equal(429, limited.status)
+      assert.matches("your workspace's rate limit of 1 requests per minute", limited.json.error.message)
+      -- Messages do not spend from it
+      for _ = 1, 3 do assert.equal(200, server:api("POST", "/v1/messages", body(10), prod).status) end
+    end)
+
     it("runs its buckets' clock faster with speed, the reset headers in real time", function()
       server:ratelimit { itpm = 6000 }
       local res = server:api("POST", "/v1/messages", body(4000), key) -- 1000 input tokens
