@@ -66,6 +66,7 @@ describe("anthropic --key-file / --admin-key-file", function()
     assert.equal(0, code, err)
     assert.matches('"Production"', out)
     -- --key-file is the Messages key: an admin command does not take it
+    local _
     _, err, code = cli { "--key-file", dir .. "/api.key", "workspaces", "list" }
     assert.equal(1, code)
     assert.matches("no Admin API key found", err, 1, true)

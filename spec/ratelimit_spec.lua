@@ -52,7 +52,8 @@ describe("rate limits", function()
       for _, w in ipairs(server:api("GET", "/v1/organizations/workspaces", nil, admin_key).json.data) do
         if w.name == "Production" then ws = w.id end
       end
-      local group = server:api("GET", "/v1/organizations/rate_limits?model=claude-opus-4-6", nil, admin_key).json.data[1]
+      local group = server:api("GET", "/v1/organizations/rate_limits?model=claude-opus-4-6", nil, admin_key)
+        .json.data[1]
       local set = server:api("POST", "/v1/organizations/workspaces/" .. ws .. "/rate_limits/" .. group.id,
         { limits = { { type = "requests_per_minute", value = 2 } } }, admin_key)
       assert.equal(200, set.status)
@@ -63,7 +64,8 @@ describe("rate limits", function()
       local limited = server:api("POST", "/v1/messages", body(10), prod)
       assert.equal(429, limited.status)
       assert.equal("rate_limit_error", limited.json.error.type)
-      assert.matches("your workspace's rate limit of 2 requests per minute %(workspace: " .. ws, limited.json.error.message)
+      assert.matches("your workspace's rate limit of 2 requests per minute %(workspace: " .. ws,
+        limited.json.error.message)
       assert.equal("2", limited.headers["anthropic-ratelimit-requests-limit"])
       assert.equal("0", limited.headers["anthropic-ratelimit-requests-remaining"])
       assert.is_truthy(tonumber(limited.headers["retry-after"]) >= 1)
@@ -82,7 +84,8 @@ describe("rate limits", function()
       server:api("POST", "/v1/organizations/workspaces/" .. ws .. "/rate_limits/" .. group.id,
         { limits = { { type = "requests_per_minute", value = 50 } } }, admin_key)
       server:ratelimit { rpm = 5 } -- (full buckets again)
-      assert.equal("5", server:api("POST", "/v1/messages", body(10), prod).headers["anthropic-ratelimit-requests-limit"])
+      local again = server:api("POST", "/v1/messages", body(10), prod)
+      assert.equal("5", again.headers["anthropic-ratelimit-requests-limit"])
       assert.equal(2, server:ratelimit {}.refused)
     end)
 
@@ -90,7 +93,8 @@ describe("rate limits", function()
       local prod = server:create_api_keys { workspace_id = "Production", name = "p" }.keys[1]
       server:ratelimit { rpm = 3 }
       server:seed { merge = true, workspace_rate_limits = {
-        { workspace_id = "Production", group_type = "token_count", limits = { { type = "requests_per_minute", value = 1 } } } } }
+        { workspace_id = "Production", group_type = "token_count",
+          limits = { { type = "requests_per_minute", value = 1 } } } } }
       local count = body(10)
       count.max_tokens = nil
       local counted = server:api("POST", "/v1/messages/count_tokens", count, prod)
@@ -247,8 +251,8 @@ describe("rate limits", function()
       c:close()
       -- without the admin key: sent, and answered 429
       c = anthropic.new { api_key = prod, base_url = server.url, rate_limit = "auto", max_retries = 0 }
-      _, err = c.messages:create(body(6000))
-      assert.equal(429, err.status)
+      local _, unpaced = c.messages:create(body(6000))
+      assert.equal(429, unpaced.status)
       c:close()
       util.rmdir(dir)
     end)
@@ -295,7 +299,8 @@ describe("rate limits", function()
       local prod = server:create_api_keys { workspace_id = "Production", name = "p" }.keys[1]
       server:ratelimit { rpm = 30 }
       server:seed { merge = true, workspace_rate_limits = {
-        { workspace_id = "Production", group_type = "token_count", limits = { { type = "requests_per_minute", value = 2 } } } } }
+        { workspace_id = "Production", group_type = "token_count",
+          limits = { { type = "requests_per_minute", value = 2 } } } } }
       c = anthropic.new { api_key = prod, base_url = server.url, rate_limit = "auto" }
       l = c._transport.limiter
       assert(c.messages:count_tokens(count))

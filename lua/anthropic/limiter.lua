@@ -212,8 +212,8 @@ function Limiter:acquire(params, input_count, kind)
   end
   g.inflight = g.inflight + 1
   self.stats.requests = self.stats.requests + 1
-  return { input = need.itpm, output = need.otpm, chars = chars, model = type(params) == "table" and params.model or nil,
-    group = g }
+  return { input = need.itpm, output = need.otpm, chars = chars, group = g,
+    model = type(params) == "table" and params.model or nil }
 end
 
 -- The headers of an answer: limits (auto, or a capacity below the configured one) and, the

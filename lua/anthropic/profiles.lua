@@ -395,7 +395,8 @@ end
 function M.admin_for(t)
   local p = t.profile
   local ok, admin = pcall(require("anthropic").admin, {
-    profile = p and p.name or false, config_file = p and p.file or nil, key_file = M.admin_key_file, base_url = t.base_url,
+    profile = p and p.name or false, config_file = p and p.file or nil, key_file = M.admin_key_file,
+    base_url = t.base_url,
     api_version = t.api_version, ca_file = t._submit.ca_file, ca_path = t._submit.ca_path,
     max_retries = t.max_retries, timeout = t.timeout, connect_timeout = t.connect_timeout })
   if not ok then

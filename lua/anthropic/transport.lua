@@ -608,10 +608,10 @@ function Transport:seed_limits(lim, group, params, key)
   if not admin then return end
   local shapes = require "anthropic.shapes"
   local ok = pcall(function()
-    local query = group.requests_only and { group_type = group.key }
+    local which = group.requests_only and { group_type = group.key }
       or { model = type(params) == "table" and params.model or nil }
     local org
-    for _, g in ipairs(admin.rate_limits:list(query):all() or {}) do
+    for _, g in ipairs(admin.rate_limits:list(which):all() or {}) do
       local gt = shapes.rate_limit_group_type(g)
       if type(g.limits) == "table" and (gt == "model_group" or gt == group.key) then org = g break end
     end

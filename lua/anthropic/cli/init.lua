@@ -94,7 +94,9 @@ local function take_globals(argv)
     end
     local file_flag, file = require("anthropic.cli.common").key_file_flag(a, argv[i + 1])
     if file_flag then
-      if file == nil or file == "" then return nil, "--" .. file_flag .. " needs a file's path (a file holding the key)" end
+      if file == nil or file == "" then
+        return nil, "--" .. file_flag .. " needs a file's path (a file holding the key)"
+      end
       globals[file_flag:gsub("%-", "_")] = require("anthropic.profiles").expand(file)
       if a == "--" .. file_flag then i = i + 1 end
       a = nil
