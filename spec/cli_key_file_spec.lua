@@ -79,6 +79,13 @@ describe("anthropic --key-file / --admin-key-file", function()
     assert.equal(1, code)
     assert.matches("readable by group/others", err, 1, true)
     assert.matches("chmod 600", err, 1, true)
+    -- a file holding something that is not a key: refused, and what it holds is not echoed
+    local junk = "sk-ant-api03-" .. string.rep("Zq9", 12) .. " trailing words"
+    util.write(dir .. "/junk.key", junk .. "\n", "600")
+    _, err, code = cli { "--key-file", dir .. "/junk.key", "count-tokens", "hi" }
+    assert.equal(1, code)
+    util.assert_no_leak(err, junk, "the error for a malformed key file")
+    util.assert_no_leak(err, string.rep("Zq9", 12), "the error for a malformed key file")
     _, err, code = cli { "--key-file", dir .. "/missing.key", "count-tokens", "hi" }
     assert.equal(1, code)
     assert.matches(dir .. "/missing.key", err, 1, true)

@@ -279,6 +279,22 @@ describe("rate limits", function()
       end)())
     end)
 
+    it("sends a Sonnet request at once while Opus's bucket is empty, against the emulator's groups", function()
+      server:ratelimit { rpm = 2 }
+      local c = anthropic.new { api_key = key, base_url = server.url, rate_limit = { rpm = 2 }, max_retries = 0 }
+      assert(c.messages:create(body(10)))
+      assert(c.messages:create(body(10)))
+      local sonnet = body(10)
+      sonnet.model = "claude-sonnet-4-6"
+      assert(c.messages:create(sonnet)) -- (one bucket for both would wait half a minute here)
+      assert(c.messages:create(sonnet))
+      local r = c._transport.limiter:report()
+      assert.equal(0, r.waits)
+      assert.equal(0, r.waited)
+      assert.equal(0, server:ratelimit {}.refused)
+      c:close()
+    end)
+
     it("paces token counting and batch creation in buckets of their own", function()
       local margin = limiter.MARGIN
       limiter.MARGIN = 1e-12
