@@ -32,7 +32,7 @@ describe("anthropic --key-file / --admin-key-file", function()
       util.assert_no_leak(a, key, "argv")
       util.assert_no_leak(a, admin_key, "argv")
     end
-    local out, err, code = util.run(argv, e, util.root())
+    local out, err, code = util.run(argv, e)
     util.assert_no_leak(out .. err, key, "the output of anthropic " .. table.concat(args, " "))
     util.assert_no_leak(out .. err, admin_key, "the output of anthropic " .. table.concat(args, " "))
     return out, err, code
