@@ -520,8 +520,10 @@ describe("anthropic admin commands", function()
         "--by", "model,workspace" }
       assert.equal(0, code, err)
       -- the request the CLI sent: the analytics route with its beta and the dimensions
-      local log = emu:log().requests
-      local last = log[#log]
+      local last -- (the names' lists are read after it)
+      for _, r in ipairs(emu:log().requests) do
+        if r.path:find("/analytics/", 1, true) then last = r end
+      end
       local header, rows
       for line in out:gmatch("[^\n]+") do
         local cells = {}
@@ -530,11 +532,12 @@ describe("anthropic admin commands", function()
         end
         if header then rows[#rows + 1] = cells else header, rows = cells, {} end
       end
-      assert.same({ "MODEL", "WORKSPACE", "REQUESTS", "UNCACHED", "CACHE READ", "CACHE WRITE", "OUTPUT",
-        "TOTAL TOKENS", "WEB SEARCH" }, header)
+      assert.same({ "MODEL", "WORKSPACE", "WORKSPACE NAME", "REQUESTS", "UNCACHED", "CACHE READ", "CACHE WRITE",
+        "OUTPUT", "TOTAL TOKENS", "WEB SEARCH" }, header)
       local prod = find(admin.workspaces:list(), "name", "Production")
-      assert.same({ "claude-haiku-4-5-20251001", prod.id, "3", "6,000", "0", "0", "999", "6,999", "0" }, rows[1])
-      assert.same({ "claude-sonnet-4-6", "(default)", "3", "21", "15", "0", "66", "102", "0" }, rows[2])
+      assert.same({ "claude-haiku-4-5-20251001", prod.id, "Production", "3", "6,000", "0", "0", "999", "6,999", "0" },
+        rows[1])
+      assert.same({ "claude-sonnet-4-6", "(default)", "Default", "3", "21", "15", "0", "66", "102", "0" }, rows[2])
       assert.same({ "TOTAL", "6", "6,021", "15", "0", "1,065", "7,101", "0" }, rows[3])
       assert.equal("/v1/organizations/analytics/usage", last.path)
       assert.matches("group_by[]=model&group_by[]=workspace_id", last.query, 1, true)
@@ -548,9 +551,10 @@ describe("anthropic admin commands", function()
       assert.equal(1065, doc.total.output_tokens)
       out = cli { "usage", "--since", "2026-03-01", "--until", "2026-03-04", "--by", "api_key", "--csv" }
       local lines = lines_of(out)
-      assert.equal("API KEY,REQUESTS,UNCACHED,CACHE READ,CACHE WRITE,OUTPUT,TOTAL TOKENS,WEB SEARCH", lines[1])
+      assert.equal("API KEY,API KEY NAME,REQUESTS,UNCACHED,CACHE READ,CACHE WRITE,OUTPUT,TOTAL TOKENS,WEB SEARCH",
+        lines[1])
       assert.equal(4, #lines)
-      assert.matches("^TOTAL,6,6021,15,0,1065,7101,0$", lines[4])
+      assert.matches("^TOTAL,,6,6021,15,0,1065,7101,0$", lines[4])
       -- a filter, and --legacy reads the old report
       out = cli { "usage", "--since", "2026-03-01", "--until", "2026-03-04", "--model", "claude-haiku-4-5", "--json" }
       assert.equal(999, json(out).total.output_tokens)
@@ -599,6 +603,46 @@ describe("anthropic admin commands", function()
       out = cli { "usage", "claude-code", "--date", os.date("!%Y-%m-%d", os.time() - 86400), "--json" }
       assert.matches('"model_breakdown":[]', out, 1, true)
       assert.matches('"tool_actions":{}', out, 1, true)
+    end)
+
+    -- Issue 15: names next to ids, read from the Admin API's lists once per run; ids kept.
+    it("usage and cost show workspace, API key and actor names next to their ids, read once per run", function()
+      local prod = find(admin.workspaces:list(), "name", "Production")
+      local keys = {}
+      for k in admin.api_keys:list({ limit = 1000 }):each() do keys[k.id] = k.name end
+      emu:clear_log()
+      local out, err, code = cli { "usage", "--since", "2026-03-01", "--until", "2026-03-04", "--by",
+        "workspace,api_key", "--csv" }
+      assert.equal(0, code, err)
+      local lines = lines_of(out)
+      assert.equal("WORKSPACE,WORKSPACE NAME,API KEY,API KEY NAME,REQUESTS,UNCACHED,CACHE READ,CACHE WRITE,OUTPUT,"
+        .. "TOTAL TOKENS,WEB SEARCH", lines[1])
+      local ws_id, ws_name, key_id, key_name = lines[2]:match("^([^,]+),([^,]+),([^,]+),([^,]*),")
+      assert.equal(prod.id, ws_id)
+      assert.equal("Production", ws_name)
+      assert.matches("^apikey_", key_id)
+      assert.is_truthy(keys[key_id])
+      assert.equal(keys[key_id], key_name)
+      assert.matches("^%(default%),Default,apikey_", lines[3])
+      local lists = {}
+      for _, r in ipairs(emu:log().requests) do
+        if r.method == "GET" and not r.path:find("analytics") then lists[r.path] = (lists[r.path] or 0) + 1 end
+      end
+      assert.same({ ["/v1/organizations/workspaces"] = 1, ["/v1/organizations/api_keys"] = 1,
+        ["/v1/organizations/users"] = 1 }, lists)
+      -- the table: the name in the column after the id; actors by their user's name
+      out = cli { "cost", "--since", "2026-03-01", "--until", "2026-03-04", "--by", "workspace" }
+      assert.matches("WORKSPACE%s+WORKSPACE NAME%s+USD", out)
+      assert.matches(prod.id .. "%s+Production%s+", out)
+      assert.matches("\n%(default%)%s+Default%s+", out)
+      out = cli { "usage", "--since", "2026-03-01", "--until", "2026-03-04", "--by", "actor" }
+      assert.matches("^ACTOR%s+ACTOR NAME%s+REQUESTS", out)
+      -- --json: the ids as the API gives them, no name and no list read
+      emu:clear_log()
+      out = cli { "usage", "--since", "2026-03-01", "--until", "2026-03-04", "--by", "workspace", "--json" }
+      assert.equal(prod.id, json(out).rows[1].workspace)
+      assert.is_nil(out:find("Production", 1, true))
+      for _, r in ipairs(emu:log().requests) do assert.matches("analytics", r.path) end
     end)
 
     it("cost reads the analytics API: exact cents by workspace, model and token type; --json; --csv", function()

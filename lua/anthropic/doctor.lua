@@ -155,7 +155,8 @@ function M.run(opts)
 
   -- the client (a config error here is reported above)
   local made, client = pcall(anthropic.new, { profile = profile and profile.name or false,
-    config_file = profile and profile.file or nil, max_retries = 0, api_version = opts.api_version,
+    config_file = profile and profile.file or nil, key_file = opts.key_file, max_retries = 0,
+    api_version = opts.api_version,
     connect_timeout = opts.connect_timeout or 5, timeout = opts.timeout or 30 })
   if not made then
     add("key source", "FAIL", msg_of(client), "fix the option or the profile named")

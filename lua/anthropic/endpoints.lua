@@ -7,6 +7,8 @@
 --   params = { name = rule }    checked and converted before sending; a bad one raises (params.lua)
 --   stream = true               sent with "stream": true; returns a stream (stream.lua)
 --   metered = true              billed generation: the spend guard and pacing see it (guard.lua)
+--   paced = "token_count"       limits of its own (requests per minute): pacing counts it in that
+--                               group (rate_limit, limiter.lua); "batch" for batch creation
 --   body = false                a POST that sends no body: it takes no params (any other POST
 --                               requires a params table; a GET or DELETE takes one optionally)
 --   beta = "name"               sent in the anthropic-beta header (with the client's own betas)
@@ -62,7 +64,7 @@ local HEADER_PARAMS = { workspace_id = "anthropic-workspace-id", user_profile_id
 M.messages = {
   create = { method = "POST", path = "/v1/messages", check = message_checks, metered = true, params = MESSAGE,
     header_params = HEADER_PARAMS },
-  count_tokens = { method = "POST", path = "/v1/messages/count_tokens", check = count_checks,
+  count_tokens = { method = "POST", path = "/v1/messages/count_tokens", check = count_checks, paced = "token_count",
     header_params = HEADER_PARAMS },
   stream = { method = "POST", path = "/v1/messages", stream = true, metered = true, params = MESSAGE,
     check = refusals, header_params = HEADER_PARAMS },
@@ -98,7 +100,8 @@ local function batch_requests(params, transport)
 end
 
 M.batches = {
-  create = { method = "POST", path = "/v1/messages/batches", check = batch_requests, idempotent = false },
+  create = { method = "POST", path = "/v1/messages/batches", check = batch_requests, idempotent = false,
+    paced = "batch" },
   get = { method = "GET", path = "/v1/messages/batches/{message_batch_id}" },
   list = { method = "GET", path = "/v1/messages/batches", pager = "cursor" },
   cancel = { method = "POST", path = "/v1/messages/batches/{message_batch_id}/cancel", body = false },

@@ -376,9 +376,14 @@ end
 ---------------------------------------------------------------------------------------------------
 -- The profile's workspace, checked with an admin key
 
---- Whether an admin key is at hand for profile p: its admin_key_file / admin_key_command, or
--- ANTHROPIC_ADMIN_KEY. -> where | nil
+--- The CLI's --admin-key-file (cli/common.lua set_globals): like ANTHROPIC_ADMIN_KEY, for the
+-- whole process, and before it.
+M.admin_key_file = nil
+
+--- Whether an admin key is at hand for profile p: --admin-key-file, ANTHROPIC_ADMIN_KEY, or its
+-- admin_key_file / admin_key_command. -> where | nil
 function M.admin_source(p)
+  if M.admin_key_file then return "--admin-key-file" end
   local env = os.getenv("ANTHROPIC_ADMIN_KEY")
   if env and env ~= "" then return "environment ANTHROPIC_ADMIN_KEY" end
   if p and p.admin_key_file then return "profile " .. p.name .. " admin_key_file" end
@@ -390,7 +395,8 @@ end
 function M.admin_for(t)
   local p = t.profile
   local ok, admin = pcall(require("anthropic").admin, {
-    profile = p and p.name or false, config_file = p and p.file or nil, base_url = t.base_url,
+    profile = p and p.name or false, config_file = p and p.file or nil, key_file = M.admin_key_file,
+    base_url = t.base_url,
     api_version = t.api_version, ca_file = t._submit.ca_file, ca_path = t._submit.ca_path,
     max_retries = t.max_retries, timeout = t.timeout, connect_timeout = t.connect_timeout })
   if not ok then

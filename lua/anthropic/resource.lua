@@ -82,7 +82,7 @@ local function method(transport, owner, resource_name, name, desc)
   -- spec for every call, the params passed beside it.
   local fixed = #names == 0 and not desc.stream and desc.method ~= "GET" and
     { method = desc.method, path = desc.path, idempotent = desc.idempotent, timeout = desc.timeout,
-      metered = desc.metered }
+      metered = desc.metered, paced = desc.paced }
   return function(self, ...)
     if self ~= owner then error(label .. " must be called with a colon: " .. label .. "(...)", 2) end
     local path, params = desc.path, ...
@@ -114,7 +114,7 @@ local function method(transport, owner, resource_name, name, desc)
     end
     if fixed and not extra and not desc.beta then return transport:request(fixed, params) end
     local spec = { method = desc.method, path = path, idempotent = desc.idempotent, timeout = desc.timeout,
-      metered = desc.metered, extra_headers = extra, beta = desc.beta }
+      metered = desc.metered, paced = desc.paced, extra_headers = extra, beta = desc.beta }
     if desc.stream then -- the body is params with stream = true (the caller's table is not changed)
       local body = {}
       for k, v in pairs(params or {}) do body[k] = v end

@@ -81,7 +81,7 @@ function M.open(tr, spec)
   local lim, reservation = tr.limiter, spec._reservation -- rate_limit (limiter.lua)
   if lim and reservation then
     if t:started() then
-      lim:headers(function(name) return t:header(name) end)
+      lim:headers(function(name) return t:header(name) end, reservation)
     else
       local status = t:status()
       lim:settle(reservation, nil, status, transport.ratelimit_headers(t))

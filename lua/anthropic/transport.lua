@@ -531,12 +531,15 @@ function Transport:request(spec, value)
     local ok, gerr = g:before()
     if not ok then return nil, gerr end
   end
-  local lim, reservation = spec.metered and self.limiter, nil
+  -- Pacing sees Messages, and token counting and batch creation in their own groups (spec.paced).
+  local lim, reservation = (spec.metered or spec.paced) and self.limiter, nil
   if lim then -- may wait (a task yields meanwhile) until the rate limits have room for it
     local lerr, counted
-    if lim.auto and not lim.seeded then self:seed_limits(lim, value or spec.body) end
-    if lim.count_tokens then counted = self:count_input(value or spec.body) end
-    reservation, lerr = lim:acquire(value or spec.body, counted)
+    local params = value or spec.body
+    local group = lim:group(lim:group_key(params, spec.paced))
+    if lim.auto and not group.seeded then self:seed_limits(lim, group, params, key) end
+    if lim.count_tokens and not spec.paced then counted = self:count_input(params) end
+    reservation, lerr = lim:acquire(params, counted, spec.paced)
     if not reservation then return nil, lerr end
   end
   local req = self._submit
@@ -589,24 +592,51 @@ function M.ratelimit_headers(t)
   return function(name) return got[name] end
 end
 
---- rate_limit = "auto" with an admin key at hand (profiles.admin_source): the organization's
--- limits for the model's group, read once from the Admin API before the first request. Without
--- one, or when it fails, the first answer's headers give them.
-function Transport:seed_limits(lim, params)
-  lim.seeded = true
+--- rate_limit = "auto" with an admin key at hand (profiles.admin_source): the limits of the
+-- request's group (group: the limiter's group state; params: the body; key: the C key object),
+-- read once per group from the Admin API before its first request: the organization's
+-- (GET /v1/organizations/rate_limits?model= or ?group_type=), each lowered by the key's
+-- workspace's own (GET /v1/organizations/workspaces/{id}/rate_limits?include_inherited=true), so
+-- that a workspace limit below the organization's is kept from the start. The key's workspace is
+-- looked up once per client (profiles.key_record). Without an admin key, or when a read fails,
+-- the first answer's headers give the limits (one request at a time until then).
+function Transport:seed_limits(lim, group, params, key)
+  group.seeded = true
   local profiles = require "anthropic.profiles"
   if not profiles.admin_source(self.profile) then return end
   local admin = profiles.admin_for(self)
   if not admin then return end
-  local model = type(params) == "table" and params.model or nil
-  local groups = admin.rate_limits:list({ model = model }):all()
-  admin:close()
-  for _, g in ipairs(groups or {}) do
-    if require("anthropic.shapes").rate_limit_group_type(g) == "model_group" and type(g.limits) == "table" then
-      lim:seed(g.limits)
-      return
+  local shapes = require "anthropic.shapes"
+  local ok = pcall(function()
+    local which = group.requests_only and { group_type = group.key }
+      or { model = type(params) == "table" and params.model or nil }
+    local org
+    for _, g in ipairs(admin.rate_limits:list(which):all() or {}) do
+      local gt = shapes.rate_limit_group_type(g)
+      if type(g.limits) == "table" and (gt == "model_group" or gt == group.key) then org = g break end
     end
-  end
+    if not org then return end
+    local limits = {}
+    for _, l in ipairs(org.limits) do limits[#limits + 1] = { type = l.type, value = l.value } end
+    if self._seed_ws == nil and key then -- the key's workspace (false: the default one, or not known)
+      local rec = profiles.key_record(admin, key)
+      self._seed_ws = rec and rec.workspace and rec.workspace.id or false
+    end
+    if self._seed_ws then
+      for _, e in ipairs(admin.workspaces:rate_limits(self._seed_ws, { include_inherited = true }):all() or {}) do
+        if e.rate_limit_id == org.id and type(e.limits) == "table" then
+          for _, wl in ipairs(e.limits) do
+            for _, l in ipairs(limits) do
+              if l.type == wl.type and compat.is_integer(wl.value) and wl.value < l.value then l.value = wl.value end
+            end
+          end
+        end
+      end
+    end
+    lim:seed(limits, group.key, org.models ~= nil and org.models ~= json.null and org.models or nil)
+  end)
+  admin:close()
+  return ok
 end
 
 -- The fields of a Messages body that count_tokens takes.
@@ -618,7 +648,7 @@ function Transport:count_input(params)
   if type(params) ~= "table" then return nil end
   local body = {}
   for _, k in ipairs(COUNT_FIELDS) do body[k] = params[k] end
-  local answer = self:request({ method = "POST", path = "/v1/messages/count_tokens" }, body)
+  local answer = self:request({ method = "POST", path = "/v1/messages/count_tokens", paced = "token_count" }, body)
   return type(answer) == "table" and compat.is_integer(answer.input_tokens) and answer.input_tokens or nil
 end
 

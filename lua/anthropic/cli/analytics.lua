@@ -178,8 +178,46 @@ function M.csv(rows, columns)
   return table.concat(out, "\n") .. "\n"
 end
 
---- The leading columns: the time bucket (with day/hour) and one per --by dimension.
-function M.key_columns(names, width)
+--- The names of what the analytics rows name by id, read once per admin client (a run) from the
+-- Admin API's lists and kept: names(admin) -> { workspace = { id -> name }, api_key = { id ->
+-- name }, actor = { user id, e-mail or API key id -> name } } (the default workspace's row, shown
+-- "(default)", is "Default"). A list that cannot be read (a key without the right) leaves its
+-- names out: the ids are shown alone. Archived workspaces and inactive keys are included, as
+-- their usage stays in the reports.
+local names_cache = setmetatable({}, { __mode = "k" })
+
+function M.names(admin)
+  local t = names_cache[admin]
+  if t then return t end
+  t = { workspace = { ["(default)"] = "Default" }, api_key = {}, actor = {} }
+  local function each(pager, fn)
+    local ok, items = pcall(function() return pager:all() end)
+    if ok and type(items) == "table" then
+      for _, v in ipairs(items) do
+        if type(v) == "table" and type(v.id) == "string" and type(v.name) == "string" then fn(v) end
+      end
+    end
+  end
+  each(admin.workspaces:list { include_archived = true, limit = 100 }, function(w) t.workspace[w.id] = w.name end)
+  each(admin.api_keys:list { limit = 1000 }, function(k)
+    t.api_key[k.id] = k.name
+    t.actor[k.id] = k.name
+  end)
+  each(admin.users:list { limit = 100 }, function(u)
+    t.actor[u.id] = u.name
+    if type(u.email) == "string" then t.actor[u.email] = u.name end
+  end)
+  names_cache[admin] = t
+  return t
+end
+
+-- The --by dimensions whose rows show a name next to the id.
+M.NAMED = { workspace = true, api_key = true, actor = true }
+
+--- The leading columns: the time bucket (with day/hour) and one per --by dimension, each
+-- dimension of M.NAMED followed by its NAME column when admin is given (the names are read by
+-- M.output for a table or CSV, not for --json: M.names).
+function M.key_columns(names, width, admin)
   local cols = {}
   if width then
     cols[1] = { width == "1d" and "DAY" or "TIME", function(r)
@@ -189,6 +227,12 @@ function M.key_columns(names, width)
   end
   for _, n in ipairs(names) do
     cols[#cols + 1] = { (n:upper():gsub("_", " ")), function(r) return r.label or r.values[n] end }
+    if admin and M.NAMED[n] then
+      cols[#cols + 1] = { (n:upper():gsub("_", " ")) .. " NAME", function(r)
+        local v = r.values and r.values[n]
+        return v and M.names(admin)[n][v] or nil
+      end, names = admin }
+    end
   end
   if #cols == 0 then cols[1] = { "RANGE", function(r) return r.range end } end
   -- the TOTAL label goes in the first column only
@@ -217,6 +261,11 @@ M.iso = iso
 
 --- The output: a table with a TOTAL row, --csv, or --json (view.json).
 function M.output(opts, shown, columns, doc)
+  if not opts.json then -- the names, read now (the client is closed once the command returns)
+    for _, c in ipairs(columns) do
+      if c.names then M.names(c.names) end
+    end
+  end
   if opts.csv then
     if opts.json then error("--csv and --json cannot be combined", 0) end
     return shown, { text = M.csv(shown, columns) }

@@ -443,10 +443,10 @@ function M.shell_message(err)
   if (kind == "key" or msg:find("no API key found", 1, true)) and msg:find("no API key found", 1, true) then
     local admin = msg:find("ANTHROPIC_ADMIN_KEY", 1, true)
     local var = admin and "ANTHROPIC_ADMIN_KEY" or "ANTHROPIC_API_KEY"
-    return string.format("no %s key found. Set it in the environment (export %s=sk-ant-%s...; "
-      .. "read from a file: export %s=\"$(cat ~/.anthropic-key)\"), or use a profile of the config file "
-      .. "with a key_file or key_command (--profile NAME; docs/profiles.md). Keys are never given as "
-      .. "arguments.", admin and "Admin API" or "API", var, admin and "admin01-" or "api03-", var)
+    return string.format("no %s key found. Set it in the environment (export %s=sk-ant-%s...), read it "
+      .. "from a file of mode 600 (--%s FILE), or use a profile of the config file with a key_file or "
+      .. "key_command (--profile NAME; docs/profiles.md). Keys are never given as arguments.",
+      admin and "Admin API" or "API", var, admin and "admin01-" or "api03-", admin and "admin-key-file" or "key-file")
   end
   msg = msg:gsub("^anthropic: ", "")
   return msg
@@ -465,17 +465,41 @@ function M.interrupted(name, what)
   return M.INTERRUPTED
 end
 
---- The client options the global flags set (cli/init.lua: --api-version, --profile), for every command's
--- clients.
+--- The client options the global flags set (cli/init.lua: --api-version, --profile,
+-- --key-file, --admin-key-file), for every command's clients.
 M.globals = {}
 
-function M.client_options()
-  return { api_version = M.globals.api_version, profile = M.globals.profile }
+--- The global key file flags: a = an argument, nxt = the one after it.
+-- -> "key-file" | "admin-key-file" | nil, the file (nil when missing)
+function M.key_file_flag(a, nxt)
+  if type(a) ~= "string" then return nil end
+  for _, name in ipairs { "key-file", "admin-key-file" } do
+    if a == "--" .. name then return name, nxt end
+    local v = a:match("^%-%-" .. name:gsub("%-", "%%-") .. "=(.*)$")
+    if v then return name, v end
+  end
+end
+
+--- Keeps the global flags. --admin-key-file is also the admin key of the checks and reads that
+-- need one beside a Messages client (a profile's workspace, rate_limit = "auto", doctor):
+-- profiles.admin_key_file.
+function M.set_globals(globals)
+  M.globals = globals
+  require("anthropic.profiles").admin_key_file = globals.admin_key_file
+end
+
+--- kind: "admin" for an Admin API client (--admin-key-file), else a Messages API one (--key-file).
+-- The key file is an explicit option: it comes before the environment and the profile, and the
+-- library applies its rules to it (a regular file of mode 600 or 400, never echoed: docs/keys.md).
+function M.client_options(kind)
+  local key_file = M.globals.key_file
+  if kind == "admin" then key_file = M.globals.admin_key_file end
+  return { api_version = M.globals.api_version, profile = M.globals.profile, key_file = key_file }
 end
 
 --- An admin client from the environment (ANTHROPIC_ADMIN_KEY, ANTHROPIC_BASE_URL).
 function M.admin()
-  return require("anthropic").admin(M.client_options())
+  return require("anthropic").admin(M.client_options("admin"))
 end
 
 --- A Messages API client from the environment (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL), for the

@@ -80,7 +80,7 @@ local function run_analytics(admin, opts, legacy)
   local total_row = { label = "TOTAL", values = {}, amount = total.amount,
     requests = total.counted and total.requests or nil }
   if #merged ~= 1 or #names + (width and 1 or 0) > 0 then shown[#shown + 1] = total_row end
-  local cols = analytics.key_columns(names, width)
+  local cols = analytics.key_columns(names, width, admin)
   cols[#cols + 1] = { "USD", function(r) return reports.dollars(r.amount, 2) end, right = true }
   cols[#cols + 1] = { "CENTS", "amount", right = true }
   cols[#cols + 1] = { "REQUESTS", "requests", right = true }

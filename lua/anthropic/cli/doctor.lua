@@ -20,7 +20,7 @@ return function(args)
   local opts, code = common.parse_no_args(args, "doctor", { json = "boolean" }, USAGE)
   if not opts then return code end
   local g = common.client_options()
-  local results, failed = doctor.run { profile = g.profile, api_version = g.api_version }
+  local results, failed = doctor.run { profile = g.profile, api_version = g.api_version, key_file = g.key_file }
   if opts.json then
     io.stdout:write(common.encode({ ok = not failed, checks = results }), "\n")
   else

@@ -63,6 +63,8 @@ function M.usage()
   lines[#lines + 1] = "  --api-version V  the API version to send (" .. table.concat(versions.KNOWN, " or ")
     .. "; default " .. versions.DEFAULT .. ", or ANTHROPIC_API_VERSION)"
   lines[#lines + 1] = "  --profile NAME   the config file's profile to use (or ANTHROPIC_PROFILE; docs/profiles.md)"
+  lines[#lines + 1] = "  --key-file FILE  read the API key from FILE (mode 600 or 400; before ANTHROPIC_API_KEY)"
+  lines[#lines + 1] = "  --admin-key-file FILE  read the admin key from FILE (before ANTHROPIC_ADMIN_KEY)"
   lines[#lines + 1] = ""
   lines[#lines + 1] = "Run `anthropic <command> --help` for a command's options."
   return table.concat(lines, "\n") .. "\n"
@@ -88,6 +90,15 @@ local function take_globals(argv)
     if profile then
       if profile == "" then return nil, "--profile needs a profile's name (see `anthropic profiles`)" end
       globals.profile = profile
+      a = nil
+    end
+    local file_flag, file = require("anthropic.cli.common").key_file_flag(a, argv[i + 1])
+    if file_flag then
+      if file == nil or file == "" then
+        return nil, "--" .. file_flag .. " needs a file's path (a file holding the key)"
+      end
+      globals[file_flag:gsub("%-", "_")] = require("anthropic.profiles").expand(file)
+      if a == "--" .. file_flag then i = i + 1 end
       a = nil
     end
     local value = a and a:match("^%-%-api%-version=(.*)$")
@@ -118,7 +129,7 @@ function M.main(argv)
     io.stderr:write("anthropic: ", globals, "\n")
     return 2
   end
-  require("anthropic.cli.common").globals = globals
+  require("anthropic.cli.common").set_globals(globals)
   local cmd = argv[1]
   if cmd == "-h" or cmd == "--help" or cmd == "help" then
     io.stdout:write(M.usage())

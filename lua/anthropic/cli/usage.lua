@@ -147,7 +147,7 @@ local function run_analytics(admin, opts, legacy)
   local total_row = { label = "TOTAL", values = {} }
   for _, f in ipairs(SUMS) do total_row[f] = total[f] end
   if #merged ~= 1 or #names + (width and 1 or 0) > 0 then shown[#shown + 1] = total_row end
-  local columns = analytics.key_columns(names, width)
+  local columns = analytics.key_columns(names, width, admin)
   for _, f in ipairs(SUMS) do columns[#columns + 1] = { HEADERS[f], f, right = true } end
   return analytics.output(opts, shown, columns, { by = names, time_bucket_width = width,
     starting_at = analytics.iso(since), ending_at = analytics.iso(till), rows = json_rows, total = total })

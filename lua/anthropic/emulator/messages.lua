@@ -608,13 +608,26 @@ local LIMIT_WORDS = { requests = "requests per minute", input = "input tokens pe
                       output = "output tokens per minute" }
 local LIMIT_NAMES = { requests = "rpm", input = "itpm", output = "otpm" }
 
-local function rate_limited(emu, req, retry_after, which, requests_bucket)
+-- The bucket set a request spends from and its limits: the key's workspace and the model's
+-- group (token counting: its own group), the workspace's overrides taken into account.
+-- -> bucket id, caps, own (the limits that are the workspace's), group key
+local function limits_of(emu, req, model, count)
+  local rate_limits = require "anthropic.emulator.admin.rate_limits"
+  local key = count and "token_count" or rate_limits.model_key(emu, model)
+  local caps, own = rate_limits.in_force(emu, req.workspace_id, count and "token_count" or "model_group", key)
+  return (req.workspace_id or "default") .. "/" .. key, caps, own
+end
+
+local function rate_limited(emu, req, l, retry_after, which, requests_bucket, model)
+  local n = LIMIT_NAMES[which]
+  local whose = l.own[n] and "your workspace's" or "your organization's"
+  local where = l.own[n] and string.format(" (workspace: %s, model: %s)", req.workspace_id, tostring(model)) or ""
   local res = errors.response(429, string.format(
-    "This request would exceed your organization's rate limit of %d %s. For details, refer to: "
+    "This request would exceed %s rate limit of %d %s%s. For details, refer to: "
       .. "https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. "
       .. "Please reduce the prompt length or the maximum tokens requested, or try again later.",
-    emu.ratelimit.limits[LIMIT_NAMES[which]], LIMIT_WORDS[which]))
-  res.headers = emu.ratelimit:headers(req.workspace_id or "default", requests_bucket)
+    whose, l.caps[n], LIMIT_WORDS[which], where))
+  res.headers = emu.ratelimit:headers(l.id, requests_bucket, nil, l.caps)
   res.headers["retry-after"] = tostring(retry_after)
   return res
 end
@@ -624,15 +637,16 @@ function M.create(emu, req)
   if not body then return err end
   err = M.validate(emu, body, false, req.api_version)
   if err then return err end
-  local key_id = req.workspace_id or "default" -- the workspace's limits (ratelimit.lua)
+  local l = {}
+  l.id, l.caps, l.own = limits_of(emu, req, body.model) -- the workspace's limits for the model (ratelimit.lua)
   local input_tokens = M.input_tokens(body)
-  local ok, retry_after, which = emu.ratelimit:take(key_id, { input = input_tokens })
-  if not ok then return rate_limited(emu, req, retry_after, which, "requests") end
+  local ok, retry_after, which = emu.ratelimit:take(l.id, { input = input_tokens, caps = l.caps })
+  if not ok then return rate_limited(emu, req, l, retry_after, which, "requests", body.model) end
   local msg = M.reply(body, input_tokens)
-  emu.ratelimit:spend_output(key_id, msg.usage.output_tokens)
+  emu.ratelimit:spend_output(l.id, msg.usage.output_tokens, nil, l.caps)
   emu:record_usage { key = req.key_info, model = body.model, input_tokens = input_tokens,
                      output_tokens = msg.usage.output_tokens, inference_geo = msg.usage.inference_geo }
-  local headers = emu.ratelimit:headers(key_id, "requests")
+  local headers = emu.ratelimit:headers(l.id, "requests", nil, l.caps)
   if body.stream == true then
     return { status = 200, headers = headers, stream = sse.events(msg) }
   end
@@ -644,10 +658,11 @@ function M.count_tokens(emu, req)
   if not body then return err end
   err = M.validate(emu, body, true, req.api_version)
   if err then return err end
-  local key_id = req.workspace_id or "default"
-  local ok, retry_after, which = emu.ratelimit:take(key_id, { requests_bucket = "count_requests" })
-  if not ok then return rate_limited(emu, req, retry_after, which, "count_requests") end
-  return { status = 200, headers = emu.ratelimit:headers(key_id, "count_requests"),
+  local l = {}
+  l.id, l.caps, l.own = limits_of(emu, req, body.model, true)
+  local ok, retry_after, which = emu.ratelimit:take(l.id, { requests_bucket = "count_requests", caps = l.caps })
+  if not ok then return rate_limited(emu, req, l, retry_after, which, "count_requests", body.model) end
+  return { status = 200, headers = emu.ratelimit:headers(l.id, "count_requests", nil, l.caps),
            body = { input_tokens = M.input_tokens(body) } }
 end
 

@@ -1,7 +1,10 @@
 -- Per-workspace token buckets that refill continuously (capacity per minute, capacity/60 per
 -- second), and the anthropic-ratelimit-* headers that describe them. (The id a bucket set is kept
 -- under is the caller's: messages.lua gives the key's workspace id, "default" for the default
--- workspace, so that every key of a workspace shares its limits, as the API does.)
+-- workspace, and the model group, so that every key of a workspace shares its limits and each
+-- model group has its own, as the API does.) The limits are the organization's (self.limits), or
+-- the caller's `caps` ({ rpm, itpm, otpm }: a workspace's overrides taken into account,
+-- emulator/admin/rate_limits.lua in_force).
 -- speed: the buckets' clock runs that many times faster than the real one (POST
 -- /_emulator/ratelimit { speed = 60 }: a minute's refill in a second), so that tests and the
 -- bench see minutes of limits in seconds; reset headers and retry-after stay in real time.
@@ -67,8 +70,8 @@ local function refill(b, cap, now)
   b.updated = now
 end
 
-function Limiter:bucket(key_id, name, now)
-  local cap = self.limits[CAPACITY[name]]
+function Limiter:bucket(key_id, name, now, caps)
+  local cap = (caps or self.limits)[CAPACITY[name]]
   local per_key = self.buckets[key_id]
   if not per_key then
     per_key = {}
@@ -95,17 +98,17 @@ local function header_set(h, prefix, b, cap, real, round, speed)
   if round then remaining = math.floor(remaining / 1000 + 0.5) * 1000 end
   h[prefix .. "-limit"] = cap
   h[prefix .. "-remaining"] = remaining
-  h[prefix .. "-reset"] = util.rfc3339(real + math.ceil((cap - b.level) * 60 / cap / speed))
+  h[prefix .. "-reset"] = util.rfc3339(real + (cap > 0 and math.ceil((cap - b.level) * 60 / cap / speed) or 60))
 end
 
 -- The anthropic-ratelimit-* headers for a bucket set. requests_bucket: "requests" | "count_requests".
-function Limiter:headers(key_id, requests_bucket, real)
+function Limiter:headers(key_id, requests_bucket, real, caps)
   real = real or util.now()
   local now = self:clock(real)
   local h = {}
-  local r, rcap = self:bucket(key_id, requests_bucket or "requests", now)
-  local i, icap = self:bucket(key_id, "input", now)
-  local o, ocap = self:bucket(key_id, "output", now)
+  local r, rcap = self:bucket(key_id, requests_bucket or "requests", now, caps)
+  local i, icap = self:bucket(key_id, "input", now, caps)
+  local o, ocap = self:bucket(key_id, "output", now, caps)
   local speed = self.speed
   header_set(h, "anthropic-ratelimit-requests", r, rcap, real, false, speed)
   header_set(h, "anthropic-ratelimit-input-tokens", i, icap, real, false, speed)
@@ -115,15 +118,15 @@ function Limiter:headers(key_id, requests_bucket, real)
   return h
 end
 
--- take(key_id, { requests_bucket = "requests", input = n }) spends one request and n input
--- tokens when every bucket allows it (the output bucket must not be in debt).
+-- take(key_id, { requests_bucket = "requests", input = n, caps = limits }) spends one request and
+-- n input tokens when every bucket allows it (the output bucket must not be in debt).
 -- -> true | nil, retry_after (whole seconds >= 1), limit name ("requests" | "input" | "output")
 function Limiter:take(key_id, want, real)
   local now = self:clock(real)
-  local rname = want.requests_bucket or "requests"
-  local r, rcap = self:bucket(key_id, rname, now)
-  local i, icap = self:bucket(key_id, "input", now)
-  local o, ocap = self:bucket(key_id, "output", now)
+  local rname, caps = want.requests_bucket or "requests", want.caps
+  local r, rcap = self:bucket(key_id, rname, now, caps)
+  local i, icap = self:bucket(key_id, "input", now, caps)
+  local o, ocap = self:bucket(key_id, "output", now, caps)
   local input = want.input or 0
   local waits = {
     { "requests", wait_for(r, rcap, 1) },
@@ -145,8 +148,8 @@ end
 
 -- Output tokens are known only after the reply: they are spent afterwards (the bucket may go
 -- into debt, which then blocks the next requests until it refills).
-function Limiter:spend_output(key_id, n, real)
-  local o = self:bucket(key_id, "output", self:clock(real))
+function Limiter:spend_output(key_id, n, real, caps)
+  local o = self:bucket(key_id, "output", self:clock(real), caps)
   o.level = o.level - n
 end
 

@@ -8,11 +8,13 @@
 -- 2023-06-01 the older `group_type`.
 -- The organization's model groups are built from the model registry; their values are the
 -- emulator's configured per-key limits (POST /_emulator/ratelimit), so what this endpoint says
--- is what the emulator enforces. Workspace overrides come from the seed and are reported, not
--- enforced. Both lists fit on one page; an optional `limit` (an emulator extension) splits them
+-- is what the emulator enforces. Workspace overrides (from the seed or set with the POST) are
+-- enforced too, per model group, for that workspace's keys: the lower of the two applies
+-- (in_force, used by messages.lua). Both lists fit on one page; an optional `limit` (an emulator extension) splits them
 -- into pages so that clients can test following next_page.
 local common = require "anthropic.emulator.admin.common"
 local json = require "anthropic.emulator.json"
+local ratelimits = require "anthropic.ratelimits"
 local util = require "anthropic.emulator.util"
 local workspaces = require "anthropic.emulator.admin.workspaces"
 
@@ -20,16 +22,9 @@ local M = {}
 
 M.GROUP_TYPES = { "model_group", "batch", "token_count", "files", "skills", "web_search" }
 
--- Model families that share one bucket (the 2026 groups); any other model has a group of its own.
-M.FAMILIES = {
-  { "^claude%-fable%-5", "claude-fable-5" },
-  { "^claude%-mythos%-5", "claude-mythos-5" },
-  { "^claude%-opus%-5", "claude-opus-5" },
-  { "^claude%-sonnet%-5", "claude-sonnet-5" },
-  { "^claude%-opus%-4%-[5-9]", "claude-opus-4" },
-  { "^claude%-sonnet%-4%-[5-9]", "claude-sonnet-4" },
-  { "^claude%-haiku%-4%-5", "claude-haiku-4-5" },
-}
+-- Model families that share one bucket (the 2026 groups, the client's table); any other model
+-- has a group of its own.
+M.FAMILIES = ratelimits.FAMILIES
 
 -- Fixed values for the groups the emulator does not enforce.
 M.OTHER = {
@@ -160,6 +155,33 @@ end
 -- The limiter types a workspace override may set (the SDK's BetaWorkspaceRateLimitType).
 M.LIMIT_TYPES = { "fast_itpmca", "fast_otpm", "input_tokens_per_minute", "input_tokens_per_minute_cache_aware",
   "output_tokens_per_minute", "requests_per_minute", "tokens_per_day", "tokens_per_minute", "tool_uses_per_second" }
+
+-- The group key of a model (id or alias) as the groups have it.
+function M.model_key(emu, model)
+  local m = emu.models:find(model)
+  return family(m and m.id or tostring(model))
+end
+
+local IN_FORCE = { requests_per_minute = "rpm", input_tokens_per_minute = "itpm", output_tokens_per_minute = "otpm" }
+
+-- The limits in force for the keys of workspace ws_id (nil: the default workspace) in a group
+-- (group_type "model_group" with the group's key, or "token_count"): the organization's, each
+-- lowered by the workspace's override of it. -> { rpm, itpm, otpm }, { rpm = true, ... } (those
+-- that are the workspace's)
+function M.in_force(emu, ws_id, group_type, key)
+  local caps, own = util.copy(emu.ratelimit.limits), {}
+  caps.speed = nil
+  if not ws_id or not emu.org then return caps, own end
+  for _, o in ipairs(emu.org.d.ws_limits) do
+    if o.workspace_id == ws_id and o.group_type == group_type and (group_type ~= "model_group" or o.key == key) then
+      for _, l in ipairs(o.limits) do
+        local n = IN_FORCE[l.type]
+        if n and l.value < caps[n] then caps[n], own[n] = l.value, true end
+      end
+    end
+  end
+  return caps, own
+end
 
 -- The stored override of a workspace for a group, or nil.
 local function override_of(emu, ws, g)
