@@ -32,7 +32,7 @@ M.PERIODS = { day = 86400, week = 7 * 86400, month = true }
 
 local SYNTHETIC = { default = true, none = true } -- series' keys for "no value": not ids
 
-local WHAT = { ["1h"] = "hour", ["1d"] = "day", ["1w"] = "week (from Monday)", ["1mo"] = "month" }
+local PER = { ["1h"] = "hour", ["1d"] = "day", ["1w"] = "week", ["1mo"] = "month" }
 
 local function len(s)
   return utf8.len(s) or #s
@@ -203,8 +203,12 @@ function M.render(s, opts)
   local unit = s.unit or (s.metric == "cost" and "USD" or "tokens")
   local what = s.metric == "cost" and "cost" or (s.field or "usage"):gsub("_", " ")
   if s.by then what = what .. " by " .. s.by:gsub("_", " ") end
-  local title = opts.title or string.format("%s per %s, %s .. %s (UTC), %s", what, WHAT[s.width] or s.width,
-    (s.starting_at or ""):sub(1, 10), (s.ending_at or ""):sub(1, 10), unit)
+  -- the range as dates, the last one inclusive
+  local first = (s.starting_at or ""):sub(1, 10)
+  local stop = s.ending_at and seconds(s.ending_at)
+  local last = stop and os.date("!%Y-%m-%d", stop - 1) or first
+  local range = last == first and first or (first .. " to " .. last)
+  local title = opts.title or string.format("%s per %s, %s (UTC), %s", what, PER[s.width] or s.width, range, unit)
   out[#out + 1] = cut(title, width, opts.ascii)
 
   for _, r in ipairs(rows) do
@@ -299,7 +303,7 @@ function M.render(s, opts)
     end
     local over = 0
     for _, r in ipairs(rows) do if r.over then over = over + 1 end end
-    local each = WHAT[s.width] and WHAT[s.width]:match("^%a+") or "bucket"
+    local each = PER[s.width] or "bucket"
     local line = string.format("budget %s a %s (%s: a %s's share): %d of %d over", money(b.amount), period,
       g.mark, each, over, #rows)
     if len(line) > width then
