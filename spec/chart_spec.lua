@@ -152,6 +152,22 @@ describe("charts", function()
         "--by", "model", "--width", "72" }, { LANG = "C", LC_CTYPE = "de_DE.utf8" })))
     end)
 
+    it("is what docs/admin.md and docs/cli.md show", function()
+      for _, f in ipairs { "docs/admin.md", "docs/cli.md" } do
+        local fh = assert(io.open(f))
+        local page = fh:read("a")
+        fh:close()
+        assert.is_truthy(page:find(GOLDEN_MODEL, 1, true), f)
+      end
+      local fh = assert(io.open("docs/admin.md"))
+      local page = fh:read("a")
+      fh:close()
+      local ids = workspace_ids()
+      local ascii = GOLDEN_WORKSPACE_ASCII:gsub("<PROD>%s+", ids.Production .. "  "):gsub("<STAGING>%s+",
+        ids.Staging .. "   ")
+      assert.is_truthy(page:find(ascii, 1, true))
+    end)
+
     it("COLUMNS sets the width; without it and off a terminal, 80", function()
       local out = cli({ "cost", "--chart", "--since", "2026-03-01", "--until", "2026-03-08", "--by", "model" },
         { COLUMNS = "72" })
@@ -300,7 +316,7 @@ describe("charts", function()
       { { "cost", "--chart", "--budget", "5/year" }, "(got '5/year')" },
       { { "cost", "--chart", "--budget", "0" }, "(got '0')" },
       { { "usage", "--chart", "--tokens", "some" }, "--tokens takes cache_read, cache_write, input, output" },
-      { { "cost", "--chart", "--tokens", "output" }, "--tokens is for anthropic usage --chart" },
+      { { "cost", "--chart", "--tokens", "output" }, "unknown option '--tokens'" },
       { { "cost", "--chart", "--csv" }, "--chart and --csv cannot be combined" },
       { { "usage", "--chart", "--legacy" }, "--chart reads the analytics API; drop --legacy" },
       { { "cost", "--width", "80" }, "--width goes with --chart" },

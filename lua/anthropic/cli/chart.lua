@@ -10,7 +10,7 @@ local json = require "anthropic.json"
 
 local M = {}
 
-M.FLAGS = { chart = "boolean", width = "string", ascii = "boolean", budget = "string", tokens = "string" }
+M.FLAGS = { chart = "boolean", width = "string", ascii = "boolean", budget = "string" }
 M.TIME = { hour = "1h", day = "1d", week = "1w", month = "1mo" }
 M.TOKENS = { total = "total_tokens", input = "input_tokens", output = "output_tokens",
   uncached = "uncached_input_tokens", cache_read = "cache_read_input_tokens",
@@ -35,11 +35,12 @@ M.USAGE_HELP = M.HELP .. [[
                        cache_read, cache_write, requests, web_search
 ]]
 
---- flags + the chart's flags (a new table)
-function M.flags(flags)
+--- flags + the chart's flags for `metric` (a new table); usage also has --tokens
+function M.flags(flags, metric)
   local out = {}
   for k, v in pairs(flags) do out[k] = v end
   for k, v in pairs(M.FLAGS) do out[k] = v end
+  if metric == "usage" then out.tokens = "string" end
   return out
 end
 
@@ -119,7 +120,6 @@ function M.run(admin, opts, metric)
   local budget = opts.budget and M.budget(opts.budget)
   local field
   if opts.tokens then
-    if metric ~= "usage" then error("--tokens is for anthropic usage --chart", 0) end
     field = M.TOKENS[opts.tokens]
     if not field then
       error("--tokens takes " .. table.concat(sorted(M.TOKENS), ", ") .. " (got '" .. opts.tokens .. "')", 0)

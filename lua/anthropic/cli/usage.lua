@@ -185,7 +185,7 @@ return common.command {
   default = "analytics",
   subcommands = {
     analytics = {
-      flags = chart.flags(analytics.FLAGS),
+      flags = chart.flags(analytics.FLAGS, "usage"),
       run = function(admin, opts) return run_analytics(admin, opts, run_legacy) end,
     },
     messages = {
