@@ -155,12 +155,12 @@ describe("charts", function()
     it("is what docs/admin.md and docs/cli.md show", function()
       for _, f in ipairs { "docs/admin.md", "docs/cli.md" } do
         local fh = assert(io.open(f))
-        local page = fh:read("a")
+        local page = fh:read("*a")
         fh:close()
         assert.is_truthy(page:find(GOLDEN_MODEL, 1, true), f)
       end
       local fh = assert(io.open("docs/admin.md"))
-      local page = fh:read("a")
+      local page = fh:read("*a")
       fh:close()
       local ids = workspace_ids()
       local ascii = GOLDEN_WORKSPACE_ASCII:gsub("<PROD>%s+", ids.Production .. "  "):gsub("<STAGING>%s+",
