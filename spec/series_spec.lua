@@ -186,6 +186,21 @@ describe("anthropic.series", function()
     assert.equal("default-scripts", a.labels[scripts.id])
   end)
 
+  it("names that cannot be looked up leave the ids; names = false looks nothing up", function()
+    server:faults { { path = "/v1/organizations/workspaces", method = "GET", status = 500, count = 1 } }
+    local s = ok(series.collect(admin, { metric = "cost", since = START, ["until"] = STOP, by = "workspace" }))
+    assert.same({}, server:pending_faults()) -- (the look-up met the fault)
+    local staging = find(ok(admin.workspaces:list():all()), "name", "Staging")
+    assert.equal(staging.id, s.labels[staging.id])
+    assert.equal("(default)", s.labels.default)
+    server:clear_log()
+    s = ok(series.collect(admin, { metric = "usage", since = START, ["until"] = STOP, by = "api_key", names = false }))
+    for _, r in ipairs(server:log().requests) do assert.equal("/v1/organizations/analytics/usage", r.path) end
+    for _, k in ipairs(s.keys) do
+      if k ~= "none" then assert.equal(k, s.labels[k]) end
+    end
+  end)
+
   it("filters pass to the API; a range over 31 days is read in windows", function()
     local s = ok(series.collect(admin, { metric = "usage", since = "2026-01-20", ["until"] = "2026-03-20",
       width = "1w", filters = { models = { "claude-haiku-4-5" } } }))
