@@ -26,7 +26,7 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(SANITIZE)
 
 # Pure parts: no Lua headers, unit-tested alone by spec/c/test_*.c.
-PURE_SRC = $(filter $(wildcard src/*.c),src/retry.c src/dotenv.c src/secret.c src/sse.c src/jtext.c src/pollset.c src/loopback.c)
+PURE_SRC = $(filter $(wildcard src/*.c),src/retry.c src/dotenv.c src/secret.c src/sse.c src/lines.c src/jtext.c src/pollset.c src/loopback.c)
 # Lua bindings and the libcurl engine.
 CORE_SRC = $(wildcard src/*.c)
 CORE_OBJ = $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)

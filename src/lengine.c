@@ -111,12 +111,12 @@ static int engine_budget(lua_State *L) {
 enum {
   F_METHOD = 1, F_URL, F_BODY, F_TIMEOUT, F_CONNECT_TIMEOUT, F_MAX_RETRIES, F_RETRY_AFTER_CAP,
   F_MAX_BODY, F_MAX_EVENT, F_MIN_SPEED, F_MIN_SPEED_TIME, F_IDEMPOTENT, F_STREAM, F_KEY, F_HEADERS,
-  F_DEADLINE, F_PROXY, F_CA_FILE, F_CA_PATH, F_XFER_MT, /* not a field: the transfer metatable */
+  F_DEADLINE, F_PROXY, F_CA_FILE, F_CA_PATH, F_LINES, F_XFER_MT, /* not a field: the transfer metatable */
 };
 static const char *const submit_fields[] = {
     NULL, "method", "url", "body", "timeout", "connect_timeout", "max_retries", "retry_after_cap",
     "max_body", "max_event", "min_speed", "min_speed_time", "idempotent", "stream", "key", "headers",
-    "deadline", "proxy", "ca_file", "ca_path"};
+    "deadline", "proxy", "ca_file", "ca_path", "lines"};
 
 /* Pushes req[field] (req at index 2) and returns its type. */
 static int field(lua_State *L, int f) {
@@ -184,6 +184,9 @@ static int engine_submit(lua_State *L) {
   lua_pop(L, 1);
   field(L, F_STREAM);
   req.stream = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  field(L, F_LINES);
+  req.lines = lua_toboolean(L, -1);
   lua_pop(L, 1);
   if (req.max_retries < 0) luaL_error(L, "request field 'max_retries' must be >= 0");
 
