@@ -102,7 +102,7 @@ test: deps
 # The streaming, batches and fault-matrix specs again, over HTTPS: every emulator serves a
 # certificate made for this run, whose CA the clients trust through ANTHROPIC_CA_FILE
 # (spec/run-tls.sh). The last line is the total, as for `make test`.
-TLS_SPECS = spec/stream_spec.lua spec/batches_spec.lua spec/fault_matrix_spec.lua
+TLS_SPECS = spec/stream_spec.lua spec/batches_spec.lua spec/batch_results_spec.lua spec/fault_matrix_spec.lua
 test-tls: deps
 	@$(MAKE) --no-print-directory build
 	@LUA=$(LUA) TLS_SPECS="$(TLS_SPECS)" sh spec/run-tls.sh

@@ -1242,6 +1242,7 @@ const ae_history *ae_xfer_history(const ae_xfer *x, size_t i) {
 
 int ae_xfer_started(const ae_xfer *x) { return x->started; }
 size_t ae_xfer_queued(const ae_xfer *x) { return x->qcount; }
+size_t ae_xfer_queued_bytes(const ae_xfer *x) { return x->qbytes; }
 long ae_xfer_events(const ae_xfer *x) { return x->nevents; }
 int ae_xfer_stream_clean(const ae_xfer *x) { return x->clean; }
 

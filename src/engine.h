@@ -142,6 +142,7 @@ const ae_history *ae_xfer_history(const ae_xfer *x, size_t i);
 /* Streams. started: the current attempt got 2xx headers (stays set once done). */
 int ae_xfer_started(const ae_xfer *x);
 size_t ae_xfer_queued(const ae_xfer *x);            /* events waiting in the queue */
+size_t ae_xfer_queued_bytes(const ae_xfer *x);      /* ... and the bytes they hold */
 /* The oldest queued event, or NULL; it stays owned by the transfer until dropped. */
 const ae_event *ae_xfer_peek_event(const ae_xfer *x);
 /* Frees the oldest queued event; resumes a paused transfer once the queue is low enough

@@ -434,10 +434,12 @@ static int xfer_started(lua_State *L) {
   return 1;
 }
 
-/* t:queued() -> number of events waiting */
+/* t:queued() -> number of events (line mode: lines) waiting, and the bytes the queue holds */
 static int xfer_queued(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)ae_xfer_queued(checkxfer(L)));
-  return 1;
+  ae_xfer *x = checkxfer(L);
+  lua_pushinteger(L, (lua_Integer)ae_xfer_queued(x));
+  lua_pushinteger(L, (lua_Integer)ae_xfer_queued_bytes(x));
+  return 2;
 }
 
 /* t:next_event([text]) -> name, data | nil when none is queued (t:done() tells the end).
