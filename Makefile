@@ -157,6 +157,12 @@ bench: deps
 bench-body: build
 	@BUILD=$(BUILD) LUA=$(LUA) $(LUA) bench/peak_body.lua $(BENCH_BODY_MIB)
 
+# Only the batch-results memory check of `make bench`: peak RSS of client.batches:results for 100
+# and 100,000 results, against the whole-body approach it replaced (bench/peak_results.lua).
+.PHONY: bench-results
+bench-results: build
+	@BUILD=$(BUILD) LUA=$(LUA) $(LUA) bench/peak_results.lua docs/performance.md
+
 # Token-aware pacing against the emulator's rate limits (also the last step of `make bench`):
 # the figures go into docs/performance.md (bench/pacing.lua).
 .PHONY: bench-pacing
