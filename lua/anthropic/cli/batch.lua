@@ -25,8 +25,9 @@ usage: anthropic batch submit REQUESTS.jsonl [--state FILE] [--wait] [--out FILE
                     line per change otherwise), then write the results
   --interval S      seconds between polls while waiting (default 5)
   --out FILE        write the results there as JSONL (default: standard output)
-  --order O         input: the results in the order of the input lines (default with --state);
-                    arrival: as they come from the API (less memory)
+  --order O         input: the results in the order of the input lines (default with --state;
+                    one batch's results are held at a time); arrival: as they come from the
+                    API (nothing held: flat memory for any size)
   --max-requests N  at most N requests a batch (default and most 100,000)
   --json            status and list: the API's objects as JSON
   --wide            every column, nothing cut to the terminal's width
@@ -197,24 +198,33 @@ end
 ---------------------------------------------------------------------------------------------------
 -- Results
 
--- Writes the results of the batches to out: in input order (order = the custom_ids in input
--- order, each batch's lines held until the batch is read) or as they arrive.
-local function write_results(client, ids, out, order)
-  local pending = {}
-  local n = 0
-  for _, id in ipairs(ids) do
+-- Writes the results of the batches to out, each batch's read as it arrives (batches:results):
+-- in input order (order = the custom_ids in input order; counts[i] = how many of them batch i
+-- has, in turn: one batch's lines are held at a time, written in order once it is read) or, with
+-- no order, as they arrive (nothing held).
+local function write_results(client, ids, out, order, counts)
+  local n, at = 0, 0
+  for i, id in ipairs(ids) do
+    local pending = order and {}
     for line in client.batches:results(id) do
-      if order then
+      if pending then
         pending[line.custom_id] = common.encode(line)
       else
         out:write(common.encode(line), "\n")
       end
       n = n + 1
     end
-  end
-  if order then
-    for _, cid in ipairs(order) do
-      if pending[cid] then out:write(pending[cid], "\n") end
+    if pending then
+      local last = counts and counts[i] and at + counts[i] or #order
+      for k = at + 1, last do
+        local cid = order[k]
+        if pending[cid] then
+          out:write(pending[cid], "\n")
+          pending[cid] = nil
+        end
+      end
+      for _, text in pairs(pending) do out:write(text, "\n") end -- (an id not in the input: last)
+      at = last
     end
   end
   return n
@@ -268,10 +278,10 @@ local function show(batches, opts)
   end
 end
 
-local function results(client, opts, ids, order)
+local function results(client, opts, ids, order, counts)
   local out, own = open_out(opts.out)
   if not out then return fail(common.ERROR, own) end
-  local ok, n = pcall(write_results, client, ids, out, opts.order ~= "arrival" and order or nil)
+  local ok, n = pcall(write_results, client, ids, out, opts.order ~= "arrival" and order or nil, counts)
   if own then out:close() end
   if not ok then
     if common.is_interrupt(n) then error(n, 0) end
@@ -331,11 +341,11 @@ local function submit(client, opts, path)
     end
     return common.OK
   end
-  local ids = {}
-  for i, b in ipairs(state.batches) do ids[i] = b.id end
+  local ids, counts = {}, {}
+  for i, b in ipairs(state.batches) do ids[i], counts[i] = b.id, b.count end
   local _, err = wait_all(client, ids, tonumber(opts.interval) or 5)
   if err then return fail(common.ERROR, common.shell_message(err)) end
-  return results(client, opts, ids, order)
+  return results(client, opts, ids, order, counts)
 end
 
 return function(args)
@@ -380,12 +390,14 @@ return function(args)
     local ids, err, st = ids_of(opts, pos)
     if not ids then return fail(common.USAGE, err, true) end
     if sub == "results" then
-      local order
+      local order, counts
       if st and opts.order ~= "arrival" then
         local _, o = read_input(st.input, api_version(), MAX_REQUESTS)
         order = type(o) == "table" and type(o[1]) == "string" and o or nil
+        counts = {}
+        for i, b in ipairs(st.batches) do counts[i] = b.count end
       end
-      return results(client, opts, ids, order)
+      return results(client, opts, ids, order, counts)
     end
     local list = {}
     for _, id in ipairs(ids) do
@@ -399,7 +411,10 @@ return function(args)
   end)
   client:close()
   if not ok then
-    if common.is_interrupt(code) then return common.interrupted("batch " .. sub) end
+    if common.is_interrupt(code) then
+      return common.interrupted("batch " .. sub, sub == "submit" and opts.state
+        and ("run the same command again to go on from " .. opts.state .. " (nothing is submitted twice)") or nil)
+    end
     error(code, 0)
   end
   return code
