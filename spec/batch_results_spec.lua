@@ -43,7 +43,7 @@ describe("batch results as they arrive", function()
     local first = it()
     assert.equal("r1", first.custom_id)
     assert.equal("succeeded", first.result.type)
-    local n, bytes = reader._t:queued()
+    local n, bytes = reader._t:queued(), reader._t:queued_bytes()
     assert.is_true(n < 1000, "lines queued: " .. n)
     assert.is_true(bytes < 2 * 1024 * 1024, "bytes queued: " .. bytes)
     local seen = 1
@@ -173,7 +173,7 @@ describe("batch results as they arrive", function()
       assert(line.result.type == "succeeded")
       if n % 50 == 0 then
         heap = math.max(heap, collectgarbage("count"))
-        if not r.closed then queue = math.max(queue, select(2, r._t:queued())) end
+        if not r.closed then queue = math.max(queue, r._t:queued_bytes()) end
       end
     end
     print(n, math.floor(heap), queue, before, status("VmHWM"))

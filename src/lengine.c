@@ -434,12 +434,16 @@ static int xfer_started(lua_State *L) {
   return 1;
 }
 
-/* t:queued() -> number of events (line mode: lines) waiting, and the bytes the queue holds */
+/* t:queued() -> number of events (line mode: lines) waiting */
 static int xfer_queued(lua_State *L) {
-  ae_xfer *x = checkxfer(L);
-  lua_pushinteger(L, (lua_Integer)ae_xfer_queued(x));
-  lua_pushinteger(L, (lua_Integer)ae_xfer_queued_bytes(x));
-  return 2;
+  lua_pushinteger(L, (lua_Integer)ae_xfer_queued(checkxfer(L)));
+  return 1;
+}
+
+/* t:queued_bytes() -> the bytes the queue holds, as the engine counts them against its bounds */
+static int xfer_queued_bytes(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)ae_xfer_queued_bytes(checkxfer(L)));
+  return 1;
 }
 
 /* t:next_event([text]) -> name, data | nil when none is queued (t:done() tells the end).
@@ -533,7 +537,7 @@ static const luaL_Reg xfer_meta[] = {
 static const luaL_Reg xfer_methods[] = {
     {"done", xfer_done},       {"result", xfer_result},       {"cancel", xfer_cancel},
     {"close", xfer_close},     {"started", xfer_started},     {"queued", xfer_queued},
-    {"next_event", xfer_next_event}, {"next_texts", xfer_next_texts},
+    {"queued_bytes", xfer_queued_bytes}, {"next_event", xfer_next_event}, {"next_texts", xfer_next_texts},
     {"headers", xfer_headers}, {"history", xfer_history},     {"header", xfer_header},
     {"status", xfer_status},   {"body", xfer_body},           {"decoded", xfer_decoded},
     {NULL, NULL}};
