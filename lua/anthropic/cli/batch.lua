@@ -47,7 +47,10 @@ end
 ---------------------------------------------------------------------------------------------------
 -- Reading and checking the input
 
--- -> chunks { { first =, last =, requests = { {custom_id, params}... } } }, ids in input order
+-- Every line is checked, but no request is kept: a chunk is where its lines are (the byte offset
+-- of its first line), and chunk_requests reads them again when the chunk is submitted, so a
+-- 500,000-request input costs one batch's requests in memory, not all of them.
+-- -> chunks { { first =, last =, offset =, count = } }, ids in input order
 --  | nil, problems (an array of "FILE:N: ..." lines)
 local function read_input(path, api_version, max_requests)
   local f, err = io.open(path, "rb")
@@ -55,7 +58,10 @@ local function read_input(path, api_version, max_requests)
   local problems, seen, order = {}, {}, {}
   local chunks, cur, bytes = {}, nil, 0
   local n = 0
-  for line in f:lines() do
+  while true do
+    local at = f:seek()
+    local line = f:read("l")
+    if not line then break end
     n = n + 1
     local function bad(msg)
       if #problems < 50 then problems[#problems + 1] = string.format("%s:%d: %s", path, n, msg) end
@@ -93,12 +99,12 @@ local function read_input(path, api_version, max_requests)
           if type(p.messages) ~= "table" then bad("params.messages must be a list of messages") end
         end
         if #problems == 0 then
-          if not cur or #cur.requests >= max_requests or bytes + #line + 1 > MAX_BYTES then
-            cur = { first = n, requests = {} }
+          if not cur or cur.count >= max_requests or bytes + #line + 1 > MAX_BYTES then
+            cur = { first = n, offset = at, count = 0 }
             chunks[#chunks + 1] = cur
             bytes = 20
           end
-          cur.requests[#cur.requests + 1] = { custom_id = id, params = p }
+          cur.count = cur.count + 1
           cur.last = n
           bytes = bytes + #line + 1
         end
@@ -109,6 +115,30 @@ local function read_input(path, api_version, max_requests)
   if #problems == 0 and #order == 0 then problems[1] = path .. ": no requests in the file" end
   if #problems > 0 then return nil, problems end
   return chunks, order
+end
+
+-- The requests of one chunk, read again from the input. -> list | nil, message
+local function chunk_requests(path, chunk)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, "cannot read " .. path .. ": " .. tostring(err) end
+  f:seek("set", chunk.offset)
+  local list, n = {}, chunk.first - 1
+  while n < chunk.last do
+    local line = f:read("l")
+    if not line then break end
+    n = n + 1
+    if line:match("%S") then
+      local r = json.decode(line)
+      if type(r) ~= "table" then break end
+      list[#list + 1] = { custom_id = r.custom_id, params = r.params }
+    end
+  end
+  f:close()
+  if #list ~= chunk.count then
+    return nil, string.format("%s changed while it was read (lines %d-%d); nothing more was submitted", path,
+      chunk.first, chunk.last)
+  end
+  return list
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -319,19 +349,22 @@ local function submit(client, opts, path)
       io.stderr:write(string.format("batch %d/%d (lines %d-%d): %s, submitted before\n", i, #chunks, chunk.first,
         chunk.last, done.id))
     else
-      local b, err = client.batches:create { requests = chunk.requests }
+      local list, lerr = chunk_requests(path, chunk)
+      if not list then return fail(common.ERROR, lerr) end
+      local b, err = client.batches:create { requests = list }
+      list = nil -- luacheck: ignore 311 (the next chunk's requests need not meet these)
       if not b then
         return fail(common.ERROR, string.format("batch %d/%d (lines %d-%d): %s%s", i, #chunks, chunk.first, chunk.last,
           common.shell_message(err), i > 1 and opts.state and ("; run the same command again to go on from "
           .. "batch " .. i) or ""))
       end
-      state.batches[i] = { id = b.id, first = chunk.first, last = chunk.last, count = #chunk.requests }
+      state.batches[i] = { id = b.id, first = chunk.first, last = chunk.last, count = chunk.count }
       if opts.state then
         local ok, werr = write_state(opts.state, state)
         if not ok then return fail(common.ERROR, werr) end
       end
       io.stderr:write(string.format("batch %d/%d (lines %d-%d, %s requests): %s\n", i, #chunks, chunk.first,
-        chunk.last, common.group(#chunk.requests), b.id))
+        chunk.last, common.group(chunk.count), b.id))
       if not opts.wait and not opts.state then io.stdout:write(b.id, "\n") end
     end
   end
