@@ -65,6 +65,18 @@ describe("batch results as they arrive", function()
     assert.equal(3000, count)
   end)
 
+  it("an iterator dropped part-way is collected with its transfer, which is canceled", function()
+    local id = batch(3000)
+    local eng = require("anthropic.transport").engine()
+    local it = client.batches:results(id)
+    assert.equal("r1", it().custom_id)
+    assert.equal(1, eng:step()) -- its transfer, paused: the queue is full and nobody reads it
+    it = nil -- luacheck: ignore 311
+    collectgarbage()
+    collectgarbage()
+    assert.equal(0, eng:step())
+  end)
+
   it("a body cut after 2 lines raises a connection error after those lines", function()
     local id = batch(5)
     emu:faults { { path = results_path(id), stream_reset_after = 2 } }
