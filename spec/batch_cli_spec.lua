@@ -289,6 +289,24 @@ describe("anthropic batch", function()
     assert.equal(12, n)
   end)
 
+  it("submit --wait on a terminal draws one progress bar line, rewritten in place #lua54", function()
+    local path = input("tty.jsonl", { request("t1"), request("t2", { model = "claude-nope" }) })
+    -- under script(1) both standard output and standard error are a terminal
+    local cmd = string.format("%s bin/anthropic batch submit %s --wait --interval 0 --out %s/tty-results.jsonl",
+      emulator.LUA, path, dir)
+    local out, err, code = util.run({ "script", "-qec", cmd, "/dev/null" },
+      { ANTHROPIC_API_KEY = key, ANTHROPIC_BASE_URL = emu.url, ANTHROPIC_AUTH_TOKEN = false,
+        ANTHROPIC_API_VERSION = false, COLUMNS = "100" })
+    util.assert_no_leak(out .. err, key, "batch submit on a terminal")
+    assert.equal(0, code, out .. err)
+    local bar = out:match("\r(%[[#.]+%] 1/1 batches ended; processing 0, succeeded 1, errored 1, canceled 0, "
+      .. "expired 0; %d+s)\r?\n")
+    assert.truthy(bar, out)
+    assert.equal(string.rep("#", #bar:match("%[([#.]+)%]")), bar:match("%[([#.]+)%]")) -- all done: full
+    assert.is_nil(out:find("batches ended[^\r]*\n[^\r]*batches ended")) -- never a new line per poll
+    assert.matches("2 results written to", out, 1, true)
+  end)
+
   it("cancels, lists, and says what it does not know", function()
     emu:request("POST", "/_emulator/batches", { processing_seconds = 3600 })
     local path = input("one.jsonl", { request("c1") })
