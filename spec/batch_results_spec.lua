@@ -161,6 +161,59 @@ describe("batch results as they arrive", function()
     assert.is_true(ran_at > 0 and ran_at < 3000, "the other task ran at line " .. tostring(ran_at))
   end)
 
+  it("the engine's line mode: lines as events with no name, the last without its line end, a line limit", function()
+    local core = require "anthropic.core"
+    local id = batch(3)
+    local k = assert(core.load_key { api_key = key, env = {} })
+    local eng = core.engine()
+    local function submit(extra)
+      local r = { method = "GET", url = emu.url .. results_path(id), key = k, lines = true,
+        headers = { "anthropic-version: 2023-06-01" } }
+      for name, v in pairs(extra or {}) do r[name] = v end
+      return assert(eng:submit(r))
+    end
+    local t = submit()
+    local got = {}
+    while true do
+      local name, data = t:next_event()
+      if name then
+        assert.equal("", name)
+        got[#got + 1] = data
+      elseif t:done() then
+        break
+      else
+        eng:wait(1)
+      end
+    end
+    assert.equal(3, #got)
+    for i, l in ipairs(got) do assert.matches('^{"custom_id":"r' .. i .. '"', l) end
+    local res = t:result()
+    assert.is_true(res.started)
+    assert.is_true(res.clean)
+    assert.equal(3, res.events)
+    assert.equal(200, res.status)
+    assert.equal("", res.body) -- the lines went to the queue, not into a body
+    t:close()
+    -- a line over max_event fails the transfer, not retried
+    t = submit { max_event = 100, max_retries = 2 }
+    while not t:done() do eng:wait(1) end
+    res = t:result()
+    assert.equal("connection", res.error.kind)
+    assert.equal("a line of the answer is longer than the limit of 100 bytes", res.error.message)
+    assert.equal(1, res.attempts)
+    assert.equal(0, t:queued())
+    t:close()
+    -- an answer that is not 2xx is read whole, as usual
+    t = submit { url = emu.url .. results_path("msgbatch_nope") }
+    while not t:done() do eng:wait(1) end
+    res = t:result()
+    assert.equal(404, res.status)
+    assert.is_nil(res.started)
+    assert.matches("not_found_error", res.body)
+    t:close()
+    k:close()
+  end)
+
   -- A fresh process reads the results of a batch of n requests; it prints its peak Lua heap while
   -- iterating, the most bytes the engine's queue held, and its RSS before and at the peak.
   local MEASURED = [[
