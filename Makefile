@@ -26,7 +26,7 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(SANITIZE)
 
 # Pure parts: no Lua headers, unit-tested alone by spec/c/test_*.c.
-PURE_SRC = $(filter $(wildcard src/*.c),src/retry.c src/dotenv.c src/secret.c src/sse.c src/jtext.c src/pollset.c src/loopback.c)
+PURE_SRC = $(filter $(wildcard src/*.c),src/retry.c src/dotenv.c src/secret.c src/sse.c src/lines.c src/jtext.c src/pollset.c src/loopback.c)
 # Lua bindings and the libcurl engine.
 CORE_SRC = $(wildcard src/*.c)
 CORE_OBJ = $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
@@ -102,7 +102,7 @@ test: deps
 # The streaming, batches and fault-matrix specs again, over HTTPS: every emulator serves a
 # certificate made for this run, whose CA the clients trust through ANTHROPIC_CA_FILE
 # (spec/run-tls.sh). The last line is the total, as for `make test`.
-TLS_SPECS = spec/stream_spec.lua spec/batches_spec.lua spec/fault_matrix_spec.lua
+TLS_SPECS = spec/stream_spec.lua spec/batches_spec.lua spec/batch_results_spec.lua spec/fault_matrix_spec.lua
 test-tls: deps
 	@$(MAKE) --no-print-directory build
 	@LUA=$(LUA) TLS_SPECS="$(TLS_SPECS)" sh spec/run-tls.sh
@@ -156,6 +156,12 @@ bench: deps
 .PHONY: bench-body
 bench-body: build
 	@BUILD=$(BUILD) LUA=$(LUA) $(LUA) bench/peak_body.lua $(BENCH_BODY_MIB)
+
+# Only the batch-results memory check of `make bench`: peak RSS of client.batches:results for 100
+# and 100,000 results, against the whole-body approach it replaced (bench/peak_results.lua).
+.PHONY: bench-results
+bench-results: build
+	@BUILD=$(BUILD) LUA=$(LUA) $(LUA) bench/peak_results.lua docs/performance.md
 
 # Token-aware pacing against the emulator's rate limits (also the last step of `make bench`):
 # the figures go into docs/performance.md (bench/pacing.lua).

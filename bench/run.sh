@@ -295,7 +295,9 @@ status=0
 "$LUA" bench/report.lua "$RESULTS" "$D/meta.lua" "$D/machine.txt" "$DOCS" "$STRICT" || status=$?
 # peak memory of one answer at the max_body cap (a loopback server of its own; not timed)
 BUILD="$BUILD" LUA="$LUA" "$LUA" bench/peak_body.lua || status=$?
-# token-aware pacing against the emulator's rate limits (docs/rate-limits.md)
+# peak memory of batch results read as they arrive, against the whole body (not timed)
 pacing_doc=; [ "$DOCS" = 1 ] && pacing_doc=docs/performance.md
+BUILD="$BUILD" LUA="$LUA" "$LUA" bench/peak_results.lua $pacing_doc || status=$?
+# token-aware pacing against the emulator's rate limits (docs/rate-limits.md)
 "$LUA" bench/pacing.lua $pacing_doc || { [ "$STRICT" = 1 ] && status=1; }
 exit $status

@@ -1,7 +1,9 @@
 -- `anthropic batch ...` as a child process against the emulator: bad input reported with line
 -- numbers before anything is sent, splitting into batches, a state file that makes a rerun submit
--- nothing twice, --wait with one progress line per change, results as JSONL in input order with
--- partial failures, status, list and cancel. The key travels in the environment only.
+-- nothing twice (also after a real SIGINT, mid-submit and mid-wait), --wait with one progress
+-- line per change while the emulator's clock moves (errored, expired and canceled results), results
+-- as JSONL in input order with partial failures, status, list and cancel. The key travels in the
+-- environment only.
 local cjson = require "cjson"
 local emulator = require "helpers.emulator"
 local util = require "helpers.util"
@@ -163,6 +165,146 @@ describe("anthropic batch", function()
       kinds[r.custom_id] = r.result.type
     end
     assert.same({ x1 = "succeeded", x2 = "succeeded", x3 = "succeeded", x4 = "expired" }, kinds)
+  end)
+
+  -- The command in the background (its stderr in dir/err); err_until(text) reads that file until
+  -- it holds text: the test moves on when the child has said so, not after some time.
+  local function spawn(args, sub)
+    local argv = { emulator.LUA, "bin/anthropic", "batch" }
+    for _, a in ipairs(args) do argv[#argv + 1] = a end
+    local cdir = dir .. "/" .. sub
+    os.execute("mkdir -p " .. cdir)
+    local child = util.spawn(argv, { ANTHROPIC_API_KEY = key, ANTHROPIC_BASE_URL = emu.url,
+      ANTHROPIC_AUTH_TOKEN = false, ANTHROPIC_API_VERSION = false, COLUMNS = false }, cdir)
+    local socket = require "socket"
+    function child.err_until(text)
+      for _ = 1, 15000 do
+        local f = io.open(cdir .. "/err")
+        local got = f and f:read("a") or ""
+        if f then f:close() end
+        if got:find(text, 1, true) then return got end
+        socket.select(nil, nil, 0.002) -- (a pause between reads of the file, not a guess at timing)
+      end
+      error("the child never wrote " .. text .. "; its stderr: " .. (util.read(cdir .. "/err") or ""))
+    end
+    return child
+  end
+
+  local function twelve(name)
+    local lines = {}
+    for i = 1, 12 do
+      lines[i] = request(i == 6 and "fail-6" or ("r" .. i), i == 2 and { model = "claude-nope" } or nil)
+    end
+    return input(name, lines)
+  end
+
+  it("submit --wait: progress lines as batches end, errored, expired and canceled results #lua54", function()
+    -- three batches of 4, each taking 100,000 s of the emulator's clock (more than 24 h); the
+    -- emulator fails what matches ^fail as a server error; r2 asks for a model that does not exist
+    emu:request("POST", "/_emulator/batches", { processing_seconds = 100000, failures = { pattern = "^fail" } })
+    local path = twelve("twelve.jsonl")
+    local state = dir .. "/wait-state.json"
+    os.remove(state)
+    local child = spawn({ "submit", path, "--max-requests", "4", "--state", state, "--wait", "--interval", "0.02",
+      "--out", dir .. "/wait-results.jsonl" }, "wait")
+    child.err_until("0/3 batches ended; processing 12, succeeded 0, errored 0, canceled 0, expired 0")
+    local ids = {}
+    for i, b in ipairs(cjson.decode(util.read(state)).batches) do ids[i] = b.id end
+    assert.equal(3, #ids)
+    -- the third is canceled before any of its requests is done: it ends a second later
+    assert.equal(200, emu:api("POST", "/v1/messages/batches/" .. ids[3] .. "/cancel", nil, key).status)
+    emu:clock { advance = 2 }
+    child.err_until("1/3 batches ended; processing 8, succeeded 0, errored 0, canceled 4, expired 0")
+    -- a day later the other two expire with a quarter of their requests not done
+    emu:clock { advance = 24 * 3600 }
+    local out, err, code = child.wait()
+    util.assert_no_leak(out .. err, key, "batch submit --wait")
+    assert.equal(0, code, err)
+    assert.matches("3/3 batches ended; processing 0, succeeded 4, errored 2, canceled 4, expired 2", err, 1, true)
+    local progress = {}
+    for l in err:gmatch("[^\n]+") do
+      if l:find("batches ended", 1, true) then progress[#progress + 1] = l:gsub("; %d+s$", "") end
+    end
+    assert.same({ -- one line per change, no more
+      "0/3 batches ended; processing 12, succeeded 0, errored 0, canceled 0, expired 0",
+      "1/3 batches ended; processing 8, succeeded 0, errored 0, canceled 4, expired 0",
+      "3/3 batches ended; processing 0, succeeded 4, errored 2, canceled 4, expired 2",
+    }, progress)
+    assert.matches("12 results written to", err, 1, true)
+    local got = {}
+    for l in util.read(dir .. "/wait-results.jsonl"):gmatch("[^\n]+") do
+      local r = cjson.decode(l)
+      got[#got + 1] = r.custom_id .. "=" .. r.result.type
+      if r.custom_id == "fail-6" then assert.equal("api_error", r.result.error.error.type) end
+      if r.custom_id == "r2" then assert.equal("not_found_error", r.result.error.error.type) end -- (no such model)
+    end
+    assert.same({ "r1=succeeded", "r2=errored", "r3=succeeded", "r4=expired",
+      "r5=succeeded", "fail-6=errored", "r7=succeeded", "r8=expired",
+      "r9=canceled", "r10=canceled", "r11=canceled", "r12=canceled" }, got)
+  end)
+
+  it("an interrupted submit resumes from --state without submitting twice #lua54", function()
+    -- the second create is slow to answer: the interrupt comes while it is under way, so the
+    -- emulator never makes that batch
+    emu:request("POST", "/_emulator/batches", { processing_seconds = 3600 })
+    emu:faults { { path = "/v1/messages/batches", method = "POST", skip = 1, count = 1, delay = 5 } }
+    local path = twelve("again.jsonl")
+    local state = dir .. "/again-state.json"
+    os.remove(state)
+    local args = { "submit", path, "--max-requests", "4", "--state", state, "--wait", "--interval", "0",
+      "--out", dir .. "/again-results.jsonl" }
+    local child = spawn(args, "again")
+    child.err_until("batch 1/3 (lines 1-4, 4 requests): msgbatch_")
+    child.signal("INT")
+    local out, err, code = child.wait()
+    assert.equal(130, code, err)
+    local said = "anthropic batch submit: interrupted: run the same command again to go on from "
+      .. state .. " (nothing is submitted twice)\n"
+    assert.equal(said, err:sub(-#said))
+    assert.not_matches("traceback", err)
+    assert.equal("", out)
+    assert.equal(1, #cjson.decode(util.read(state)).batches)
+    local first = cjson.decode(util.read(state)).batches[1].id
+    assert.equal(1, batches_made())
+    -- interrupted again, this time while waiting: all three are made by then
+    args[9] = "0.02" -- (--interval)
+    child = spawn(args, "again2")
+    child.err_until("0/3 batches ended")
+    child.signal("INT")
+    out, err, code = child.wait()
+    assert.equal("", out)
+    assert.equal(130, code, err)
+    assert.matches("batch 1/3 (lines 1-4): " .. first .. ", submitted before", err, 1, true)
+    assert.equal(3, batches_made())
+    -- the third run submits nothing and writes the results once the batches have ended
+    emu:clock { advance = 3601 }
+    out, err, code = cli(args)
+    assert.equal("", out) -- (the results went to --out)
+    assert.equal(0, code, err)
+    assert.equal(3, batches_made())
+    assert.equal(3, select(2, err:gsub("submitted before", "")))
+    assert.matches("12 results written to", err, 1, true)
+    local n = 0
+    for _ in util.read(dir .. "/again-results.jsonl"):gmatch("[^\n]+") do n = n + 1 end
+    assert.equal(12, n)
+  end)
+
+  it("submit --wait on a terminal draws one progress bar line, rewritten in place #lua54", function()
+    local path = input("tty.jsonl", { request("t1"), request("t2", { model = "claude-nope" }) })
+    -- under script(1) both standard output and standard error are a terminal
+    local cmd = string.format("%s bin/anthropic batch submit %s --wait --interval 0 --out %s/tty-results.jsonl",
+      emulator.LUA, path, dir)
+    local out, err, code = util.run({ "script", "-qec", cmd, "/dev/null" },
+      { ANTHROPIC_API_KEY = key, ANTHROPIC_BASE_URL = emu.url, ANTHROPIC_AUTH_TOKEN = false,
+        ANTHROPIC_API_VERSION = false, COLUMNS = "100" })
+    util.assert_no_leak(out .. err, key, "batch submit on a terminal")
+    assert.equal(0, code, out .. err)
+    local bar = out:match("\r(%[[#.]+%] 1/1 batches ended; processing 0, succeeded 1, errored 1, canceled 0, "
+      .. "expired 0; %d+s)\r?\n")
+    assert.truthy(bar, out)
+    assert.equal(string.rep("#", #bar:match("%[([#.]+)%]")), bar:match("%[([#.]+)%]")) -- all done: full
+    assert.is_nil(out:find("batches ended[^\r]*\n[^\r]*batches ended")) -- never a new line per poll
+    assert.matches("2 results written to", out, 1, true)
   end)
 
   it("cancels, lists, and says what it does not know", function()

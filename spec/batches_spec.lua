@@ -170,6 +170,71 @@ describe("message batches", function()
     assert.same({ ["ok-1"] = "succeeded", bad_2 = "expired", ["ok-3"] = "expired" }, types)
   end)
 
+  it("the emulator fails requests by custom_id, by pattern, or a share of them by a hash of the id", function()
+    processing(0)
+    local function counts(failures, n)
+      assert.equal(200, emu:request("POST", "/_emulator/batches", { failures = failures }).status)
+      local list = {}
+      for i = 1, n do list[i] = { custom_id = "id-" .. i, params = params("q" .. i) } end
+      local b = assert(client.batches:create { requests = list })
+      local failed = {}
+      for line in client.batches:results(b.id) do
+        if line.result.type == "errored" then failed[#failed + 1] = line.custom_id end
+      end
+      table.sort(failed)
+      return failed, assert(client.batches:get(b.id)).request_counts
+    end
+    local failed, c = counts({ custom_ids = { "id-2" }, pattern = "^id%-1%d$",
+      type = "overloaded_error", message = "Overloaded" }, 12)
+    assert.same({ "id-10", "id-11", "id-12", "id-2" }, failed)
+    assert.same({ processing = 0, succeeded = 8, errored = 4, canceled = 0, expired = 0 }, c)
+    local line
+    for l in client.batches:results(assert(client.batches:list { limit = 1 }:all())[1].id) do
+      if l.custom_id == "id-2" then line = l end
+    end
+    assert.same({ type = "overloaded_error", message = "Overloaded" }, line.result.error.error)
+    assert.matches("^req_", line.result.error.request_id)
+    -- a rate: about that share, and the same ids each time
+    local a = counts({ rate = 0.3 }, 200)
+    local again = counts({ rate = 0.3 }, 200)
+    assert.same(a, again)
+    assert.is_true(#a > 30 and #a < 90, #a .. " of 200 failed at a rate of 0.3")
+    assert.same({}, (counts(false, 20))) -- false: no more failures
+    -- refused settings say what is wrong
+    for body, msg in pairs {
+      [{ speed = 0.5 }] = "speed: must be a number from 1 to 1e9",
+      [{ failures = { rate = 2 } }] = "failures.rate: must be a number from 0 to 1",
+      [{ failures = { type = "nope" } }] = "failures.type: one of api_error",
+      [{ failures = { colour = 1 } }] = "failures.colour: unknown",
+      [{}] = "give processing_seconds, speed or failures",
+    } do
+      local res = emu:request("POST", "/_emulator/batches", body)
+      assert.equal(400, res.status)
+      assert.matches(msg, res.json.error.message, 1, true)
+    end
+  end)
+
+  it("the emulator's batch clock runs `speed` times faster: batches end and expire in real time", function()
+    processing(3600)
+    local before = assert(emu:request("GET", "/_emulator/batches")).json
+    assert.equal(1, before.speed)
+    local function speed(x) assert.equal(200, emu:request("POST", "/_emulator/batches", { speed = x }).status) end
+    speed(1e6)
+    local b = three() -- an hour of batch time passes in 3.6 ms
+    local got = assert(client.batches:wait(b.id, { interval = 0.01, timeout = 30 }))
+    assert.same({ processing = 0, succeeded = 2, errored = 1, canceled = 0, expired = 0 }, got.request_counts)
+    processing(1e9) -- more than 24 h of batch time: the batch expires, at 24 h, with nothing done
+    b = three()
+    got = assert(client.batches:wait(b.id, { interval = 0.01, timeout = 30 }))
+    assert.same({ processing = 0, succeeded = 0, errored = 0, canceled = 0, expired = 3 }, got.request_counts)
+    assert.equal(got.expires_at, got.ended_at)
+    speed(1) -- (else the 29 days the results are kept pass in 2.5 s; the time gained stays)
+    assert.is_true(assert(emu:request("GET", "/_emulator/batches")).json.now > got.ended_at)
+    for line in client.batches:results(b.id) do assert.equal("expired", line.result.type) end
+    emu:reset()
+    assert.equal(1, assert(emu:request("GET", "/_emulator/batches")).json.speed)
+  end)
+
   it("lists newest first and pages both ways", function()
     processing(0)
     local ids = {}

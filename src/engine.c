@@ -1,6 +1,7 @@
 /* engine.c - libcurl multi engine: transfers, attempts, retries, connection reuse, streams.
  * Never calls Lua. libcurl callbacks only copy bytes into the transfer's buffers (for a
- * stream: through the SSE parser into the transfer's event queue). */
+ * stream: through the SSE parser into the transfer's event queue; in line mode: through the
+ * line splitter into the same queue, one line an entry). */
 #include "engine.h"
 
 #include <arpa/inet.h>
@@ -20,6 +21,7 @@
 #include "pollset.h"
 #include "retry.h"
 #include "route.h"
+#include "lines.h"
 #include "sse.h"
 
 #define DEFAULT_MAX_BODY (64u * 1024u * 1024u)
@@ -103,6 +105,8 @@ struct ae_xfer {
   int expired;             /* the deadline passed: a timeout, never retried */
   pausing paused;
   ae_sse *sse;
+  int line_mode;           /* the request asked for its 2xx body as lines (req.lines) */
+  ae_lines *lsplit;        /* ... split by this; the queue's entries are then lines */
   size_t max_event;
   int sse_err;             /* AE_SSE_* error that stopped this attempt, 0 if none */
   int clean;               /* done: the stream ended on an event boundary */
@@ -215,6 +219,16 @@ static int queue_event(void *ud, const ae_sse_event *ev) {
   return 0;
 }
 
+/* ae_lines_cb: copy one line into the queue, as an entry without a name. */
+static int queue_line(void *ud, const char *line, size_t len) {
+  ae_sse_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.event = "";
+  ev.data = line;
+  ev.data_len = len;
+  return queue_event(ud, &ev);
+}
+
 static int budget_spent(const ae_engine *e) {
   return e && ((e->budget_bytes && e->step_bytes >= e->budget_bytes) ||
                (e->budget_events && e->step_events >= e->budget_events));
@@ -320,7 +334,8 @@ static size_t on_stream(ae_xfer *x, const char *data, size_t len) {
     return CURL_WRITEFUNC_PAUSE;
   }
   if (x->eng) x->eng->step_bytes += len;
-  int rc = ae_sse_feed(x->sse, data, len, queue_event, x);
+  int rc = x->line_mode ? ae_lines_feed(x->lsplit, data, len, queue_line, x)
+                        : ae_sse_feed(x->sse, data, len, queue_event, x);
   if (rc != 0) {
     x->sse_err = rc < 0 ? rc : AE_SSE_NOMEM; /* a stop from queue_event is out of memory */
     return 0; /* abort: CURLE_WRITE_ERROR */
@@ -376,7 +391,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   }
   if (len <= 2 && (len == 0 || data[0] == '\r' || data[0] == '\n')) { /* end of the headers */
     long code = 0;
-    if (x->stream && x->event_stream &&
+    if (x->stream && (x->event_stream || x->line_mode) &&
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code >= 200 &&
         code <= 299) {
       x->started = 1;
@@ -446,6 +461,7 @@ static int start_attempt(ae_xfer *x) {
   x->peer_refused = 0;
   touch(x);
   if (x->sse) ae_sse_reset(x->sse);
+  if (x->lsplit) ae_lines_reset(x->lsplit);
   if (curl_multi_add_handle(x->eng->multi, x->easy) != CURLM_OK) {
     mark_done(x);
     x->error = AE_ERR_CONNECTION;
@@ -519,10 +535,12 @@ static void describe_failure(ae_xfer *x, CURLcode rc, int tr) {
              x->peer);
   else if (x->too_big)
     snprintf(raw, sizeof raw, "the response is larger than the limit of %zu bytes", x->max_body);
+  else if (x->sse_err == AE_SSE_TOO_BIG && x->line_mode)
+    snprintf(raw, sizeof raw, "a line of the answer is longer than the limit of %zu bytes", x->max_event);
   else if (x->sse_err == AE_SSE_TOO_BIG)
     snprintf(raw, sizeof raw, "a stream event is larger than the limit of %zu bytes", x->max_event);
   else if (x->sse_err)
-    snprintf(raw, sizeof raw, "out of memory while reading the stream");
+    snprintf(raw, sizeof raw, "out of memory while reading the %s", x->line_mode ? "answer's lines" : "stream");
   else if (rc == CURLE_OUT_OF_MEMORY && x->status > 0) /* libcurl's words for a header over its limit */
     snprintf(raw, sizeof raw, "a response header is over libcurl's limit of %d bytes (or memory ran out)",
              CURL_MAX_HTTP_HEADER);
@@ -579,7 +597,21 @@ static void finish_attempt(ae_xfer *x, CURLcode rc) {
   x->ambiguous = !x->safe && ae_retry_ambiguous(&a);
   x->retry_after = ae_retry_after_parse(a.retry_after_ms, a.retry_after, time(NULL));
   x->retryable = !permanent && ae_retry_should(&a);
-  if (x->started) {
+  if (x->started && x->line_mode) {
+    /* a whole body ends with its last line, even without a line end; a broken one does not
+     * (that line may be cut short): it is dropped, and the transfer says why */
+    int rc_lines = rc == CURLE_OK ? ae_lines_finish(x->lsplit, queue_line, x) : 1;
+    if (rc != CURLE_OK) ae_lines_reset(x->lsplit);
+    if (rc == CURLE_OK && rc_lines != 0) { /* out of memory for the last line */
+      x->sse_err = AE_SSE_NOMEM;
+      x->error = AE_ERR_CONNECTION;
+      describe_failure(x, CURLE_OUT_OF_MEMORY, AE_TR_RESET);
+    }
+    x->clean = rc_lines == 0 && !x->sse_err;
+    x->paused = PAUSE_NONE;
+    x->retryable = 0;
+    if (rc != CURLE_OK) x->ambiguous = 1;
+  } else if (x->started) {
     /* events may have reached the caller: never retried, and the server has acted */
     x->clean = !ae_sse_finish(x->sse, NULL) && !x->sse_err;
     x->paused = PAUSE_NONE;
@@ -827,6 +859,7 @@ void ae_xfer_free(ae_xfer *x) {
     free(q);
   }
   ae_sse_free(x->sse);
+  ae_lines_free(x->lsplit);
   free(x);
 }
 
@@ -902,9 +935,9 @@ static int setup_easy(ae_xfer *x, const ae_request *req, const ae_route *route) 
   SET(CURLOPT_CAINFO, own_ca ? req->ca_file : x->eng->default_cainfo);
   SET(CURLOPT_CAPATH, own_ca ? req->ca_path : x->eng->default_capath);
   /* a stream has no total limit (a healthy one may run for long): x->idle instead */
-  SET(CURLOPT_TIMEOUT_MS, req->timeout > 0 && !req->stream ? (long)(req->timeout * 1000.0) : 0L);
+  SET(CURLOPT_TIMEOUT_MS, req->timeout > 0 && !(req->stream || req->lines) ? (long)(req->timeout * 1000.0) : 0L);
   SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout > 0 ? (long)(req->connect_timeout * 1000.0) : 0L);
-  int slow = req->min_speed > 0 && req->min_speed_time > 0 && !req->stream;
+  int slow = req->min_speed > 0 && req->min_speed_time > 0 && !(req->stream || req->lines);
   SET(CURLOPT_LOW_SPEED_LIMIT, slow ? req->min_speed : 0L); /* fails with CURLE_OPERATION_TIMEDOUT */
   SET(CURLOPT_LOW_SPEED_TIME, slow ? req->min_speed_time : 0L);
   /* libcurl silently sends a request again when its reused connection dies before an answer;
@@ -914,7 +947,7 @@ static int setup_easy(ae_xfer *x, const ae_request *req, const ae_route *route) 
   SET(CURLOPT_HTTPGET, 1L);
   /* libcurl 7.88 refuses a new size while the handle still holds its buffer (a handle whose last
    * transfer failed may): it then reads with the size it has, which works as well */
-  (void)curl_easy_setopt(c, CURLOPT_BUFFERSIZE, req->stream ? STREAM_BUFFER : ANSWER_BUFFER);
+  (void)curl_easy_setopt(c, CURLOPT_BUFFERSIZE, req->stream || req->lines ? STREAM_BUFFER : ANSWER_BUFFER);
   SET(CURLOPT_CUSTOMREQUEST, get || post ? NULL : req->method);
   if (x->body || post) {
     SET(CURLOPT_POSTFIELDS, x->body ? x->body : "");
@@ -940,7 +973,7 @@ ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen
   x->retry_after = -1;
   x->easy = take_easy(e);
   if (!x->easy) goto oom_x;
-  if (req->stream) {
+  if (req->stream || req->lines) {
     x->stream = 1;
     x->idle = req->timeout > 0 ? req->timeout : 0;
     if (req->deadline > 0) {
@@ -948,8 +981,14 @@ ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen
       x->deadline_at = mono_now() + req->deadline;
     }
     x->max_event = req->max_event ? req->max_event : AE_SSE_DEFAULT_MAX;
-    x->sse = ae_sse_new(x->max_event);
-    if (!x->sse) goto oom_x;
+    if (req->lines) {
+      x->line_mode = 1;
+      x->lsplit = ae_lines_new(x->max_event);
+      if (!x->lsplit) goto oom_x;
+    } else {
+      x->sse = ae_sse_new(x->max_event);
+      if (!x->sse) goto oom_x;
+    }
   }
   if (build_request(x, req)) goto oom_x;
   if (setup_easy(x, req, &route) != CURLE_OK) {
@@ -1203,6 +1242,7 @@ const ae_history *ae_xfer_history(const ae_xfer *x, size_t i) {
 
 int ae_xfer_started(const ae_xfer *x) { return x->started; }
 size_t ae_xfer_queued(const ae_xfer *x) { return x->qcount; }
+size_t ae_xfer_queued_bytes(const ae_xfer *x) { return x->qbytes; }
 long ae_xfer_events(const ae_xfer *x) { return x->nevents; }
 int ae_xfer_stream_clean(const ae_xfer *x) { return x->clean; }
 

@@ -20,6 +20,9 @@
  * time limit: req.timeout is an idle limit instead (no byte for that long fails the attempt
  * with AE_ERR_TIMEOUT; time spent paused because the caller is not draining does not count).
  *
+ * Line mode (req.lines) reads a 2xx body that is not an event stream the same way, a line at a
+ * time (see ae_request.lines).
+ *
  * Every ae_engine_step has a budget of stream bytes and events (ae_engine_set_budget): when
  * it is spent, streams are paused until the next step, so one fast stream cannot eat a frame. */
 #ifndef AE_ENGINE_H
@@ -47,7 +50,15 @@ typedef struct ae_request {
   int idempotent;               /* 0: never retried after an ambiguous failure */
   size_t max_body;              /* larger answers fail (0 = 64 MiB) */
   int stream;                   /* a 2xx answer is an event stream (see above) */
-  size_t max_event;             /* streams: larger events fail the stream (0 = 16 MiB) */
+  /* Line mode: a 2xx answer, whatever its Content-Type, is read as lines (lines.h: JSONL, the
+   * results of a Message Batch), each queued as an event with an empty name and the line as its
+   * data; otherwise as a stream: started, the same queue bounds, pausing and step budget, an
+   * idle limit instead of a total one, no max_body (the body may be far larger than memory), no
+   * retry once started. The last line is queued when the body ends, even without its "\n";
+   * a body cut short drops its unfinished line (and the transfer fails). */
+  int lines;
+  size_t max_event;             /* streams: larger events fail the stream (0 = 16 MiB); line
+                                 * mode: longer lines fail the transfer */
   /* streams: seconds from submit to the stream's end, retries and pauses included; past it the
    * transfer fails as a timeout and is not retried (0 = none) */
   double deadline;
@@ -131,6 +142,7 @@ const ae_history *ae_xfer_history(const ae_xfer *x, size_t i);
 /* Streams. started: the current attempt got 2xx headers (stays set once done). */
 int ae_xfer_started(const ae_xfer *x);
 size_t ae_xfer_queued(const ae_xfer *x);            /* events waiting in the queue */
+size_t ae_xfer_queued_bytes(const ae_xfer *x);      /* ... and the bytes they hold */
 /* The oldest queued event, or NULL; it stays owned by the transfer until dropped. */
 const ae_event *ae_xfer_peek_event(const ae_xfer *x);
 /* Frees the oldest queued event; resumes a paused transfer once the queue is low enough

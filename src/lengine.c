@@ -111,12 +111,12 @@ static int engine_budget(lua_State *L) {
 enum {
   F_METHOD = 1, F_URL, F_BODY, F_TIMEOUT, F_CONNECT_TIMEOUT, F_MAX_RETRIES, F_RETRY_AFTER_CAP,
   F_MAX_BODY, F_MAX_EVENT, F_MIN_SPEED, F_MIN_SPEED_TIME, F_IDEMPOTENT, F_STREAM, F_KEY, F_HEADERS,
-  F_DEADLINE, F_PROXY, F_CA_FILE, F_CA_PATH, F_XFER_MT, /* not a field: the transfer metatable */
+  F_DEADLINE, F_PROXY, F_CA_FILE, F_CA_PATH, F_LINES, F_XFER_MT, /* not a field: the transfer metatable */
 };
 static const char *const submit_fields[] = {
     NULL, "method", "url", "body", "timeout", "connect_timeout", "max_retries", "retry_after_cap",
     "max_body", "max_event", "min_speed", "min_speed_time", "idempotent", "stream", "key", "headers",
-    "deadline", "proxy", "ca_file", "ca_path"};
+    "deadline", "proxy", "ca_file", "ca_path", "lines"};
 
 /* Pushes req[field] (req at index 2) and returns its type. */
 static int field(lua_State *L, int f) {
@@ -185,6 +185,9 @@ static int engine_submit(lua_State *L) {
   lua_pop(L, 1);
   field(L, F_STREAM);
   req.stream = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  field(L, F_LINES);
+  req.lines = lua_toboolean(L, -1);
   lua_pop(L, 1);
   if (req.max_retries < 0) luaL_error(L, "request field 'max_retries' must be >= 0");
 
@@ -432,9 +435,15 @@ static int xfer_started(lua_State *L) {
   return 1;
 }
 
-/* t:queued() -> number of events waiting */
+/* t:queued() -> number of events (line mode: lines) waiting */
 static int xfer_queued(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)ae_xfer_queued(checkxfer(L)));
+  return 1;
+}
+
+/* t:queued_bytes() -> the bytes the queue holds, as the engine counts them against its bounds */
+static int xfer_queued_bytes(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)ae_xfer_queued_bytes(checkxfer(L)));
   return 1;
 }
 
@@ -529,7 +538,7 @@ static const luaL_Reg xfer_meta[] = {
 static const luaL_Reg xfer_methods[] = {
     {"done", xfer_done},       {"result", xfer_result},       {"cancel", xfer_cancel},
     {"close", xfer_close},     {"started", xfer_started},     {"queued", xfer_queued},
-    {"next_event", xfer_next_event}, {"next_texts", xfer_next_texts},
+    {"queued_bytes", xfer_queued_bytes}, {"next_event", xfer_next_event}, {"next_texts", xfer_next_texts},
     {"headers", xfer_headers}, {"history", xfer_history},     {"header", xfer_header},
     {"status", xfer_status},   {"body", xfer_body},           {"decoded", xfer_decoded},
     {NULL, NULL}};

@@ -3,7 +3,7 @@
 --   client.batches:wait(id, opts)   polls get(id) until processing_status == "ended"
 -- See docs/batches.md.
 local errors = require "anthropic.error"
-local json = require "anthropic.json"
+local lines = require "anthropic.lines"
 local query = require "anthropic.query"
 local tasks = require "anthropic.tasks"
 local options = require "anthropic.options"
@@ -45,27 +45,6 @@ local function binary_headers(transport)
   return transport._binary_headers
 end
 
--- Iterator over the lines of a JSONL body; a line that is not JSON raises a "decode" error.
-local function lines(body)
-  local pos, n = 1, 0
-  return function()
-    while pos <= #body do
-      local nl = body:find("\n", pos, true) or (#body + 1)
-      local line = body:sub(pos, nl - 1)
-      pos = nl + 1
-      n = n + 1
-      if line:match("%S") then
-        local value, msg = json.decode(line)
-        if type(value) ~= "table" then
-          errors.raise(errors.new { kind = "decode", retryable = false,
-            message = string.format("results line %d is not a JSON object (%s)", n, msg or "not an object") })
-        end
-        return value
-      end
-    end
-  end
-end
-
 --- Extra methods of client.batches for a transport.
 function M.extras(transport)
   local extras = {}
@@ -73,16 +52,23 @@ function M.extras(transport)
   --- Iterator over the batch's results: { custom_id, result = { type = "succeeded", message } |
   -- { type = "errored", error } | { type = "canceled" } | { type = "expired" } }, in any order.
   -- The batch must have ended (the server refuses otherwise). Raises the error object on
-  -- failure (unknown id, not ended, ...).
+  -- failure (unknown id, not ended, a body cut short, a line that is not JSON, ...). The body is
+  -- read as it arrives, a line at a time (lines.lua): memory stays flat for any batch size.
+  -- Fourth value: the reader, which a Lua 5.4 for loop closes when it ends (break too), canceling
+  -- the transfer; r:close() does it by hand.
   function extras.results(self, id)
     check_id("results", id)
     local batch, err = self:get(id)
     if not batch then errors.raise(err) end
-    local body
-    body, err = transport:request { method = "GET", path = results_path(transport, id, batch),
-                                    raw = true, headers = binary_headers(transport) }
-    if not body then errors.raise(err) end
-    return lines(body)
+    local r
+    r, err = lines.open(transport, { method = "GET", path = results_path(transport, id, batch),
+                                     headers = binary_headers(transport) }, { what = "results line" })
+    if not r then errors.raise(err) end
+    return function()
+      local value, rerr = r:next()
+      if rerr then errors.raise(rerr) end
+      return value
+    end, nil, nil, r
   end
 
   --- Poll get(id) every opts.interval seconds (default 5) until processing_status is "ended"

@@ -491,6 +491,7 @@ end
 --- Send one request. spec: method, path, query (table), body (table), idempotent (default true),
 -- raw (return the body string). Returns the decoded answer | nil, err.
 -- spec.stream: returns the submitted transfer at once (anthropic.stream waits and reads it).
+-- spec.lines: the same, for a body read a line at a time (anthropic.lines).
 -- value: the body, when not spec.body (so one spec can serve every call of a method).
 function Transport:request(spec, value)
   local key, kerr = self:key()
@@ -545,6 +546,7 @@ function Transport:request(spec, value)
   local req = self._submit
   req.method, req.url, req.headers, req.body, req.key = spec.method, self.base_url .. path, headers, body, key
   req.timeout, req.idempotent, req.stream = spec.timeout or self.timeout, spec.idempotent ~= false, spec.stream
+  req.lines = spec.lines -- (a 2xx body read a line at a time: lines.lua)
   req.deadline = spec.stream and self.stream_deadline or nil
   local t, msg, kind = self.engine:submit(req)
   req.url, req.body, req.key = nil, nil, nil -- nothing of this request stays referenced
@@ -556,6 +558,7 @@ function Transport:request(spec, value)
     spec._reservation = reservation -- settled by the stream (stream.lua)
     return t
   end
+  if spec.lines then return t end -- (read by lines.lua)
   M.await(function() return t:done() end)
   if spec.on_done then spec.on_done(function(name) return t:header(name) end, t:status()) end -- (doctor.lua)
   if lim then

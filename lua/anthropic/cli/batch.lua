@@ -25,8 +25,9 @@ usage: anthropic batch submit REQUESTS.jsonl [--state FILE] [--wait] [--out FILE
                     line per change otherwise), then write the results
   --interval S      seconds between polls while waiting (default 5)
   --out FILE        write the results there as JSONL (default: standard output)
-  --order O         input: the results in the order of the input lines (default with --state);
-                    arrival: as they come from the API (less memory)
+  --order O         input: the results in the order of the input lines (default with --state;
+                    one batch's results are held at a time); arrival: as they come from the
+                    API (nothing held: flat memory for any size)
   --max-requests N  at most N requests a batch (default and most 100,000)
   --json            status and list: the API's objects as JSON
   --wide            every column, nothing cut to the terminal's width
@@ -46,7 +47,10 @@ end
 ---------------------------------------------------------------------------------------------------
 -- Reading and checking the input
 
--- -> chunks { { first =, last =, requests = { {custom_id, params}... } } }, ids in input order
+-- Every line is checked, but no request is kept: a chunk is where its lines are (the byte offset
+-- of its first line), and chunk_requests reads them again when the chunk is submitted, so a
+-- 500,000-request input costs one batch's requests in memory, not all of them.
+-- -> chunks { { first =, last =, offset =, count = } }, ids in input order
 --  | nil, problems (an array of "FILE:N: ..." lines)
 local function read_input(path, api_version, max_requests)
   local f, err = io.open(path, "rb")
@@ -54,7 +58,10 @@ local function read_input(path, api_version, max_requests)
   local problems, seen, order = {}, {}, {}
   local chunks, cur, bytes = {}, nil, 0
   local n = 0
-  for line in f:lines() do
+  while true do
+    local at = f:seek()
+    local line = f:read("l")
+    if not line then break end
     n = n + 1
     local function bad(msg)
       if #problems < 50 then problems[#problems + 1] = string.format("%s:%d: %s", path, n, msg) end
@@ -92,12 +99,12 @@ local function read_input(path, api_version, max_requests)
           if type(p.messages) ~= "table" then bad("params.messages must be a list of messages") end
         end
         if #problems == 0 then
-          if not cur or #cur.requests >= max_requests or bytes + #line + 1 > MAX_BYTES then
-            cur = { first = n, requests = {} }
+          if not cur or cur.count >= max_requests or bytes + #line + 1 > MAX_BYTES then
+            cur = { first = n, offset = at, count = 0 }
             chunks[#chunks + 1] = cur
             bytes = 20
           end
-          cur.requests[#cur.requests + 1] = { custom_id = id, params = p }
+          cur.count = cur.count + 1
           cur.last = n
           bytes = bytes + #line + 1
         end
@@ -108,6 +115,30 @@ local function read_input(path, api_version, max_requests)
   if #problems == 0 and #order == 0 then problems[1] = path .. ": no requests in the file" end
   if #problems > 0 then return nil, problems end
   return chunks, order
+end
+
+-- The requests of one chunk, read again from the input. -> list | nil, message
+local function chunk_requests(path, chunk)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, "cannot read " .. path .. ": " .. tostring(err) end
+  f:seek("set", chunk.offset)
+  local list, n = {}, chunk.first - 1
+  while n < chunk.last do
+    local line = f:read("l")
+    if not line then break end
+    n = n + 1
+    if line:match("%S") then
+      local r = json.decode(line)
+      if type(r) ~= "table" then break end
+      list[#list + 1] = { custom_id = r.custom_id, params = r.params }
+    end
+  end
+  f:close()
+  if #list ~= chunk.count then
+    return nil, string.format("%s changed while it was read (lines %d-%d); nothing more was submitted", path,
+      chunk.first, chunk.last)
+  end
+  return list
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -197,24 +228,33 @@ end
 ---------------------------------------------------------------------------------------------------
 -- Results
 
--- Writes the results of the batches to out: in input order (order = the custom_ids in input
--- order, each batch's lines held until the batch is read) or as they arrive.
-local function write_results(client, ids, out, order)
-  local pending = {}
-  local n = 0
-  for _, id in ipairs(ids) do
+-- Writes the results of the batches to out, each batch's read as it arrives (batches:results):
+-- in input order (order = the custom_ids in input order; counts[i] = how many of them batch i
+-- has, in turn: one batch's lines are held at a time, written in order once it is read) or, with
+-- no order, as they arrive (nothing held).
+local function write_results(client, ids, out, order, counts)
+  local n, at = 0, 0
+  for i, id in ipairs(ids) do
+    local pending = order and {}
     for line in client.batches:results(id) do
-      if order then
+      if pending then
         pending[line.custom_id] = common.encode(line)
       else
         out:write(common.encode(line), "\n")
       end
       n = n + 1
     end
-  end
-  if order then
-    for _, cid in ipairs(order) do
-      if pending[cid] then out:write(pending[cid], "\n") end
+    if pending then
+      local last = counts and counts[i] and at + counts[i] or #order
+      for k = at + 1, last do
+        local cid = order[k]
+        if pending[cid] then
+          out:write(pending[cid], "\n")
+          pending[cid] = nil
+        end
+      end
+      for _, text in pairs(pending) do out:write(text, "\n") end -- (an id not in the input: last)
+      at = last
     end
   end
   return n
@@ -268,10 +308,10 @@ local function show(batches, opts)
   end
 end
 
-local function results(client, opts, ids, order)
+local function results(client, opts, ids, order, counts)
   local out, own = open_out(opts.out)
   if not out then return fail(common.ERROR, own) end
-  local ok, n = pcall(write_results, client, ids, out, opts.order ~= "arrival" and order or nil)
+  local ok, n = pcall(write_results, client, ids, out, opts.order ~= "arrival" and order or nil, counts)
   if own then out:close() end
   if not ok then
     if common.is_interrupt(n) then error(n, 0) end
@@ -309,19 +349,22 @@ local function submit(client, opts, path)
       io.stderr:write(string.format("batch %d/%d (lines %d-%d): %s, submitted before\n", i, #chunks, chunk.first,
         chunk.last, done.id))
     else
-      local b, err = client.batches:create { requests = chunk.requests }
+      local list, lerr = chunk_requests(path, chunk)
+      if not list then return fail(common.ERROR, lerr) end
+      local b, err = client.batches:create { requests = list }
+      list = nil -- luacheck: ignore 311 (the next chunk's requests need not meet these)
       if not b then
         return fail(common.ERROR, string.format("batch %d/%d (lines %d-%d): %s%s", i, #chunks, chunk.first, chunk.last,
           common.shell_message(err), i > 1 and opts.state and ("; run the same command again to go on from "
           .. "batch " .. i) or ""))
       end
-      state.batches[i] = { id = b.id, first = chunk.first, last = chunk.last, count = #chunk.requests }
+      state.batches[i] = { id = b.id, first = chunk.first, last = chunk.last, count = chunk.count }
       if opts.state then
         local ok, werr = write_state(opts.state, state)
         if not ok then return fail(common.ERROR, werr) end
       end
       io.stderr:write(string.format("batch %d/%d (lines %d-%d, %s requests): %s\n", i, #chunks, chunk.first,
-        chunk.last, common.group(#chunk.requests), b.id))
+        chunk.last, common.group(chunk.count), b.id))
       if not opts.wait and not opts.state then io.stdout:write(b.id, "\n") end
     end
   end
@@ -331,11 +374,11 @@ local function submit(client, opts, path)
     end
     return common.OK
   end
-  local ids = {}
-  for i, b in ipairs(state.batches) do ids[i] = b.id end
+  local ids, counts = {}, {}
+  for i, b in ipairs(state.batches) do ids[i], counts[i] = b.id, b.count end
   local _, err = wait_all(client, ids, tonumber(opts.interval) or 5)
   if err then return fail(common.ERROR, common.shell_message(err)) end
-  return results(client, opts, ids, order)
+  return results(client, opts, ids, order, counts)
 end
 
 return function(args)
@@ -380,12 +423,14 @@ return function(args)
     local ids, err, st = ids_of(opts, pos)
     if not ids then return fail(common.USAGE, err, true) end
     if sub == "results" then
-      local order
+      local order, counts
       if st and opts.order ~= "arrival" then
         local _, o = read_input(st.input, api_version(), MAX_REQUESTS)
         order = type(o) == "table" and type(o[1]) == "string" and o or nil
+        counts = {}
+        for i, b in ipairs(st.batches) do counts[i] = b.count end
       end
-      return results(client, opts, ids, order)
+      return results(client, opts, ids, order, counts)
     end
     local list = {}
     for _, id in ipairs(ids) do
@@ -399,7 +444,10 @@ return function(args)
   end)
   client:close()
   if not ok then
-    if common.is_interrupt(code) then return common.interrupted("batch " .. sub) end
+    if common.is_interrupt(code) then
+      return common.interrupted("batch " .. sub, sub == "submit" and opts.state
+        and ("run the same command again to go on from " .. opts.state .. " (nothing is submitted twice)") or nil)
+    end
     error(code, 0)
   end
   return code

@@ -1,9 +1,13 @@
 -- Message Batches: POST/GET /v1/messages/batches, GET/DELETE /v1/messages/batches/{id},
--- POST .../{id}/cancel, GET .../{id}/results (JSONL). Batches process on the emulator clock:
--- a batch ends processing_seconds after it was created (default 60; 0 ends it at once), so
--- POST /_emulator/clock {advance = s} moves it along; POST /_emulator/batches
--- {processing_seconds = n} sets the time for new batches. Each request's result is what
--- POST /v1/messages would answer (same validation, same content and usage). See docs/emulator.md.
+-- POST .../{id}/cancel, GET .../{id}/results (JSONL, sent a chunk of lines at a time; the
+-- stream_* faults count lines there). Batches process on their own clock: the emulator clock
+-- (POST /_emulator/clock {advance = s} moves it along) sped up `speed` times (default 1). A batch
+-- ends processing_seconds after it was created (default 60; 0 ends it at once); one still
+-- processing 24 h after creation expires its remaining requests. POST /_emulator/batches sets
+-- processing_seconds, speed and failures (requests that come back errored as a server failure:
+-- by custom_id, by a pattern, or a share of them chosen by a hash of the custom_id). Each other
+-- request's result is what POST /v1/messages would answer (same validation, same content and
+-- usage). See docs/emulator.md.
 local control = require "anthropic.emulator.control"
 local common = require "anthropic.emulator.admin.common"
 local errors = require "anthropic.emulator.errors"
@@ -21,6 +25,26 @@ M.MAX_REQUESTS = 100000
 
 local function bad(message) return errors.response(400, message) end
 
+-- The batches' clock: the emulator clock plus what `speed` added since it was set.
+local function now(emu)
+  local st = emu.batches
+  return emu:now() + st.extra + (st.speed - 1) * (util.now() - st.since)
+end
+
+-- A number in [0, 1) from a custom_id (FNV-1a): the same ids fail at a given rate every run.
+local function share(id)
+  local h = 2166136261
+  for i = 1, #id do h = ((h ~ id:byte(i)) * 16777619) % 4294967296 end
+  return h / 4294967296
+end
+
+-- Whether the failures rule (POST /_emulator/batches {failures = ...}) makes this request fail.
+local function fails(rule, id)
+  if not rule then return false end
+  return (rule.custom_ids and rule.custom_ids[id]) or (rule.pattern and id:find(rule.pattern) ~= nil)
+    or (rule.rate and share(id) < rule.rate) or false
+end
+
 local function not_found(id)
   return errors.response(404, "message_batch_id: no batch with id " .. tostring(id))
 end
@@ -31,9 +55,11 @@ local function finish_time(b, i)
 end
 
 -- The result of one request: the Messages reply, or the error the Messages API would give.
-local function outcome(emu, params, version)
+local function outcome(emu, params, version, failure)
   local err
-  if type(params) ~= "table" then
+  if failure then
+    err = errors.response(500, failure.message or "Internal server error", failure.type or "api_error")
+  elseif type(params) ~= "table" then
     err = bad("params: Input should be a valid dictionary")
   elseif params.stream ~= nil then
     err = bad("stream: streaming is not supported in a batch")
@@ -53,17 +79,17 @@ end
 -- Bring the batch up to the emulator clock: end it (results and counts) when its time has come.
 local function refresh(emu, b)
   if b.ended_at then return end
-  local now = emu:now()
+  local t = now(emu)
   local stop = b.cancel_at and math.min(b.ends, b.cancel_at + M.CANCEL_SECONDS) or b.ends
   local expires = b.created + M.EXPIRES_SECONDS
-  if now < stop and now < expires then return end
+  if t < stop and t < expires then return end
   local ended = math.min(stop, expires)
   local counts = { processing = 0, succeeded = 0, errored = 0, canceled = 0, expired = 0 }
   local results = {}
   for i, r in ipairs(b.requests) do
     local res
     if finish_time(b, i) <= ended then
-      res = outcome(emu, r.params, b.api_version)
+      res = outcome(emu, r.params, b.api_version, fails(b.failures, r.custom_id) and b.failures)
     elseif ended == expires and expires < stop then
       res = { type = "expired" }
     else
@@ -73,7 +99,7 @@ local function refresh(emu, b)
     results[i] = json.encode { custom_id = r.custom_id, result = res }
   end
   b.ended_at, b.counts, b.requests = ended, counts, nil
-  b.results = table.concat(results, "\n") .. "\n"
+  b.results = results -- one JSON line each
 end
 
 local function time_or_null(t)
@@ -138,9 +164,9 @@ local function create(emu, req)
     requests[i] = { custom_id = id, params = r.params }
   end
   local store = emu.batches
-  local now = emu:now()
-  local b = { id = util.random_id("msgbatch_01", 22), created = now, ends = now + store.processing_seconds,
-              requests = requests, n = #requests, api_version = req.api_version }
+  local t = now(emu)
+  local b = { id = util.random_id("msgbatch_01", 22), created = t, ends = t + store.processing_seconds,
+              requests = requests, n = #requests, api_version = req.api_version, failures = store.failures }
   store.by_id[b.id] = b
   table.insert(store.order, 1, b)
   return { status = 200, body = info(emu, b, req.headers.host) }
@@ -163,7 +189,7 @@ local function cancel(emu, req)
   if not b then return err end
   refresh(emu, b)
   if not b.ended_at and not b.cancel_at then
-    b.cancel_at = emu:now()
+    b.cancel_at = now(emu)
   end
   return { status = 200, body = info(emu, b, req.headers.host) }
 end
@@ -192,17 +218,17 @@ local function results(emu, req)
     return bad(string.format("Batch %s has not ended (processing_status %s); results are available once it ends",
       b.id, b.cancel_at and "canceling" or "in_progress"))
   end
-  if emu:now() >= b.ended_at + M.RESULTS_SECONDS then
+  if now(emu) >= b.ended_at + M.RESULTS_SECONDS then
     return errors.response(404, "The results of batch " .. b.id .. " are no longer available (kept 29 days)")
   end
-  return { status = 200, body = b.results, content_type = "application/x-jsonl" }
+  return { status = 200, lines = b.results, content_type = "application/x-jsonl" }
 end
 
 function M.register(emu, opts)
   local seconds = opts and opts.batch_seconds or M.PROCESSING_SECONDS
   if type(seconds) ~= "number" or seconds < 0 then return nil, "batch_seconds: must be a number >= 0" end
   local function reset()
-    emu.batches = { by_id = {}, order = {}, processing_seconds = seconds }
+    emu.batches = { by_id = {}, order = {}, processing_seconds = seconds, speed = 1, extra = 0, since = util.now() }
   end
   reset()
   emu:on_reset(reset)
@@ -212,17 +238,85 @@ function M.register(emu, opts)
   emu:route("GET", ID .. "$", get, { auth = "api" })
   emu:route("DELETE", ID .. "$", delete, { auth = "api" })
   emu:route("POST", ID .. "/cancel$", cancel, { auth = "api" })
-  emu:route("GET", ID .. "/results$", results, { auth = "api" })
-  -- { processing_seconds = n }: how long new batches take on the emulator clock (0: they end at once).
+  emu:route("GET", ID .. "/results$", results, { auth = "api", line_body = true })
   control.add("POST /_emulator/batches", function(e, _, body)
-    local n = body.processing_seconds
-    if type(n) ~= "number" or n < 0 or n ~= n then return bad("processing_seconds: must be a number >= 0") end
-    e.batches.processing_seconds = n
-    return { status = 200, body = { processing_seconds = n } }
+    local store = e.batches
+    local changes, err = M.check_settings(body)
+    if not changes then return bad(err) end
+    if changes.speed then -- what the old speed added so far stays; the new one counts from now
+      store.extra = now(e) - e:now()
+      store.since, store.speed = util.now(), changes.speed
+    end
+    if changes.processing_seconds then store.processing_seconds = changes.processing_seconds end
+    if changes.failures ~= nil then store.failures = changes.failures or nil end
+    return { status = 200, body = M.settings(e) }
   end)
-  control.add("GET /_emulator/batches", function(e)
-    return { status = 200, body = { processing_seconds = e.batches.processing_seconds, count = #e.batches.order } }
-  end)
+  control.add("GET /_emulator/batches", function(e) return { status = 200, body = M.settings(e) } end)
+end
+
+-- What GET /_emulator/batches shows.
+function M.settings(emu)
+  local st = emu.batches
+  local f = st.failures
+  return { processing_seconds = st.processing_seconds, speed = st.speed, count = #st.order,
+    now = util.rfc3339(now(emu)), failures = f and { rate = f.rate, pattern = f.pattern, custom_ids = f.ids,
+      type = f.type, message = f.message } or json.null }
+end
+
+local ERROR_TYPES = { api_error = true, overloaded_error = true, rate_limit_error = true, timeout_error = true }
+
+-- POST /_emulator/batches: { processing_seconds = n >= 0, speed = x >= 1 (the batches' clock runs
+-- x times the emulator's), failures = { rate = 0..1, pattern = "^lua pattern on custom_id",
+-- custom_ids = { ... }, type = "api_error" | "overloaded_error" | ..., message } | false (none) },
+-- each optional. Failures apply to batches created after. -> the changes | nil, message
+function M.check_settings(body)
+  local c = {}
+  local n = body.processing_seconds
+  if n ~= nil then
+    if type(n) ~= "number" or n < 0 or n ~= n then return nil, "processing_seconds: must be a number >= 0" end
+    c.processing_seconds = n
+  end
+  local x = body.speed
+  if x ~= nil then
+    if type(x) ~= "number" or not (x >= 1 and x <= 1e9) then return nil, "speed: must be a number from 1 to 1e9" end
+    c.speed = x
+  end
+  local f = body.failures
+  if f == false or f == json.null then
+    c.failures = false
+  elseif f ~= nil then
+    if type(f) ~= "table" then return nil, "failures: must be an object, or false for none" end
+    local rule = { type = f.type, message = f.message }
+    for k in pairs(f) do
+      if k ~= "rate" and k ~= "pattern" and k ~= "custom_ids" and k ~= "type" and k ~= "message" then
+        return nil, "failures." .. tostring(k) .. ": unknown (rate, pattern, custom_ids, type, message)"
+      end
+    end
+    if f.rate ~= nil then
+      if type(f.rate) ~= "number" or not (f.rate >= 0 and f.rate <= 1) then
+        return nil, "failures.rate: must be a number from 0 to 1"
+      end
+      rule.rate = f.rate
+    end
+    if f.pattern ~= nil then
+      if type(f.pattern) ~= "string" or not pcall(string.find, "", f.pattern) then
+        return nil, "failures.pattern: must be a Lua pattern"
+      end
+      rule.pattern = f.pattern
+    end
+    if f.custom_ids ~= nil then
+      if not common.is_list(f.custom_ids) then return nil, "failures.custom_ids: must be a list of custom_ids" end
+      rule.custom_ids, rule.ids = {}, f.custom_ids
+      for _, id in ipairs(f.custom_ids) do rule.custom_ids[tostring(id)] = true end
+    end
+    if f.type ~= nil and not ERROR_TYPES[f.type] then
+      return nil, "failures.type: one of api_error, overloaded_error, rate_limit_error, timeout_error"
+    end
+    if f.message ~= nil and type(f.message) ~= "string" then return nil, "failures.message: must be a string" end
+    c.failures = rule
+  end
+  if next(c) == nil then return nil, "give processing_seconds, speed or failures" end
+  return c
 end
 
 return M

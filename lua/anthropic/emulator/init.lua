@@ -117,7 +117,7 @@ end
 function Emulator:route(method, pattern, handler, opts)
   opts = opts or {}
   local r = { method = method, pattern = pattern, handler = handler, auth = opts.auth,
-              stream_faults = opts.stream_faults }
+              stream_faults = opts.stream_faults, line_body = opts.line_body }
   local list = opts.fallback and self.fallbacks or self.routes
   list[#list + 1] = r
 end
@@ -262,6 +262,51 @@ function Emulator:send_stream(conn, req, res, fault)
   return outcome, ok and keep
 end
 
+-- A body that is a list of lines (res.lines: JSONL, the results of a batch), sent chunked, about
+-- 32 KB a chunk, so a large one goes out as it is written. A stream_* fault counts lines:
+-- stream_reset_after K resets the connection after K lines, stream_truncate_after K ends the body
+-- there, stream_stall_after K stops sending, stream_error_after K sends a line that is not JSON
+-- (a proxy's page spliced in) and ends. -> outcome, keep_alive
+function Emulator:send_lines(conn, req, res, fault)
+  local headers = util.copy(res.headers or {})
+  headers["content-type"] = res.content_type or "application/x-jsonl"
+  headers["transfer-encoding"] = "chunked"
+  local keep = req.keep_alive and not self.stopping
+  if not self:head(conn, req, res.status, headers, keep) then return "canceled", false end
+  local lines, redact = res.lines, self.state:redactor()
+  local stop = fault and fault.after or math.huge
+  local buf, size = {}, 0
+  local function flush()
+    if #buf == 0 then return true end
+    local data = redact(table.concat(buf))
+    buf, size = {}, 0
+    return conn:write_chunk(data)
+  end
+  for i = 1, math.min(#lines, stop) do
+    buf[#buf + 1] = lines[i] .. "\n"
+    size = size + #lines[i] + 1
+    if size >= 32768 and not flush() then return "canceled", false end
+  end
+  if not flush() then return "canceled", false end
+  if fault and stop < #lines then
+    local action = fault.action
+    if action == "stream_reset_after" then
+      conn:abort()
+      return action, false
+    elseif action == "stream_stall_after" then
+      conn:wait_gone()
+      return "canceled", false
+    elseif action == "stream_error_after" then
+      if not (conn:write_chunk("<html><body>502 Bad Gateway</body></html>\n") and conn:end_chunks()) then
+        return "canceled", false
+      end
+      return action, keep
+    end -- stream_truncate_after: the body ends there
+  end
+  if not conn:end_chunks() then return "canceled", false end
+  return "complete", keep
+end
+
 ---------------------------------------------------------------------------------------------------
 -- The request pipeline
 
@@ -339,6 +384,8 @@ function Emulator:handle(conn, req)
   if route and route.stream_faults then
     local body = self:json_body(req)
     streaming = body and body.stream == true or false
+  elseif route and route.line_body then -- (a JSONL body: stream_* faults count its lines)
+    streaming = true
   end
   local fault = self.state:take_fault(req.path, streaming, req.method)
   if fault then entry.fault = fault.spec end
@@ -359,6 +406,8 @@ function Emulator:handle(conn, req)
     local res = self:dispatch(req, route, captures, allowed)
     if res.stream then
       outcome, keep = self:send_stream(conn, req, res, fault and fault.stream_only and fault or nil)
+    elseif res.lines then
+      outcome, keep = self:send_lines(conn, req, res, fault and fault.stream_only and fault or nil)
     else
       outcome, keep = self:send(conn, req, res)
     end
