@@ -157,6 +157,22 @@ bench: deps
 bench-body: build
 	@BUILD=$(BUILD) LUA=$(LUA) $(LUA) bench/peak_body.lua $(BENCH_BODY_MIB)
 
+# examples/host: a C program with a 60 Hz frame loop embedding $(LUA) (make host LUA=luajit for
+# LuaJIT) into $(BUILD)/host. `make host-bench` runs it against the emulator on 5.4 and LuaJIT and
+# writes the figures into docs/embedding.md (bench/host.lua). Never part of `make test`.
+.PHONY: host host-bench
+host: build
+	@$(MAKE) --no-print-directory $(BUILD)/host
+
+$(BUILD)/host: examples/host/host.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $< $$($(PKG_CONFIG) --cflags --libs $(LUA)) -lm -ldl
+
+host-bench:
+	@$(MAKE) --no-print-directory host LUA=lua5.4
+	@$(MAKE) --no-print-directory host LUA=luajit
+	@lua5.4 bench/host.lua docs/embedding.md
+
 # Token-aware pacing against the emulator's rate limits (also the last step of `make bench`):
 # the figures go into docs/performance.md (bench/pacing.lua).
 .PHONY: bench-pacing

@@ -897,10 +897,16 @@ static int setup_easy(ae_xfer *x, const ae_request *req, const ae_route *route) 
   SET(CURLOPT_OPENSOCKETDATA, x);
   x->loopback_only = route->loopback_only;
   /* the CAs to trust: the caller's instead of the system's, else libcurl's defaults (a pooled
-   * handle still holds the previous request's); libcurl copies the strings */
+   * handle still holds the previous request's); libcurl copies the strings. Of the defaults, the
+   * bundle alone when there is one: libcurl keeps a parsed bundle in the multi handle for the next
+   * connections (its CA cache, 7.87+) only when no CA directory is set, and Debian's libcurl
+   * defaults to both (/etc/ssl/certs/ca-certificates.crt and /etc/ssl/certs, the same
+   * certificates): with both, every new HTTPS connection parsed the whole bundle again inside
+   * one step (about 15 ms here: docs/embedding.md, host-bench) */
   int own_ca = req->ca_file || req->ca_path;
-  SET(CURLOPT_CAINFO, own_ca ? req->ca_file : x->eng->default_cainfo);
-  SET(CURLOPT_CAPATH, own_ca ? req->ca_path : x->eng->default_capath);
+  const ae_engine *e = x->eng;
+  SET(CURLOPT_CAINFO, own_ca ? req->ca_file : e->default_cainfo);
+  SET(CURLOPT_CAPATH, own_ca ? req->ca_path : e->default_cainfo ? NULL : e->default_capath);
   /* a stream has no total limit (a healthy one may run for long): x->idle instead */
   SET(CURLOPT_TIMEOUT_MS, req->timeout > 0 && !req->stream ? (long)(req->timeout * 1000.0) : 0L);
   SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout > 0 ? (long)(req->connect_timeout * 1000.0) : 0L);
