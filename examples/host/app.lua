@@ -65,8 +65,10 @@ end
 
 -- -> requests, bytes, events, ok, problem
 function M.result()
-  local _, err = state.task:wait()
-  if err then state.ok, state.problem = false, tostring(err) end
+  if state.task.done then -- (wait() on a task that is not done would drive it to the end)
+    local _, err = state.task:wait()
+    if err then state.ok, state.problem = false, tostring(err) end
+  end
   return state.requests, state.bytes, state.events, state.ok, state.problem or ""
 end
 
