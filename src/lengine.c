@@ -93,6 +93,14 @@ static int engine_connections(lua_State *L) {
   return 1;
 }
 
+/* eng:warm_tls(ca_file|nil, ca_path|nil) -> boolean: see ae_engine_warm_tls */
+static int engine_warm_tls(lua_State *L) {
+  ae_engine *e = checkengine(L, 1);
+  const char *file = luaL_optstring(L, 2, NULL), *path = luaL_optstring(L, 3, NULL);
+  lua_pushboolean(L, ae_engine_warm_tls(e, file, path));
+  return 1;
+}
+
 /* eng:budget(bytes, events): stream bytes and events one step may take in (0 = no limit) */
 static int engine_budget(lua_State *L) {
   ae_engine *e = checkengine(L, 1);
@@ -520,6 +528,7 @@ static const luaL_Reg engine_methods[] = {
     {"step", engine_step},     {"timeout", engine_timeout},
     {"wait", engine_wait},     {"close", engine_close},   {"connections", engine_connections},
     {"changes", engine_changes}, {"pollfd", engine_pollfd}, {"budget", engine_budget},
+    {"warm_tls", engine_warm_tls},
     {NULL, NULL}};
 
 static const luaL_Reg xfer_meta[] = {
