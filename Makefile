@@ -26,19 +26,20 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(SANITIZE)
 
 # Pure parts: no Lua headers, unit-tested alone by spec/c/test_*.c.
-PURE_SRC = $(filter $(wildcard src/*.c),src/retry.c src/dotenv.c src/secret.c src/sse.c src/jtext.c src/pollset.c src/loopback.c)
+PURE_SRC = $(filter $(wildcard src/*.c),src/retry.c src/dotenv.c src/secret.c src/sse.c src/jtext.c src/pollset.c src/loopback.c src/platform.c)
 # Lua bindings and the libcurl engine.
 CORE_SRC = $(wildcard src/*.c)
 CORE_OBJ = $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 CORE_SO  = $(BUILD)/anthropic/core.so
 
-CTESTS = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/test_*.c)) $(BUILD)/test_jtext_portable
+CTESTS = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/test_*.c)) $(BUILD)/test_jtext_portable \
+  $(BUILD)/test_pollset_poll
 
 # lua-sec and openssl: the emulator's HTTPS (spec/tls_spec.lua, make test-tls); nginx: an HTTP/2
 # TLS terminator for spec/leak_spec.lua (helpers/terminator.lua).
 DEB_PKGS = lua5.4 liblua5.4-dev $(if $(filter lua5.4,$(LUA)),,$(VM_PKGS)) libcurl4-openssl-dev lua-cjson lua-busted lua-socket lua-sec openssl nginx lua-check pkg-config gcc make
 
-.PHONY: all deps build ctest lint test test-tls demo clean fuzz fuzz-deps fuzz-smoke valgrind install sanitize
+.PHONY: all deps build ctest lint test test-tls test-poll demo clean fuzz fuzz-deps fuzz-smoke valgrind install sanitize
 
 all: build
 
@@ -70,11 +71,16 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h)
 
 $(CORE_SO): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(SANITIZE) -o $@ $(CORE_OBJ) $(CURL_LIBS)
+	$(CC) -shared $(SANITIZE) -o $@ $(CORE_OBJ) $(CURL_LIBS) -pthread
 
 $(BUILD)/test_%: spec/c/test_%.c $(PURE_SRC) $(wildcard src/*.h) spec/c/check.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(PURE_SRC)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(PURE_SRC) -pthread
+
+# pollset.c's poll(2) thread and platform.c's fallbacks (what other systems build), here on Linux.
+$(BUILD)/test_pollset_poll: spec/c/test_pollset.c $(PURE_SRC) $(wildcard src/*.h) spec/c/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(PORTABLE) -Isrc -o $@ $< $(PURE_SRC) -pthread
 
 # jtext.c again without SSE2, so the word-at-a-time scan other machines use is tested here too.
 $(BUILD)/test_jtext_portable: spec/c/test_jtext.c $(PURE_SRC) $(wildcard src/*.h) spec/c/check.h
@@ -106,6 +112,19 @@ TLS_SPECS = spec/stream_spec.lua spec/batches_spec.lua spec/fault_matrix_spec.lu
 test-tls: deps
 	@$(MAKE) --no-print-directory build
 	@LUA=$(LUA) TLS_SPECS="$(TLS_SPECS)" sh spec/run-tls.sh
+
+# What a system without epoll, getrandom and explicit_bzero builds (src/platform.h), on Linux: the
+# core with the poll(2) pollset thread, /dev/urandom and the volatile wipe, into build-poll/, then
+# the specs of the pollable descriptor and the tasks against it, and pollset.c's unit test.
+PORTABLE = -DANTHROPIC_FORCE_POLL -DANTHROPIC_FORCE_PORTABLE
+POLL_BUILD = build-poll
+test-poll: deps
+	@$(MAKE) --no-print-directory build BUILD=$(POLL_BUILD) CFLAGS="$(CFLAGS) $(PORTABLE)"
+	@$(MAKE) --no-print-directory $(POLL_BUILD)/test_pollset_poll BUILD=$(POLL_BUILD) && $(POLL_BUILD)/test_pollset_poll
+	@$(MAKE) --no-print-directory build LUA=lua5.4 BUILD=build # (the emulator's)
+	@$(LUA) "$$(command -v busted)" --cpath="./$(POLL_BUILD)/?.so" -o TAP spec/pollfd_spec.lua spec/tasks_spec.lua \
+	  > $(POLL_BUILD)/busted.log 2>&1; rc=$$?; tail -n 1 $(POLL_BUILD)/busted.log; \
+	  grep -E -A12 "^not ok" $(POLL_BUILD)/busted.log; exit $$rc
 
 demo: deps
 	@$(MAKE) --no-print-directory build
@@ -272,4 +291,4 @@ install: build
 	install -m 755 bin/anthropic $(DESTDIR)$(INST_BINDIR)/anthropic
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD) build-lua5.3 build-lua5.1 build-luajit
+	rm -rf $(BUILD) $(SAN_BUILD) $(POLL_BUILD) build-lua5.3 build-lua5.1 build-luajit

@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "curl_alloc.h"
+#include "platform.h"
 #include "pollset.h"
 #include "retry.h"
 #include "route.h"
@@ -655,7 +655,7 @@ ae_engine *ae_engine_new(char *err, size_t errlen) {
     free(e);
     return NULL;
   }
-  if (getrandom(&e->rng, sizeof e->rng, GRND_NONBLOCK) != (ssize_t)sizeof e->rng)
+  if (ae_random_bytes(&e->rng, sizeof e->rng) != 0)
     e->rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)e;
   if (!e->rng) e->rng = 0x9e3779b97f4a7c15ULL;
   e->budget_bytes = AE_STEP_BYTES;
