@@ -115,12 +115,15 @@ test-tls: deps
 
 # What a system without epoll, getrandom and explicit_bzero builds (src/platform.h), on Linux: the
 # core with the poll(2) pollset thread, /dev/urandom and the volatile wipe, into build-poll/, then
-# the specs of the pollable descriptor and the tasks against it, and pollset.c's unit test.
+# the C unit tests built the same way, and the specs of the pollable descriptor and the tasks
+# against that core.
 PORTABLE = -DANTHROPIC_FORCE_POLL -DANTHROPIC_FORCE_PORTABLE
 POLL_BUILD = build-poll
 test-poll: deps
 	@$(MAKE) --no-print-directory build BUILD=$(POLL_BUILD) CFLAGS="$(CFLAGS) $(PORTABLE)"
-	@$(MAKE) --no-print-directory $(POLL_BUILD)/test_pollset_poll BUILD=$(POLL_BUILD) && $(POLL_BUILD)/test_pollset_poll
+	@$(MAKE) --no-print-directory ctest BUILD=$(POLL_BUILD) CFLAGS="$(CFLAGS) $(PORTABLE)"
+	@for t in $(patsubst $(BUILD)/%,$(POLL_BUILD)/%,$(CTESTS)); do $$t >$$t.log 2>&1 || { cat $$t.log; exit 1; }; done; \
+	  echo "C unit tests with the fallbacks: passed"
 	@$(MAKE) --no-print-directory build LUA=lua5.4 BUILD=build # (the emulator's)
 	@$(LUA) "$$(command -v busted)" --cpath="./$(POLL_BUILD)/?.so" -o TAP spec/pollfd_spec.lua spec/tasks_spec.lua \
 	  > $(POLL_BUILD)/busted.log 2>&1; rc=$$?; tail -n 1 $(POLL_BUILD)/busted.log; \

@@ -633,7 +633,7 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_soc
     x->peer_refused = 1;
     return CURL_SOCKET_BAD;
   }
-  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  return ae_socket(a->family, a->socktype, a->protocol, 0);
 }
 
 static int sockopt_count(void *ud, curl_socket_t fd, curlsocktype purpose) {
@@ -1086,7 +1086,7 @@ static size_t warm_discard(char *p, size_t size, size_t n, void *ud) {
 
 /* A listening socket on 127.0.0.1, port chosen by the kernel. -> fd (port in *port) | -1 */
 static int warm_listener(int *port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int fd = ae_socket(AF_INET, SOCK_STREAM, 0, 1);
   if (fd < 0) return -1;
   struct sockaddr_in a;
   socklen_t len = sizeof a;

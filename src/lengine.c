@@ -74,7 +74,8 @@ static int engine_pollfd(lua_State *L) {
   int fd = ae_engine_pollfd(checkengine(L, 1));
   if (fd < 0) {
     lua_pushnil(L);
-    lua_pushliteral(L, "no pollable descriptor on this system (needs epoll); call step() each frame");
+    lua_pushliteral(L, "no pollable descriptor (the system refused an epoll instance, or a pipe and a thread); "
+                        "call anthropic.poll(0) each frame instead");
     return 2;
   }
   lua_pushinteger(L, fd);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #ifdef AE_HAVE_GETRANDOM
 #include <sys/random.h>
 #endif
@@ -52,5 +53,41 @@ int ae_random_bytes(void *p, size_t n) {
   }
   close(fd);
   return n == 0 ? 0 : -1;
+#endif
+}
+
+#ifndef AE_HAVE_SOCK_CLOEXEC
+static int set_flags(int fd, int nonblock) {
+  int fl = fcntl(fd, F_GETFD);
+  if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) return -1;
+  if (nonblock && ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)) return -1;
+  return 0;
+}
+#endif
+
+int ae_socket(int family, int type, int protocol, int nonblock) {
+#ifdef AE_HAVE_SOCK_CLOEXEC
+  return socket(family, type | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), protocol);
+#else
+  int fd = socket(family, type, protocol);
+  if (fd >= 0 && set_flags(fd, nonblock) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+#endif
+}
+
+int ae_pipe(int fds[2], int nonblock) {
+#ifdef AE_HAVE_SOCK_CLOEXEC
+  return pipe2(fds, O_CLOEXEC | (nonblock ? O_NONBLOCK : 0));
+#else
+  if (pipe(fds) < 0) return -1;
+  if (set_flags(fds[0], nonblock) < 0 || set_flags(fds[1], nonblock) < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return -1;
+  }
+  return 0;
 #endif
 }

@@ -6,7 +6,9 @@
  *                      thread waits in poll(2) on the sockets and makes a pipe readable
  *   ae_wipe            explicit_bzero (glibc 2.25+, the BSDs), memset_s (macOS, C11 Annex K),
  *                      else stores through a volatile pointer; never optimised away
- *   ae_random_bytes    getrandom (Linux), arc4random_buf (the BSDs, macOS), else /dev/urandom */
+ *   ae_random_bytes    getrandom (Linux), arc4random_buf (the BSDs, macOS), else /dev/urandom
+ *   ae_socket, ae_pipe close-on-exec descriptors: SOCK_CLOEXEC / pipe2 where the system has them
+ *                      (not macOS), else fcntl(FD_CLOEXEC) right after */
 #ifndef AE_PLATFORM_H
 #define AE_PLATFORM_H
 
@@ -34,6 +36,15 @@
 #undef AE_HAVE_GETRANDOM
 #undef AE_HAVE_ARC4RANDOM
 #endif
+
+#if (defined(__linux__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) || \
+     defined(__DragonFly__)) && !defined(ANTHROPIC_FORCE_PORTABLE)
+#define AE_HAVE_SOCK_CLOEXEC 1 /* SOCK_CLOEXEC and pipe2 */
+#endif
+
+/* socket(2) and pipe(2) with close-on-exec set (and O_NONBLOCK too when nonblock). -> as theirs */
+int ae_socket(int family, int type, int protocol, int nonblock);
+int ae_pipe(int fds[2], int nonblock);
 
 /* Overwrite n bytes at p with zeros, in a way the compiler keeps. */
 void ae_wipe(void *p, size_t n);

@@ -91,7 +91,6 @@ int ae_pollset_count(const ae_pollset *ps) {
 
 #else /* AE_POLLSET_POLL: a helper thread waits in poll(2) and makes a pipe readable */
 
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
@@ -115,18 +114,7 @@ struct ae_pollset {
   struct pollfd local[FD_SETSIZE + 1]; /* the thread's copy, wake[0] first */
 };
 
-static int nonblock_pipe(int p[2]) {
-  if (pipe(p) < 0) return -1;
-  for (int i = 0; i < 2; i++) {
-    int fl = fcntl(p[i], F_GETFL);
-    if (fl < 0 || fcntl(p[i], F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(p[i], F_SETFD, FD_CLOEXEC) < 0) {
-      close(p[0]);
-      close(p[1]);
-      return -1;
-    }
-  }
-  return 0;
-}
+static int nonblock_pipe(int p[2]) { return ae_pipe(p, 1); }
 
 static void drain(int fd) {
   char buf[64];

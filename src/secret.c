@@ -319,7 +319,7 @@ static int ms_left(double deadline) {
  * them when the host runs with stdin or stdout closed. */
 static int make_pipe(int fds[2]) {
   int e = 0;
-  if (pipe2(fds, O_CLOEXEC) < 0) return -1;
+  if (ae_pipe(fds, 0) < 0) return -1;
   for (int i = 0; i < 2; i++) {
     if (fds[i] < 3) {
       int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
