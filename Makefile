@@ -188,7 +188,7 @@ host: build
 
 $(BUILD)/host: examples/host/host.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $< $$($(PKG_CONFIG) --cflags --libs $(LUA)) -lm -ldl
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $< $$($(PKG_CONFIG) --cflags --libs $(LUA)) -lm -ldl -pthread
 
 host-bench:
 	@$(MAKE) --no-print-directory host LUA=lua5.4

@@ -11,7 +11,7 @@ describe("examples/host", function()
     host = dir .. "/host"
     local out, err, status = util.run({ "sh", "-c",
       "cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -o \"$0\" examples/host/host.c " ..
-      "$(pkg-config --cflags --libs \"$1\") -lm -ldl", host, util.vm(util.LUA) })
+      "$(pkg-config --cflags --libs \"$1\") -lm -ldl -pthread", host, util.vm(util.LUA) })
     assert(status == 0, "building examples/host/host.c failed:\n" .. out .. err)
     key = emulator.make_key("api03")
     emu = emulator.start { keys = { key }, tls = false }
@@ -50,6 +50,19 @@ describe("examples/host", function()
       assert.is_true(r.worst_ms >= r.p99_ms and r.p99_ms >= 0)
     end)
   end
+
+  it("one Lua state per thread: three threads stream at once, each reply in full", function()
+    emu:stream_options { event_delay = 0.002 }
+    local _, out, status = run { "--threads", "3", "--mode", "pollfd", "--requests", "2", "--words", "40" }
+    assert.equal(0, status, out)
+    local n = 0
+    for k, line in out:gmatch("thread (%d)\n(reply: [^\n]*)") do
+      n = n + 1
+      assert.equal(tostring(n), k)
+      assert.matches("requests=2 .*complete=yes", line)
+    end
+    assert.equal(3, n, out)
+  end)
 
   it("says so when the reply does not arrive within its frames", function()
     emu:faults { { path = "/v1/messages", delay = 5 } }

@@ -4,12 +4,15 @@
  * number of frames over 2 ms.
  *
  *   host [--mode poll|pollfd] [--requests N] [--words N] [--fresh] [--echo] [--max-frames N]
- *        [--trace] [--app FILE] [--path LUA_PATH] [--cpath LUA_CPATH]
+ *        [--threads N] [--trace] [--app FILE] [--path LUA_PATH] [--cpath LUA_CPATH]
  *
  *   poll     every frame calls anthropic.poll(0) once, then sleeps to the next frame deadline
  *   pollfd   every frame waits, until the frame deadline at most, on anthropic.pollfd() with
  *            poll(2) and the timeout anthropic.timeout() gives; it calls poll(0) only when the
  *            descriptor is readable or that timeout is over, then sleeps to the deadline
+ *
+ * --threads N runs N of these at once, each thread with a Lua state of its own (its own engine),
+ * and prints each one's lines after "thread K" once all are done.
  *
  * The key, the base URL and the CA file come from the environment, as for any client
  * (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, ANTHROPIC_CA_FILE). Frames are paced with
@@ -28,6 +31,7 @@
 #include <lua.h>
 #include <lualib.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +57,19 @@ static void sleep_until(long long deadline) {
   while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
   }
 }
+
+typedef struct {
+  const char *mode, *app, *path, *cpath;
+  long requests, words, max_frames;
+  int fresh, echo, trace, fdmode;
+} options;
+
+typedef struct {
+  const options *o;
+  char *out;    /* what the run printed (open_memstream) */
+  size_t len;
+  int status;
+} run;
 
 typedef struct {
   lua_State *L;
@@ -92,16 +109,20 @@ static const char *arg_value(int argc, char **argv, int *i) {
   return argv[++*i];
 }
 
+static int run_host(const options *o, FILE *out);
+static void *run_thread(void *ud);
+
 int main(int argc, char **argv) {
   const char *mode = "poll", *app = "examples/host/app.lua";
   const char *path = "./lua/?.lua;./lua/?/init.lua", *cpath = "./build/?.so";
-  long requests = 1, words = 200, max_frames = 60 * 120;
+  long requests = 1, words = 200, max_frames = 60 * 120, threads = 1;
   int fresh = 0, echo = 0, trace = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--mode")) mode = arg_value(argc, argv, &i);
     else if (!strcmp(argv[i], "--requests")) requests = atol(arg_value(argc, argv, &i));
     else if (!strcmp(argv[i], "--words")) words = atol(arg_value(argc, argv, &i));
     else if (!strcmp(argv[i], "--max-frames")) max_frames = atol(arg_value(argc, argv, &i));
+    else if (!strcmp(argv[i], "--threads")) threads = atol(arg_value(argc, argv, &i));
     else if (!strcmp(argv[i], "--app")) app = arg_value(argc, argv, &i);
     else if (!strcmp(argv[i], "--path")) path = arg_value(argc, argv, &i);
     else if (!strcmp(argv[i], "--cpath")) cpath = arg_value(argc, argv, &i);
@@ -118,11 +139,38 @@ int main(int argc, char **argv) {
     fprintf(stderr, "host: --mode is poll or pollfd, not %s\n", mode);
     return 2;
   }
-  if (requests < 1 || words < 1 || max_frames < 1) {
-    fprintf(stderr, "host: --requests, --words and --max-frames take a whole number >= 1\n");
+  if (requests < 1 || words < 1 || max_frames < 1 || threads < 1 || threads > 16) {
+    fprintf(stderr, "host: --requests, --words and --max-frames take a whole number >= 1, --threads 1 to 16\n");
     return 2;
   }
+  options o = {mode, app, path, cpath, requests, words, max_frames, fresh, echo, trace, fdmode};
+  if (threads == 1) return run_host(&o, stdout);
+  /* one Lua state per thread, each with its own frame loop; their outputs in thread order */
+  pthread_t tid[16];
+  run runs[16];
+  int status = 0;
+  for (long t = 0; t < threads; t++) {
+    runs[t] = (run){&o, NULL, 0, 2};
+    if (pthread_create(&tid[t], NULL, run_thread, &runs[t]) != 0) {
+      fprintf(stderr, "host: pthread_create failed\n");
+      return 2;
+    }
+  }
+  for (long t = 0; t < threads; t++) {
+    pthread_join(tid[t], NULL);
+    printf("thread %ld\n", t + 1);
+    if (runs[t].out) fwrite(runs[t].out, 1, runs[t].len, stdout);
+    free(runs[t].out);
+    if (runs[t].status > status) status = runs[t].status;
+  }
+  return status;
+}
 
+/* One Lua state and its frame loop, start to end; prints to out. -> the exit status */
+static int run_host(const options *o, FILE *out) {
+  const char *path = o->path, *cpath = o->cpath, *app = o->app;
+  long requests = o->requests, words = o->words, max_frames = o->max_frames;
+  int fresh = o->fresh, echo = o->echo, trace = o->trace, fdmode = o->fdmode;
   /* Start-up, before the first frame: the VM, the module, the app. */
   host h = {luaL_newstate(), 0, 0, 0};
   if (!h.L) return fprintf(stderr, "host: out of memory\n"), 2;
@@ -198,7 +246,7 @@ int main(int argc, char **argv) {
   long events = (long)lua_tointeger(h.L, -3);
   int ok = lua_toboolean(h.L, -2) && got == requests && !running;
   const char *problem = running ? "not finished within --max-frames" : lua_tostring(h.L, -1);
-  printf("reply: requests=%ld bytes=%ld events=%ld complete=%s%s%s\n", got, bytes, events,
+  fprintf(out, "reply: requests=%ld bytes=%ld events=%ld complete=%s%s%s\n", got, bytes, events,
          ok ? "yes" : "no", problem && *problem ? " " : "", problem ? problem : "");
   lua_pop(h.L, 5);
 
@@ -208,7 +256,7 @@ int main(int argc, char **argv) {
     sum += spent[i];
     over += spent[i] > OVER_NS;
     if (spent[i] > spent[worst_at]) worst_at = i;
-    if (trace) printf("frame %ld %.3f\n", i, spent[i] / 1e6);
+    if (trace) fprintf(out, "frame %ld %.3f\n", i, spent[i] / 1e6);
   }
   long long first = spent[0], worst_cpu = 0;
   for (long i = 0; i < frames; i++)
@@ -216,7 +264,7 @@ int main(int argc, char **argv) {
   qsort(spent, (size_t)frames, sizeof *spent, cmp_ll);
   long p99 = (long)((double)frames * 0.99);
   if (p99 >= frames) p99 = frames - 1;
-  printf("frames: frames=%ld serviced=%ld worst_ms=%.3f p99_ms=%.3f mean_ms=%.3f over_2ms=%lld late=%ld "
+  fprintf(out, "frames: frames=%ld serviced=%ld worst_ms=%.3f p99_ms=%.3f mean_ms=%.3f over_2ms=%lld late=%ld "
          "worst_frame=%ld first_ms=%.3f load_ms=%.3f worst_cpu_ms=%.3f\n",
          frames, serviced, spent[frames - 1] / 1e6, spent[p99] / 1e6, (double)sum / (double)frames / 1e6,
          over, late, worst_at, first / 1e6, load_ns / 1e6, worst_cpu / 1e6);
@@ -225,4 +273,16 @@ int main(int argc, char **argv) {
   luaL_unref(h.L, LUA_REGISTRYINDEX, h.app);
   lua_close(h.L);
   return ok ? 0 : 1;
+}
+
+static void *run_thread(void *ud) {
+  run *r = ud;
+  FILE *out = open_memstream(&r->out, &r->len);
+  if (!out) {
+    r->status = 2;
+    return NULL;
+  }
+  r->status = run_host(r->o, out);
+  fclose(out);
+  return NULL;
 }
