@@ -92,8 +92,9 @@ local lines = {
     .. "against the emulator on loopback. `worst (cpu)`: the longest frame's time in the library and, in "
     .. "parentheses, the most processor time the host's thread used there in one frame (the difference "
     .. "is time spent waiting for a processor). `>2ms`: frames over 2 ms. `new`: making the client at start-up, "
-    .. "before the first frame (not a frame's time): over HTTPS it loads the CA bundle then. The worst "
-    .. "flood frame is the last, where the app joins its 30,000 pieces and `final()` builds the message.",
+    .. "before the first frame (not a frame's time): over HTTPS it loads the CA bundle then. The app "
+    .. "joins the reply's text 256 pieces at a time as they come (one join of all 30,000 at the end took "
+    .. "1.5 ms of one frame).",
   "",
 }
 for _, row in ipairs(ROWS) do lines[#lines + 1] = string.format("- **%s**: %s.", row.name, row.what) end
@@ -105,7 +106,10 @@ for i = 1, #results, 2 do
   local a, b = results[i], results[i + 1]
   lines[#lines + 1] = string.format("| %s | %s | %d | %s | %s |", a.row.name, a.mode, a.r.frames, cell(a.r), cell(b.r))
   for _, x in ipairs { a, b } do
-    if x.r.worst_ms >= 2 then missed[#missed + 1] = string.format("%s %s %s", x.row.name, x.mode, x.vm.name) end
+    if x.r.worst_ms >= 2 then
+      missed[#missed + 1] = string.format("%s %s %s%s", x.row.name, x.mode, x.vm.name,
+        x.r.worst_cpu_ms < 2 and " (its processor time under 2 ms: it waited for a processor)" or "")
+    end
   end
 end
 local text = table.concat(lines, "\n") .. "\n"
