@@ -148,6 +148,16 @@ describe("https", function()
     assert.is_true(tonumber(third) < bundle_size / 4, "the third read it again: " .. out)
   end)
 
+  it("engine:warm_tls loads a CA file, not a CA directory (libcurl caches none then)", function()
+    local core = require "anthropic.core"
+    local e = core.engine()
+    assert.is_false(e:warm_tls(nil, other_ca))
+    assert.is_true(e:warm_tls(emu.ca_file))
+    assert.is_true(e:warm_tls(emu.ca_file)) -- already loaded
+    assert.is_true(e:warm_tls(other_ca .. "/ca.pem"))
+    assert.is_true(e:warm_tls()) -- the system's
+  end)
+
   it("an https client's warm-up sends nothing to its server, and its requests work as before", function()
     emu:reset()
     local c = client { ca_file = emu.ca_file }
