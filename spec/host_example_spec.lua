@@ -22,7 +22,8 @@ describe("examples/host", function()
   end)
 
   local function run(args)
-    local argv = { host, "--cpath", "./" .. util.build_dir(util.LUA) .. "/?.so", "--echo", "--max-frames", "1200" }
+    -- this process's module paths (the VM under test's core; make sanitize's), from the project root
+    local argv = { host, "--path", package.path, "--cpath", package.cpath, "--echo", "--max-frames", "1200" }
     for _, a in ipairs(args) do argv[#argv + 1] = a end
     local out, err, status = util.run(argv, { ANTHROPIC_API_KEY = key, ANTHROPIC_BASE_URL = emu.url,
       ANTHROPIC_CA_FILE = false })
