@@ -26,19 +26,20 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(SANITIZE)
 
 # Pure parts: no Lua headers, unit-tested alone by spec/c/test_*.c.
-PURE_SRC = $(filter $(wildcard src/*.c),src/retry.c src/dotenv.c src/secret.c src/sse.c src/lines.c src/jtext.c src/pollset.c src/loopback.c)
+PURE_SRC = $(filter $(wildcard src/*.c),src/retry.c src/dotenv.c src/secret.c src/sse.c src/lines.c src/jtext.c src/pollset.c src/loopback.c src/platform.c)
 # Lua bindings and the libcurl engine.
 CORE_SRC = $(wildcard src/*.c)
 CORE_OBJ = $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 CORE_SO  = $(BUILD)/anthropic/core.so
 
-CTESTS = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/test_*.c)) $(BUILD)/test_jtext_portable
+CTESTS = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/test_*.c)) $(BUILD)/test_jtext_portable \
+  $(BUILD)/test_pollset_poll
 
 # lua-sec and openssl: the emulator's HTTPS (spec/tls_spec.lua, make test-tls); nginx: an HTTP/2
 # TLS terminator for spec/leak_spec.lua (helpers/terminator.lua).
 DEB_PKGS = lua5.4 liblua5.4-dev $(if $(filter lua5.4,$(LUA)),,$(VM_PKGS)) libcurl4-openssl-dev lua-cjson lua-busted lua-socket lua-sec openssl nginx lua-check pkg-config gcc make
 
-.PHONY: all deps build ctest lint test test-tls demo clean fuzz fuzz-deps fuzz-smoke valgrind install sanitize
+.PHONY: all deps build ctest lint test test-tls test-poll demo clean fuzz fuzz-deps fuzz-smoke valgrind install sanitize
 
 all: build
 
@@ -70,11 +71,16 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h)
 
 $(CORE_SO): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(SANITIZE) -o $@ $(CORE_OBJ) $(CURL_LIBS)
+	$(CC) -shared $(SANITIZE) -o $@ $(CORE_OBJ) $(CURL_LIBS) -pthread
 
 $(BUILD)/test_%: spec/c/test_%.c $(PURE_SRC) $(wildcard src/*.h) spec/c/check.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(PURE_SRC)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(PURE_SRC) -pthread
+
+# pollset.c's poll(2) thread and platform.c's fallbacks (what other systems build), here on Linux.
+$(BUILD)/test_pollset_poll: spec/c/test_pollset.c $(PURE_SRC) $(wildcard src/*.h) spec/c/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(PORTABLE) -Isrc -o $@ $< $(PURE_SRC) -pthread
 
 # jtext.c again without SSE2, so the word-at-a-time scan other machines use is tested here too.
 $(BUILD)/test_jtext_portable: spec/c/test_jtext.c $(PURE_SRC) $(wildcard src/*.h) spec/c/check.h
@@ -106,6 +112,22 @@ TLS_SPECS = spec/stream_spec.lua spec/batches_spec.lua spec/batch_results_spec.l
 test-tls: deps
 	@$(MAKE) --no-print-directory build
 	@LUA=$(LUA) TLS_SPECS="$(TLS_SPECS)" sh spec/run-tls.sh
+
+# What a system without epoll, getrandom and explicit_bzero builds (src/platform.h), on Linux: the
+# core with the poll(2) pollset thread, /dev/urandom and the volatile wipe, into build-poll/, then
+# the C unit tests built the same way, and the specs of the pollable descriptor and the tasks
+# against that core.
+PORTABLE = -DANTHROPIC_FORCE_POLL -DANTHROPIC_FORCE_PORTABLE
+POLL_BUILD = build-poll
+test-poll: deps
+	@$(MAKE) --no-print-directory build BUILD=$(POLL_BUILD) CFLAGS="$(CFLAGS) $(PORTABLE)"
+	@$(MAKE) --no-print-directory ctest BUILD=$(POLL_BUILD) CFLAGS="$(CFLAGS) $(PORTABLE)"
+	@for t in $(patsubst $(BUILD)/%,$(POLL_BUILD)/%,$(CTESTS)); do $$t >$$t.log 2>&1 || { cat $$t.log; exit 1; }; done; \
+	  echo "C unit tests with the fallbacks: passed"
+	@$(MAKE) --no-print-directory build LUA=lua5.4 BUILD=build # (the emulator's)
+	@$(LUA) "$$(command -v busted)" --cpath="./$(POLL_BUILD)/?.so" -o TAP spec/pollfd_spec.lua spec/tasks_spec.lua \
+	  > $(POLL_BUILD)/busted.log 2>&1; rc=$$?; tail -n 1 $(POLL_BUILD)/busted.log; \
+	  grep -E -A12 "^not ok" $(POLL_BUILD)/busted.log; exit $$rc
 
 demo: deps
 	@$(MAKE) --no-print-directory build
@@ -162,6 +184,22 @@ bench-body: build
 .PHONY: bench-results
 bench-results: build
 	@BUILD=$(BUILD) LUA=$(LUA) $(LUA) bench/peak_results.lua docs/performance.md
+
+# examples/host: a C program with a 60 Hz frame loop embedding $(LUA) (make host LUA=luajit for
+# LuaJIT) into $(BUILD)/host. `make host-bench` runs it against the emulator on 5.4 and LuaJIT and
+# writes the figures into docs/embedding.md (bench/host.lua). Never part of `make test`.
+.PHONY: host host-bench
+host: build
+	@$(MAKE) --no-print-directory $(BUILD)/host
+
+$(BUILD)/host: examples/host/host.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $< $$($(PKG_CONFIG) --cflags --libs $(LUA)) -lm -ldl -pthread
+
+host-bench:
+	@$(MAKE) --no-print-directory host LUA=lua5.4
+	@$(MAKE) --no-print-directory host LUA=luajit
+	@lua5.4 bench/host.lua docs/embedding.md
 
 # Token-aware pacing against the emulator's rate limits (also the last step of `make bench`):
 # the figures go into docs/performance.md (bench/pacing.lua).
@@ -262,4 +300,4 @@ install: build
 	install -m 755 bin/anthropic $(DESTDIR)$(INST_BINDIR)/anthropic
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD) build-lua5.3 build-lua5.1 build-luajit
+	rm -rf $(BUILD) $(SAN_BUILD) $(POLL_BUILD) build-lua5.3 build-lua5.1 build-luajit

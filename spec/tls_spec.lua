@@ -109,6 +109,66 @@ describe("https", function()
     assert_tls_failure(emu, {})
   end)
 
+  -- libcurl keeps a parsed CA bundle for the next connections only when no CA directory is set;
+  -- Debian's defaults set both, so every new connection read and parsed the whole bundle again
+  -- (about 15 ms inside one step of a host's frame: docs/embedding.md). And an https client loads
+  -- the bundle when it is made (a warm-up handshake on loopback), not in its first request's step.
+  -- Read bytes from /proc/self/io: new() reads the bundle, no request reads it again.
+  local BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+  local bundle = io.open(BUNDLE, "rb")
+  local bundle_size = bundle and bundle:seek("end")
+  if bundle then bundle:close() end
+  local it_bundle = (bundle_size and bundle_size > 50000 and io.open("/proc/self/io")) and it or pending
+  it_bundle("the system's CA bundle is read once, by new(), not by each new connection", function()
+    local script = [[
+      local anthropic = require "anthropic"
+      local function rchar()
+        local f = assert(io.open("/proc/self/io")); local n = tonumber(f:read("a"):match("rchar: (%d+)")); f:close()
+        return n
+      end
+      local r0 = rchar()
+      local c = anthropic.new { max_retries = 0 }
+      local reads = { rchar() - r0 }
+      local P = { model = "claude-opus-4-6", max_tokens = 8, messages = { { role = "user", content = "hi" } } }
+      for i = 1, 3 do
+        r0 = rchar()
+        local _, err = c.messages:create(P) -- a new connection each time: the handshake fails
+        reads[#reads + 1] = rchar() - r0
+        assert(err and err.kind == "tls", tostring(err))
+      end
+      print(table.concat(reads, " "))
+    ]]
+    local out, err, status = util.run({ util.LUA, "-e", script },
+      { ANTHROPIC_API_KEY = key, ANTHROPIC_BASE_URL = emu.url, ANTHROPIC_CA_FILE = false, ANTHROPIC_CA_PATH = false })
+    assert.equal(0, status, out .. err)
+    local made, first, second, third = out:match("^(%d+) (%d+) (%d+) (%d+)")
+    assert.is_true(tonumber(made) >= bundle_size, "new() reads the bundle: " .. out)
+    assert.is_true(tonumber(first) < bundle_size / 4, "the first request read it: " .. out)
+    assert.is_true(tonumber(second) < bundle_size / 4, "the second read it again: " .. out)
+    assert.is_true(tonumber(third) < bundle_size / 4, "the third read it again: " .. out)
+  end)
+
+  it("engine:warm_tls loads a CA file, not a CA directory (libcurl caches none then)", function()
+    local core = require "anthropic.core"
+    local e = core.engine()
+    assert.is_false(e:warm_tls(nil, other_ca))
+    assert.is_true(e:warm_tls(emu.ca_file))
+    assert.is_true(e:warm_tls(emu.ca_file)) -- already loaded
+    assert.is_true(e:warm_tls(other_ca .. "/ca.pem"))
+    assert.is_true(e:warm_tls()) -- the system's
+  end)
+
+  it("an https client's warm-up sends nothing to its server, and its requests work as before", function()
+    emu:reset()
+    local c = client { ca_file = emu.ca_file }
+    assert.equal(0, emu:connections().total)
+    assert.equal(0, #emu:log().requests)
+    local msg = assert(c.messages:create(PARAMS))
+    assert.equal("message", msg.type)
+    assert.equal(1, emu:connections().total)
+    c:close()
+  end)
+
   it("a stream fails the same way, before its first event", function()
     local c = client { ca_file = other_ca .. "/ca.pem", max_retries = 2 }
     local s, err = c.messages:stream(PARAMS)

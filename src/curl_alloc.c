@@ -10,6 +10,7 @@
  * receive buffer is never written) faulted every page in: three page faults a request. libcurl
  * may allocate from its resolver thread, hence the lock. */
 #include "curl_alloc.h"
+#include "platform.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -86,9 +87,9 @@ static void wipe_free(void *p) {
   if (!p) return;
   head *h = (head *)p - 1;
   size_t n = h->size;
-  explicit_bzero(h + 1, n);
+  ae_wipe(h + 1, n);
   if (n >= BIG_MIN && cache_put(h)) return;
-  explicit_bzero(h, sizeof *h);
+  ae_wipe(h, sizeof *h);
   free(h);
 }
 

@@ -11,6 +11,7 @@
  * Unquoted and single-quoted values point into the caller's buffer; double-quoted values are
  * decoded into a scratch buffer that is wiped after each callback and before it is freed. */
 #include "dotenv.h"
+#include "platform.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -183,7 +184,7 @@ static int parse_line(Parser *P, ae_dotenv_cb cb, void *ud) {
   else r = (read_unquoted(P, from, &value, &vlen), 0);
   if (r < 0) return -1;
   r = cb(name, nlen, value, vlen, ud) != 0;
-  if (value == P->scratch) explicit_bzero(P->scratch, vlen); /* may be a secret */
+  if (value == P->scratch) ae_wipe(P->scratch, vlen); /* may be a secret */
   return r;
 }
 
@@ -196,7 +197,7 @@ int ae_dotenv_parse(const char *buf, size_t len, ae_dotenv_cb cb, void *ud, int 
   if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) P.p += 3; /* UTF-8 BOM */
   while (r == 0 && P.p < P.end) r = parse_line(&P, cb, ud);
   if (P.scratch) { /* an error may leave part of a value behind */
-    explicit_bzero(P.scratch, P.cap);
+    ae_wipe(P.scratch, P.cap);
     free(P.scratch);
   }
   if (r < 0) {

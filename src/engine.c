@@ -5,6 +5,7 @@
 #include "engine.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <curl/curl.h>
 #include <math.h>
 #include <stddef.h>
@@ -13,11 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "curl_alloc.h"
+#include "platform.h"
 #include "pollset.h"
 #include "retry.h"
 #include "route.h"
@@ -158,6 +160,7 @@ struct ae_engine {
    * from the first new handle: what a request without ca_file/ca_path gets back on a pooled one */
   const char *default_cainfo, *default_capath;
   int ca_defaults_known;
+  char *warmed_ca;                    /* the CA file the last TLS warm-up loaded ("" the defaults) */
 };
 
 /* ---- small helpers ---- */
@@ -662,7 +665,7 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_soc
     x->peer_refused = 1;
     return CURL_SOCKET_BAD;
   }
-  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  return ae_socket(a->family, a->socktype, a->protocol, 0);
 }
 
 static int sockopt_count(void *ud, curl_socket_t fd, curlsocktype purpose) {
@@ -684,7 +687,7 @@ ae_engine *ae_engine_new(char *err, size_t errlen) {
     free(e);
     return NULL;
   }
-  if (getrandom(&e->rng, sizeof e->rng, GRND_NONBLOCK) != (ssize_t)sizeof e->rng)
+  if (ae_random_bytes(&e->rng, sizeof e->rng) != 0)
     e->rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)e;
   if (!e->rng) e->rng = 0x9e3779b97f4a7c15ULL;
   e->budget_bytes = AE_STEP_BYTES;
@@ -731,6 +734,7 @@ void ae_engine_free(ae_engine *e) {
   for (int i = 0; i < e->nspares; i++) free(e->spares[i].buf);
   curl_multi_cleanup(e->multi);
   ae_pollset_free(e->ps);
+  free(e->warmed_ca);
   free(e->checked);
   free(e);
 }
@@ -806,16 +810,33 @@ static int set_fixed_options(CURL *c, ae_engine *e) {
   return rc;
 }
 
+/* libcurl's default CA file and directory (its build's), read once from a new handle. */
+static void know_ca_defaults(ae_engine *e, CURL *c) {
+  if (e->ca_defaults_known) return;
+  char *path = NULL;
+  if (curl_easy_getinfo(c, CURLINFO_CAINFO, &path) == CURLE_OK) e->default_cainfo = path;
+  path = NULL;
+  if (curl_easy_getinfo(c, CURLINFO_CAPATH, &path) == CURLE_OK) e->default_capath = path;
+  e->ca_defaults_known = 1;
+}
+
+/* The CAs to trust: the caller's instead of the system's, else libcurl's defaults. Of the
+ * defaults, the bundle alone when there is one: libcurl keeps a parsed bundle in the multi handle
+ * for the next connections (its CA cache, 7.87+) only when no CA directory is set, and Debian's
+ * libcurl defaults to both (/etc/ssl/certs/ca-certificates.crt and /etc/ssl/certs, the same
+ * certificates): with both, every new HTTPS connection parsed the whole bundle again inside one
+ * step (about 15 ms here: docs/embedding.md, host-bench). libcurl copies the strings. */
+static int set_ca(CURL *c, const ae_engine *e, const char *ca_file, const char *ca_path) {
+  int own_ca = ca_file || ca_path, rc = 0;
+  rc |= (int)curl_easy_setopt(c, CURLOPT_CAINFO, own_ca ? ca_file : e->default_cainfo);
+  rc |= (int)curl_easy_setopt(c, CURLOPT_CAPATH, own_ca ? ca_path : e->default_cainfo ? NULL : e->default_capath);
+  return rc;
+}
+
 static CURL *take_easy(ae_engine *e) {
   if (e->npool > 0) return e->pool[--e->npool];
   CURL *c = curl_easy_init();
-  if (c && !e->ca_defaults_known) {
-    char *path = NULL;
-    if (curl_easy_getinfo(c, CURLINFO_CAINFO, &path) == CURLE_OK) e->default_cainfo = path;
-    path = NULL;
-    if (curl_easy_getinfo(c, CURLINFO_CAPATH, &path) == CURLE_OK) e->default_capath = path;
-    e->ca_defaults_known = 1;
-  }
+  if (c) know_ca_defaults(e, c);
   if (c && set_fixed_options(c, e) != CURLE_OK) {
     curl_easy_cleanup(c);
     return NULL;
@@ -929,11 +950,8 @@ static int setup_easy(ae_xfer *x, const ae_request *req, const ae_route *route) 
   SET(CURLOPT_HTTPPROXYTUNNEL, route->https ? 1L : 0L);
   SET(CURLOPT_OPENSOCKETDATA, x);
   x->loopback_only = route->loopback_only;
-  /* the CAs to trust: the caller's instead of the system's, else libcurl's defaults (a pooled
-   * handle still holds the previous request's); libcurl copies the strings */
-  int own_ca = req->ca_file || req->ca_path;
-  SET(CURLOPT_CAINFO, own_ca ? req->ca_file : x->eng->default_cainfo);
-  SET(CURLOPT_CAPATH, own_ca ? req->ca_path : x->eng->default_capath);
+  /* the CAs to trust (a pooled handle still holds the previous request's) */
+  rc |= set_ca(c, x->eng, req->ca_file, req->ca_path);
   /* a stream has no total limit (a healthy one may run for long): x->idle instead */
   SET(CURLOPT_TIMEOUT_MS, req->timeout > 0 && !(req->stream || req->lines) ? (long)(req->timeout * 1000.0) : 0L);
   SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout > 0 ? (long)(req->connect_timeout * 1000.0) : 0L);
@@ -1096,6 +1114,82 @@ static void read_done(ae_engine *e) {
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
     if (x) finish_attempt(x, m->data.result);
   }
+}
+
+/* ---- TLS warm-up ---- */
+
+static size_t warm_discard(char *p, size_t size, size_t n, void *ud) {
+  (void)p, (void)ud;
+  return size * n;
+}
+
+/* A listening socket on 127.0.0.1, port chosen by the kernel. -> fd (port in *port) | -1 */
+static int warm_listener(int *port) {
+  int fd = ae_socket(AF_INET, SOCK_STREAM, 0, 1);
+  if (fd < 0) return -1;
+  struct sockaddr_in a;
+  socklen_t len = sizeof a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 1) < 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+    close(fd);
+    return -1;
+  }
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+int ae_engine_warm_tls(ae_engine *e, const char *ca_file, const char *ca_path) {
+  const char *key = ca_file ? ca_file : "";
+  if (ca_path || e->xfers || e->running) return 0; /* no cache with a directory; busy: not now */
+  if (e->warmed_ca && strcmp(e->warmed_ca, key) == 0) return 1;
+  int port, peer = -1, lfd = warm_listener(&port);
+  if (lfd < 0) return 0;
+  char url[64];
+  snprintf(url, sizeof url, "https://127.0.0.1:%d/", port);
+  CURL *c = curl_easy_init();
+  int rc = !c;
+  if (c) {
+    know_ca_defaults(e, c);
+#define SET(opt, val) rc |= (int)curl_easy_setopt(c, opt, val)
+    SET(CURLOPT_URL, url);
+    SET(CURLOPT_PROXY, "");
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    SET(CURLOPT_TIMEOUT_MS, 2000L);
+    SET(CURLOPT_WRITEFUNCTION, warm_discard);
+#undef SET
+    rc |= set_ca(c, e, ca_file, NULL);
+  }
+  int done = 0;
+  if (!rc && curl_multi_add_handle(e->multi, c) == CURLM_OK) {
+    /* what answers the ClientHello: bytes that are not TLS, so the handshake ends at once (the CA
+     * file is loaded before the ClientHello goes out) */
+    static const char junk[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
+    for (int i = 0; i < 200 && !done; i++) {
+      int still = 0, left = 0, n = 0;
+      curl_multi_perform(e->multi, &still);
+      if (peer < 0 && (peer = accept(lfd, NULL, NULL)) >= 0 && write(peer, junk, sizeof junk - 1) < 0) {
+        close(peer);
+        peer = -2; /* (not -1: accept no other) */
+      }
+      CURLMsg *m;
+      while ((m = curl_multi_info_read(e->multi, &left)))
+        if (m->msg == CURLMSG_DONE && m->easy_handle == c) done = 1;
+      if (!done) curl_multi_poll(e->multi, NULL, 0, 5, &n);
+    }
+    curl_multi_remove_handle(e->multi, c);
+  }
+  if (c) curl_easy_cleanup(c);
+  if (peer >= 0) close(peer);
+  close(lfd);
+  if (!done || peer == -1) return 0;
+  free(e->warmed_ca);
+  e->warmed_ca = strdup(key);
+  return 1;
 }
 
 /* Mirror libcurl's current socket interest into the pollable fd, when a host asked for one. */

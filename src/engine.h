@@ -105,7 +105,13 @@ void ae_engine_free(ae_engine *e);
 ae_xfer *ae_submit(ae_engine *e, const ae_request *req, char *err, size_t errlen);
 
 int ae_engine_step(ae_engine *e);                  /* never blocks; returns live transfers */
-double ae_engine_timeout(const ae_engine *e);      /* seconds until step is due; -1 if idle */
+double ae_engine_timeout(const ae_engine *e);
+/* Loads the CAs a request with these ca_file/ca_path options (NULL, NULL: the defaults) trusts into
+ * libcurl's CA cache, by a TLS handshake over a socketpair that fails at once: the first HTTPS
+ * connection then does not parse the bundle inside a step. Blocks for that long (the bundle's
+ * parse: ~15 ms for Debian's), only while the engine is idle, once per CA file; nothing with a CA
+ * directory (libcurl caches none then). -> 1 when the cache holds them, 0 when not done. */
+int ae_engine_warm_tls(ae_engine *e, const char *ca_file, const char *ca_path);      /* seconds until step is due; -1 if idle */
 int ae_engine_wait(ae_engine *e, double max_wait); /* poll sockets <= max_wait, then step */
 /* One fd for a host's event loop: readable when a socket of the engine is ready. Wait on it (at
  * most ae_engine_timeout), then ae_engine_step. -1 where unsupported (no epoll). Owned by the

@@ -74,7 +74,8 @@ static int engine_pollfd(lua_State *L) {
   int fd = ae_engine_pollfd(checkengine(L, 1));
   if (fd < 0) {
     lua_pushnil(L);
-    lua_pushliteral(L, "no pollable descriptor on this system (needs epoll); call step() each frame");
+    lua_pushliteral(L, "no pollable descriptor (the system refused an epoll instance, or a pipe and a thread); "
+                        "call anthropic.poll(0) each frame instead");
     return 2;
   }
   lua_pushinteger(L, fd);
@@ -90,6 +91,14 @@ static int engine_changes(lua_State *L) {
 
 static int engine_connections(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)ae_engine_connections(checkengine(L, 1)));
+  return 1;
+}
+
+/* eng:warm_tls(ca_file|nil, ca_path|nil) -> boolean: see ae_engine_warm_tls */
+static int engine_warm_tls(lua_State *L) {
+  ae_engine *e = checkengine(L, 1);
+  const char *file = luaL_optstring(L, 2, NULL), *path = luaL_optstring(L, 3, NULL);
+  lua_pushboolean(L, ae_engine_warm_tls(e, file, path));
   return 1;
 }
 
@@ -530,6 +539,7 @@ static const luaL_Reg engine_methods[] = {
     {"step", engine_step},     {"timeout", engine_timeout},
     {"wait", engine_wait},     {"close", engine_close},   {"connections", engine_connections},
     {"changes", engine_changes}, {"pollfd", engine_pollfd}, {"budget", engine_budget},
+    {"warm_tls", engine_warm_tls},
     {NULL, NULL}};
 
 static const luaL_Reg xfer_meta[] = {

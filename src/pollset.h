@@ -2,7 +2,9 @@
  * An epoll instance kept equal to the read/write interest libcurl reports (curl_multi_fdset):
  * it is readable whenever one of the sockets is ready, so a host's own event loop can wait on
  * this single fd (the cqueues "pollable" convention) and then step the engine. Pure C: no Lua,
- * no libcurl. Linux only (epoll); elsewhere ae_pollset_new returns NULL. */
+ * no libcurl. On Linux an epoll instance; elsewhere (or built with -DANTHROPIC_FORCE_POLL) the
+ * read end of a pipe that a helper thread, waiting in poll(2) on the sockets, makes readable
+ * (platform.h chooses). */
 #ifndef AE_POLLSET_H
 #define AE_POLLSET_H
 

@@ -3,6 +3,7 @@
  * files, key commands and .env files. Error messages carry names, paths, positions and
  * counts, never bytes read from a key source. */
 #include "secret.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,7 +70,7 @@ static void *vault_alloc(size_t size, size_t *maplen) {
 
 static void vault_free(void *p, size_t maplen) {
   if (!p) return;
-  explicit_bzero(p, maplen);
+  ae_wipe(p, maplen);
   (void)munlock(p, maplen);
   (void)munmap(p, maplen);
 }
@@ -318,7 +319,7 @@ static int ms_left(double deadline) {
  * them when the host runs with stdin or stdout closed. */
 static int make_pipe(int fds[2]) {
   int e = 0;
-  if (pipe2(fds, O_CLOEXEC) < 0) return -1;
+  if (ae_pipe(fds, 0) < 0) return -1;
   for (int i = 0; i < 2; i++) {
     if (fds[i] < 3) {
       int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
@@ -676,8 +677,8 @@ size_t ae_scrub(const char *in, const ae_secret *s, char *out, size_t outlen) {
     }
   }
   if (pieces) {
-    explicit_bzero(ix.head, sizeof ix.head);
-    explicit_bzero(ix.next, s->len * sizeof ix.next[0]);
+    ae_wipe(ix.head, sizeof ix.head);
+    ae_wipe(ix.next, s->len * sizeof ix.next[0]);
   }
   if (*in) n = utf8_whole(out, n); /* truncated: no half characters at the end */
   out[n] = 0;

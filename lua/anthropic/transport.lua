@@ -298,6 +298,9 @@ function M.new(opts, kind, ctor)
     guard = guard.new(opts), -- spend_limit / pace (guard.lua); nil when neither is set
     limiter = opts.rate_limit and require("anthropic.limiter").new(opts.rate_limit), -- (limiter.lua)
   }, Transport)
+  -- An https client: its CAs go into libcurl's CA cache now, while the host is setting up, so the
+  -- first connection does not parse the bundle inside a poll of a frame (engine.c, warm-up)
+  if t.base_url:match("^https://") then t.engine:warm_tls(ca_file, ca_path) end
   -- The header lists a request may send, built once: a JSON body adds content-type; a POST
   -- without a body says it has none (else libcurl would announce a form).
   t.headers_json = { compat.unpack(t.headers) }
