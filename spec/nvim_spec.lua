@@ -173,6 +173,16 @@ describe("the Neovim plugin (examples/nvim)", function()
     end)
   end
 
+  it(":ClaudeStop before the answer has started cancels it as soon as it opens", function()
+    emu:faults { { path = "/v1/messages", delay = 0.3 } }
+    emu:stream_options { event_delay = 0.2 }
+    local r = play("stop_early")
+    if not r then return end
+    assert.equal("canceled", r.status)
+    assert.same({ "" }, r.lines)
+    eventually(function() return messages_log()[1].canceled end, "the emulator to log the cancel")
+  end)
+
   it("shows the library's error with vim.notify, without the key", function()
     local refused = emulator.make_key("api03") -- a key the emulator does not know
     local r, out, err = play("error", { ANTHROPIC_API_KEY = refused })

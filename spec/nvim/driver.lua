@@ -81,6 +81,16 @@ local function cancel_case(claude, how)
   if result.valid then result.lines = lines(buf) end
 end
 function cases.stop(claude) cancel_case(claude, "stop") end
+
+-- :ClaudeStop before the answer has started: the stream is closed as soon as it opens
+function cases.stop_early(claude)
+  vim.cmd("Claude hello")
+  local buf = vim.api.nvim_get_current_buf()
+  vim.cmd("ClaudeStop")
+  wait_for("the cancel", 30, reply_done(claude, buf))
+  result.status = claude.status(buf)
+  result.lines = lines(buf)
+end
 function cases.wipe(claude) cancel_case(claude, "wipe") end
 
 -- a refused key: the library's error, shown with vim.notify

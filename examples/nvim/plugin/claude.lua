@@ -1,4 +1,4 @@
--- :Claude <prompt>  streams Claude's reply into a scratch buffer (examples/nvim/README.md)
+-- :Claude <prompt>  streams Claude's reply into a scratch buffer (docs/embedding.md#neovim)
 -- :ClaudeStop       cancels the reply of the current buffer, or every reply in progress
 if vim.g.loaded_claude then return end
 vim.g.loaded_claude = true
