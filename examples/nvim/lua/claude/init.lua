@@ -312,6 +312,10 @@ api.nvim_create_autocmd("VimLeavePre", {
     for _, j in ipairs(jobs) do cancel(j) end
     if anthropic then pcall(anthropic.poll, 0) end
     if client then client:close() end
+    -- (the descriptor is the engine's, closed with the Lua state: stop watching it first)
+    if poll_handle then poll_handle:close() end
+    if timer then timer:close() end
+    poll_handle, poll_fd, timer = nil, nil, nil
   end,
 })
 
