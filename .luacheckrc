@@ -14,3 +14,6 @@ files["lua/anthropic/cli"] = { std = "lua54" }
 files["*.rockspec"] = { globals = { "rockspec_format", "package", "version", "source", "description",
   "dependencies", "external_dependencies", "build", "test_dependencies", "test" } }
 files[".busted"] = { std = "min" }
+-- The Neovim plugin and the script spec/nvim_spec.lua runs inside nvim: LuaJIT, with `vim`.
+files["examples/nvim"] = { std = "luajit", globals = { "vim" } }
+files["spec/nvim"] = { std = "luajit", globals = { "vim" } }
