@@ -26,18 +26,23 @@ describe("rate limits", function()
   before_each(function() server:reset() end)
 
   describe("the emulator", function()
-    it("keeps one set of buckets per workspace, shared by its keys", function()
+    -- The organization's limits always apply, to every workspace together
+    -- (../shared/reference/pricing-and-limits.md: "Org limits always apply, even when workspace
+    -- limits add up to more").
+    it("keeps the organization's buckets for every workspace and key together", function()
       local prod = server:create_api_keys { workspace_id = "Production", name = "p", count = 2 }.keys
       local staging = server:create_api_keys { workspace_id = "Staging", name = "s" }.keys[1]
-      server:ratelimit { rpm = 2 }
+      server:ratelimit { rpm = 3 }
       assert.equal(200, server:api("POST", "/v1/messages", body(10), prod[1]).status)
       assert.equal(200, server:api("POST", "/v1/messages", body(10), prod[2]).status)
-      local limited = server:api("POST", "/v1/messages", body(10), prod[1])
-      assert.equal(429, limited.status)
-      assert.matches("rate limit of 2 requests per minute", limited.json.error.message)
       assert.equal(200, server:api("POST", "/v1/messages", body(10), staging).status)
-      assert.equal(200, server:api("POST", "/v1/messages", body(10), key).status) -- the default workspace
-      assert.equal(1, server:ratelimit {}.refused)
+      for _, k in ipairs { prod[1], staging, key } do -- key: the default workspace
+        local limited = server:api("POST", "/v1/messages", body(10), k)
+        assert.equal(429, limited.status)
+        assert.matches("your organization's rate limit of 3 requests per minute", limited.json.error.message, 1, true)
+        assert.equal("0", limited.headers["anthropic-ratelimit-requests-remaining"])
+      end
+      assert.equal(3, server:ratelimit {}.refused)
     end)
 
     -- A workspace limit set through the Admin API (POST .../rate_limits/{id}) lower than the
@@ -76,6 +81,11 @@ describe("rate limits", function()
       assert.equal(200, other.status)
       assert.equal("5", other.headers["anthropic-ratelimit-requests-limit"])
       for _ = 1, 3 do assert.equal(200, server:api("POST", "/v1/messages", body(10), staging).status) end
+      -- Production's two Opus requests count against the organization's 5 too: Staging's sixth
+      -- of the minute is refused by the organization's limit
+      local shared = server:api("POST", "/v1/messages", body(10), staging)
+      assert.equal(429, shared.status)
+      assert.matches("your organization's rate limit of 5 requests per minute.", shared.json.error.message, 1, true)
       -- Opus 4.5 is in the same group as Opus 4.6: the same buckets
       local opus45 = body(10)
       opus45.model = "claude-opus-4-5"
@@ -86,7 +96,7 @@ describe("rate limits", function()
       server:ratelimit { rpm = 5 } -- (full buckets again)
       local again = server:api("POST", "/v1/messages", body(10), prod)
       assert.equal("5", again.headers["anthropic-ratelimit-requests-limit"])
-      assert.equal(2, server:ratelimit {}.refused)
+      assert.equal(3, server:ratelimit {}.refused)
     end)
 
     it("counts token counting in a bucket of its own, with the workspace's token_count override", function()

@@ -608,26 +608,34 @@ local LIMIT_WORDS = { requests = "requests per minute", input = "input tokens pe
                       output = "output tokens per minute" }
 local LIMIT_NAMES = { requests = "rpm", input = "itpm", output = "otpm" }
 
--- The bucket set a request spends from and its limits: the key's workspace and the model's
--- group (token counting: its own group), the workspace's overrides taken into account.
--- -> bucket id, caps, own (the limits that are the workspace's), group key
+-- The bucket sets a request spends from (ratelimit.lua take): its model group's (token counting:
+-- its own group's) organization-wide set, and the workspace's own when the workspace has limits
+-- of its own, those overrides taken into account. -> { sets, caps (in force), own (the limits
+-- that are the workspace's), shown (the set the headers describe) }
 local function limits_of(emu, req, model, count)
   local rate_limits = require "anthropic.emulator.admin.rate_limits"
   local key = count and "token_count" or rate_limits.model_key(emu, model)
   local caps, own = rate_limits.in_force(emu, req.workspace_id, count and "token_count" or "model_group", key)
-  return (req.workspace_id or "default") .. "/" .. key, caps, own
+  local org = { id = "organization/" .. key, caps = rate_limits.in_force(emu, nil) }
+  local l = { sets = { org }, caps = caps, own = own, shown = org }
+  if next(own) then
+    l.shown = { id = (req.workspace_id or "default") .. "/" .. key, caps = caps }
+    l.sets[2] = l.shown
+  end
+  return l
 end
 
-local function rate_limited(emu, req, l, retry_after, which, requests_bucket, model)
+local function rate_limited(emu, req, l, retry_after, which, requests_bucket, model, refusing)
   local n = LIMIT_NAMES[which]
-  local whose = l.own[n] and "your workspace's" or "your organization's"
-  local where = l.own[n] and string.format(" (workspace: %s, model: %s)", req.workspace_id, tostring(model)) or ""
+  local mine = refusing ~= l.sets[1]
+  local whose = mine and "your workspace's" or "your organization's"
+  local where = mine and string.format(" (workspace: %s, model: %s)", req.workspace_id, tostring(model)) or ""
   local res = errors.response(429, string.format(
     "This request would exceed %s rate limit of %d %s%s. For details, refer to: "
       .. "https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. "
       .. "Please reduce the prompt length or the maximum tokens requested, or try again later.",
-    whose, l.caps[n], LIMIT_WORDS[which], where))
-  res.headers = emu.ratelimit:headers(l.id, requests_bucket, nil, l.caps)
+    whose, refusing.caps[n], LIMIT_WORDS[which], where))
+  res.headers = emu.ratelimit:headers(refusing.id, requests_bucket, nil, refusing.caps)
   res.headers["retry-after"] = tostring(retry_after)
   return res
 end
@@ -637,16 +645,15 @@ function M.create(emu, req)
   if not body then return err end
   err = M.validate(emu, body, false, req.api_version)
   if err then return err end
-  local l = {}
-  l.id, l.caps, l.own = limits_of(emu, req, body.model) -- the workspace's limits for the model (ratelimit.lua)
+  local l = limits_of(emu, req, body.model)
   local input_tokens = M.input_tokens(body)
-  local ok, retry_after, which = emu.ratelimit:take(l.id, { input = input_tokens, caps = l.caps })
-  if not ok then return rate_limited(emu, req, l, retry_after, which, "requests", body.model) end
+  local ok, retry_after, which, refusing = emu.ratelimit:take(l.sets, { input = input_tokens })
+  if not ok then return rate_limited(emu, req, l, retry_after, which, "requests", body.model, refusing) end
   local msg = M.reply(body, input_tokens)
-  emu.ratelimit:spend_output(l.id, msg.usage.output_tokens, nil, l.caps)
+  emu.ratelimit:spend_output(l.sets, msg.usage.output_tokens)
   emu:record_usage { key = req.key_info, model = body.model, input_tokens = input_tokens,
                      output_tokens = msg.usage.output_tokens, inference_geo = msg.usage.inference_geo }
-  local headers = emu.ratelimit:headers(l.id, "requests", nil, l.caps)
+  local headers = emu.ratelimit:headers(l.shown.id, "requests", nil, l.shown.caps)
   if body.stream == true then
     return { status = 200, headers = headers, stream = sse.events(msg) }
   end
@@ -658,11 +665,10 @@ function M.count_tokens(emu, req)
   if not body then return err end
   err = M.validate(emu, body, true, req.api_version)
   if err then return err end
-  local l = {}
-  l.id, l.caps, l.own = limits_of(emu, req, body.model, true)
-  local ok, retry_after, which = emu.ratelimit:take(l.id, { requests_bucket = "count_requests", caps = l.caps })
-  if not ok then return rate_limited(emu, req, l, retry_after, which, "count_requests", body.model) end
-  return { status = 200, headers = emu.ratelimit:headers(l.id, "count_requests", nil, l.caps),
+  local l = limits_of(emu, req, body.model, true)
+  local ok, retry_after, which, refusing = emu.ratelimit:take(l.sets, { requests_bucket = "count_requests" })
+  if not ok then return rate_limited(emu, req, l, retry_after, which, "count_requests", body.model, refusing) end
+  return { status = 200, headers = emu.ratelimit:headers(l.shown.id, "count_requests", nil, l.shown.caps),
            body = { input_tokens = M.input_tokens(body) } }
 end
 

@@ -1,8 +1,9 @@
--- Per-workspace token buckets that refill continuously (capacity per minute, capacity/60 per
--- second), and the anthropic-ratelimit-* headers that describe them. (The id a bucket set is kept
--- under is the caller's: messages.lua gives the key's workspace id, "default" for the default
--- workspace, and the model group, so that every key of a workspace shares its limits and each
--- model group has its own, as the API does.) The limits are the organization's (self.limits), or
+-- Token buckets that refill continuously (capacity per minute, capacity/60 per second), and the
+-- anthropic-ratelimit-* headers that describe them. (The id a bucket set is kept under is the
+-- caller's: messages.lua gives the model group's organization-wide set, and the workspace's own
+-- set when it has limits of its own, so that every workspace shares the organization's limits,
+-- a workspace's lower limits bind its keys alone, and each model group has its own, as the API
+-- does; see take.) The limits are the organization's (self.limits), or
 -- the caller's `caps` ({ rpm, itpm, otpm }: a workspace's overrides taken into account,
 -- emulator/admin/rate_limits.lua in_force).
 -- speed: the buckets' clock runs that many times faster than the real one (POST
@@ -118,39 +119,50 @@ function Limiter:headers(key_id, requests_bucket, real, caps)
   return h
 end
 
--- take(key_id, { requests_bucket = "requests", input = n, caps = limits }) spends one request and
--- n input tokens when every bucket allows it (the output bucket must not be in debt).
--- -> true | nil, retry_after (whole seconds >= 1), limit name ("requests" | "input" | "output")
-function Limiter:take(key_id, want, real)
+-- A request spends from a list of bucket sets, { { id = ..., caps = ... }, ... }: its model group's
+-- organization-wide set, shared by every workspace (as the API's organization limits are), and the
+-- workspace's own set when the workspace has limits of its own (messages.lua).
+-- take(sets, { requests_bucket = "requests", input = n }) spends one request and n input tokens
+-- from every set when every bucket allows it (the output buckets must not be in debt).
+-- -> true | nil, retry_after (whole seconds >= 1), limit name ("requests" | "input" | "output"),
+-- the set that refused
+function Limiter:take(sets, want, real)
   local now = self:clock(real)
-  local rname, caps = want.requests_bucket or "requests", want.caps
-  local r, rcap = self:bucket(key_id, rname, now, caps)
-  local i, icap = self:bucket(key_id, "input", now, caps)
-  local o, ocap = self:bucket(key_id, "output", now, caps)
-  local input = want.input or 0
-  local waits = {
-    { "requests", wait_for(r, rcap, 1) },
-    { "input", input > 0 and wait_for(i, icap, input) or 0 },
-    { "output", rname == "requests" and wait_for(o, ocap, 1) or 0 },
-  }
-  local worst, which = 0, nil
-  for _, w in ipairs(waits) do
-    if w[2] > worst then worst, which = w[2], w[1] end
+  local rname, input = want.requests_bucket or "requests", want.input or 0
+  local worst, which, refusing, spend = 0, nil, nil, {}
+  for _, set in ipairs(sets) do
+    local r, rcap = self:bucket(set.id, rname, now, set.caps)
+    local i, icap = self:bucket(set.id, "input", now, set.caps)
+    local o, ocap = self:bucket(set.id, "output", now, set.caps)
+    spend[#spend + 1] = { r, i }
+    local waits = {
+      { "requests", wait_for(r, rcap, 1) },
+      { "input", input > 0 and wait_for(i, icap, input) or 0 },
+      { "output", rname == "requests" and wait_for(o, ocap, 1) or 0 },
+    }
+    for _, w in ipairs(waits) do
+      if w[2] > worst then worst, which, refusing = w[2], w[1], set end
+    end
   end
   if which then
     self.refused = (self.refused or 0) + 1
-    return nil, math.max(1, math.ceil(worst / self.speed)), which
+    return nil, math.max(1, math.ceil(worst / self.speed)), which, refusing
   end
-  r.level = r.level - 1
-  i.level = i.level - input
+  for _, b in ipairs(spend) do
+    b[1].level = b[1].level - 1
+    b[2].level = b[2].level - input
+  end
   return true
 end
 
--- Output tokens are known only after the reply: they are spent afterwards (the bucket may go
--- into debt, which then blocks the next requests until it refills).
-function Limiter:spend_output(key_id, n, real, caps)
-  local o = self:bucket(key_id, "output", self:clock(real), caps)
-  o.level = o.level - n
+-- Output tokens are known only after the reply: they are spent afterwards, from every set (a
+-- bucket may go into debt, which then blocks the next requests until it refills).
+function Limiter:spend_output(sets, n, real)
+  local now = self:clock(real)
+  for _, set in ipairs(sets) do
+    local o = self:bucket(set.id, "output", now, set.caps)
+    o.level = o.level - n
+  end
 end
 
 return M
