@@ -5,6 +5,7 @@
 local decimal = require "anthropic.decimal"
 local reports = require "anthropic.reports"
 local json = require "anthropic.json"
+local series = require "anthropic.series"
 
 local M = {}
 
@@ -24,17 +25,7 @@ M.FLAGS = { since = "string", ["until"] = "string", from = "string", to = "strin
   workspace = "list", ["key-id"] = "list", ["service-tier"] = "list", actor = "list", csv = "boolean",
   legacy = "boolean", bucket = "string" }
 
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = math.floor(y / 400)
-  local yoe = y - era * 400
-  local doy = math.floor((153 * (m > 2 and m - 3 or m + 9) + 2) / 5) + d - 1
-  return era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy - 719468
-end
-
-local function utc(y, m, d, h, mi, s)
-  return days_from_civil(y, m, d) * 86400 + (h or 0) * 3600 + (mi or 0) * 60 + (s or 0)
-end
+local utc = series.utc -- (days from the civil date: one implementation, in series.lua)
 
 --- A --since/--until value -> Unix seconds (UTC). Takes YYYY-MM-DD, an RFC 3339 time (Z or an
 -- offset), now, today, yesterday, this-month, last-month, and Nd / Nh / Nm ago (7d, 12h, 30m).
@@ -66,7 +57,7 @@ function M.parse_time(value, flag, now)
     .. "yesterday, this-month or last-month", flag, value), 0)
 end
 
-local function iso(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", t) end
+local iso = series.iso
 
 --- The dimensions and time bucket of --by. -> { names }, { group_by }, width | raises
 function M.by(list, cost)
