@@ -2,6 +2,7 @@
 local common = require "anthropic.cli.common"
 local reports = require "anthropic.reports"
 local analytics = require "anthropic.cli.analytics"
+local chart = require "anthropic.cli.chart"
 local decimal = require "anthropic.decimal"
 
 local USAGE = [[
@@ -53,6 +54,8 @@ end
 
 -- The analytics API's cost, summed by --by.
 local function run_analytics(admin, opts, legacy)
+  if opts.chart then return chart.run(admin, opts, "cost") end
+  chart.refuse(opts)
   if opts.legacy then return legacy(admin, opts) end
   local names, group_by, width = analytics.by(opts.by, true)
   local params, since, till = analytics.params(opts, group_by, width)
@@ -109,11 +112,11 @@ end
 
 return common.command {
   name = "cost",
-  usage = USAGE,
+  usage = USAGE .. "\n" .. chart.HELP,
   default = "analytics",
   subcommands = {
     analytics = {
-      flags = analytics.FLAGS,
+      flags = chart.flags(analytics.FLAGS),
       run = function(admin, opts) return run_analytics(admin, opts, run_legacy) end,
     },
     report = {

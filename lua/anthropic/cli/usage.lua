@@ -3,6 +3,7 @@ local common = require "anthropic.cli.common"
 local reports = require "anthropic.reports"
 local decimal = require "anthropic.decimal"
 local analytics = require "anthropic.cli.analytics"
+local chart = require "anthropic.cli.chart"
 
 local USAGE = [==[
 usage: anthropic usage [options]                 token usage (the Usage and Cost Analytics API)
@@ -119,6 +120,8 @@ local HEADERS = { requests = "REQUESTS", uncached_input_tokens = "UNCACHED", cac
 
 -- The analytics API's usage, summed by --by.
 local function run_analytics(admin, opts, legacy)
+  if opts.chart then return chart.run(admin, opts, "usage") end
+  chart.refuse(opts)
   if opts.legacy then return legacy(admin, opts) end
   if opts.bucket then error("--bucket belongs to --legacy; use --by day or --by hour", 0) end
   local names, group_by, width = analytics.by(opts.by, false)
@@ -178,11 +181,11 @@ end
 
 return common.command {
   name = "usage",
-  usage = USAGE,
+  usage = USAGE .. "\n" .. chart.USAGE_HELP,
   default = "analytics",
   subcommands = {
     analytics = {
-      flags = analytics.FLAGS,
+      flags = chart.flags(analytics.FLAGS, "usage"),
       run = function(admin, opts) return run_analytics(admin, opts, run_legacy) end,
     },
     messages = {
