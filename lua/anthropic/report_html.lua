@@ -177,9 +177,10 @@ function M.bars(id, s, title)
   for _, b in ipairs(buckets) do max = math.max(max, b.total or 0) end
   local plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
   local out = { string.format('<svg id="%s" class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" '
-    .. 'data-metric="%s" data-unit="%s" data-width="%s" data-by="%s" data-total="%s">', M.escape(id), W, H,
+    .. 'data-metric="%s" data-unit="%s" data-width="%s" data-by="%s" data-total="%s" '
+    .. 'data-exact-total="%s">', M.escape(id), W, H,
     M.escape(title), M.escape(s.metric or ""), M.escape(unit or ""), M.escape(s.width or ""), M.escape(s.by or ""),
-    M.escape(s.exact_total or num(s.total or 0))) }
+    num(s.total or 0), M.escape(s.exact_total or "")) }
   out[#out + 1] = "<title>" .. M.escape(title) .. ": " .. M.escape(shown(unit, s.total or 0)) .. "</title>"
   local top = y_axis(out, max, unit, plot_h)
   local n = math.max(#buckets, 1)
@@ -241,8 +242,9 @@ function M.bars(id, s, title)
   for _, k in ipairs(s.keys or {}) do
     local v = (s.totals or {})[k] or 0
     local label = label_of(s, k)
-    rows[#rows + 1] = string.format('<tr data-key="%s" data-total="%s"><td class="name">%s%s</td><td class="n">%s</td>'
-      .. '<td class="n">%s</td></tr>', M.escape(k), num(v), name(label),
+    rows[#rows + 1] = string.format('<tr data-key="%s" data-total="%s" data-exact="%s">'
+      .. '<td class="name">%s%s</td><td class="n">%s</td>'
+      .. '<td class="n">%s</td></tr>', M.escape(k), num(v), M.escape((s.exact_totals or {})[k] or ""), name(label),
       label ~= k and ('<br><span class="id">' .. name(k) .. '</span>') or "",
       M.escape(is_money(unit) and usd(dollars(unit, v)):sub(2) or shown(nil, v)),
       total ~= 0 and string.format("%.1f%%", 100 * v / total) or "-")
@@ -269,7 +271,8 @@ function M.cache_chart(days)
   for _, p in ipairs { 0, 25, 50, 75, 100 } do
     local y = TOP + plot_h - plot_h * p / 100
     out[#out + 1] = string.format('<line class="grid" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>', LEFT, W - RIGHT, y, y)
-    out[#out + 1] = string.format('<text class="axis" x="%d" y="%.1f" text-anchor="end">%d%%</text>', LEFT - 4, y + 4, p)
+    out[#out + 1] = string.format('<text class="axis" x="%d" y="%.1f" text-anchor="end">%d%%</text>',
+      LEFT - 4, y + 4, p)
   end
   local slot = plot_w / math.max(#days, 1)
   local bw = math.max(1, slot * 0.8)
@@ -324,7 +327,8 @@ function M.budget_chart(b)
   end
   out[#out + 1] = string.format('<polyline class="spent" points="%s"/>', table.concat(pts, " "))
   for i, p in ipairs(points) do
-    out[#out + 1] = string.format('<circle class="pt" cx="%.1f" cy="%.1f" r="2.5" data-day="%s" data-cumulative-usd="%s">'
+    out[#out + 1] = string.format('<circle class="pt" cx="%.1f" cy="%.1f" r="2.5" '
+      .. 'data-day="%s" data-cumulative-usd="%s">'
       .. '<title>%s: %s so far</title></circle>', x_of(i), y_of(p.cum), M.escape(p.day), num(p.cum), M.escape(p.day),
       usd(p.cum))
   end
@@ -395,10 +399,10 @@ local function section(id, title, body)
 end
 
 local function tokens_table(t)
-  local rows = { '<div class="tw"><table id="tokens"><thead><tr><th>tokens</th><th class="n">count</th></tr></thead><tbody>' }
+  local rows = { '<div class="tw"><table id="tokens"><thead><tr>'
+    .. '<th>tokens</th><th class="n">count</th></tr></thead><tbody>' }
   for _, f in ipairs { { "uncached_input_tokens", "input (uncached)" }, { "cache_read_input_tokens", "cache reads" },
-                       { "ephemeral_5m_input_tokens", "cache writes (5 minutes)" },
-                       { "ephemeral_1h_input_tokens", "cache writes (1 hour)" }, { "input_tokens", "input in all" },
+                       { "cache_creation_input_tokens", "cache writes" }, { "input_tokens", "input in all" },
                        { "output_tokens", "output" } } do
     rows[#rows + 1] = string.format('<tr data-field="%s" data-total="%s"><td>%s</td><td class="n">%s</td></tr>', f[1],
       num(t[f[1]] or 0), f[2], shown(nil, t[f[1]] or 0))
@@ -422,7 +426,8 @@ local function findings_table(findings)
     .. '<th>detail</th></tr></thead><tbody>' }
   for _, f in ipairs(list) do
     local status = f.status or f.kind
-    rows[#rows + 1] = string.format('<tr data-kind="%s" data-key-id="%s"><td class="status %s">%s</td><td class="name">%s'
+    rows[#rows + 1] = string.format('<tr data-kind="%s" data-key-id="%s">'
+      .. '<td class="status %s">%s</td><td class="name">%s'
       .. '<br><span class="id">%s</span></td><td class="name">%s</td><td>%s</td></tr>', M.escape(f.kind or ""),
       M.escape(f.key_id or ""), M.escape(status or ""), M.escape((status or ""):gsub("_", " ")), name(f.key or ""),
       name(f.key_id or ""), name(f.workspace or "(default)"), M.escape(f.text or ""))
@@ -467,8 +472,8 @@ function M.render(data)
   }
   for _, c in ipairs(charts) do
     local s = cost[c[1]]
-    if s then body[#body + 1] = section("cost-" .. c[1]:gsub("_", "-"), c[2], M.bars("chart-cost-" .. c[1]:gsub("_", "-"),
-      s, c[2])) end
+    local slug = (c[1]:gsub("_", "-"))
+    if s then body[#body + 1] = section("cost-" .. slug, c[2], M.bars("chart-cost-" .. slug, s, c[2])) end
   end
   if data.usage or data.tokens then
     local parts = {}
