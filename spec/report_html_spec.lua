@@ -218,6 +218,18 @@ describe("anthropic report --html", function()
     assert.equal("250.00", element(page, "chart-budget")["data-budget-usd"])
   end)
 
+  it("has help, is listed, and is in the completion script and the man page", function()
+    local out, _, code = cli { "report", "--help" }
+    assert.equal(0, code)
+    assert.truthy(out:find("usage: anthropic report --html FILE", 1, true))
+    out = cli { "--help" }
+    assert.truthy(out:find("\n  report ", 1, true))
+    out = cli { "completion", "bash" }
+    assert.truthy(out:find("--max-age-days", 1, true))
+    out = cli { "completion", "man" }
+    assert.truthy(out:find("\n.SS report\n", 1, true))
+  end)
+
   it("refuses bad options with a usage error", function()
     local _, err, code = cli { "report", "--since", "2026-03-01" }
     assert.equal(2, code)
