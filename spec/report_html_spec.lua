@@ -299,5 +299,20 @@ describe("anthropic report --html", function()
       end
       assert.truthy(text:find("<rect", 1, true))
     end)
+
+    it("prints on A4 (@page size A4): every page of the PDF is 210 x 297 mm", function()
+      local pdf = dir .. "/report.pdf"
+      assert.is_true(run_chromium("--no-pdf-header-footer --print-to-pdf=" .. pdf ..
+        " file://" .. dir .. "/report.html"),
+        util.read(dir .. "/chromium.log"))
+      local text = util.read(pdf)
+      assert.equal("%PDF-", text:sub(1, 5))
+      local pages = 0
+      for w, h in text:gmatch("/MediaBox %[0 0 ([%d.]+) ([%d.]+)%]") do
+        assert.is_true(math.abs(tonumber(w) - 595.28) < 1 and math.abs(tonumber(h) - 841.89) < 1, w .. " x " .. h)
+        pages = pages + 1
+      end
+      assert.is_true(pages >= 2, "pages: " .. pages)
+    end)
   end)
 end)
