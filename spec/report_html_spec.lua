@@ -218,6 +218,21 @@ describe("anthropic report --html", function()
     assert.equal("250.00", element(page, "chart-budget")["data-budget-usd"])
   end)
 
+  it("lists the keys due for rotation, idle and inactive (the seed: keys of 200, 120, 20 and 10 days)", function()
+    local keys = assert(admin.api_keys:list():all())
+    local function kinds(name)
+      local id, out = by(keys, "name", name).id, {}
+      for kind in page:gmatch('<tr data%-kind="([^"]*)" data%-key%-id="' .. id .. '">') do out[#out + 1] = kind end
+      table.sort(out)
+      return out
+    end
+    assert.same({ "idle", "rotation" }, kinds("default-scripts"))
+    assert.same({ "idle", "rotation" }, kinds("prod-backend"))
+    assert.same({}, kinds("prod-batch"))
+    assert.same({ "inactive" }, kinds("staging-ci"))
+    assert.truthy(page:find("days past max_age_days 90", 1, true))
+  end)
+
   it("has help, is listed, and is in the completion script and the man page", function()
     local out, _, code = cli { "report", "--help" }
     assert.equal(0, code)
