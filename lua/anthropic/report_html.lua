@@ -224,7 +224,7 @@ function M.bars(id, s, title)
   end
   if #buckets == 0 then
     out[#out + 1] = string.format('<text class="empty" x="%d" y="%d" text-anchor="middle">no data in this range</text>',
-      W // 2, H // 2)
+      W / 2, H / 2)
   end
   x_labels(out, buckets, x_of, s.width)
   out[#out + 1] = string.format('<line class="base" x1="%d" x2="%d" y1="%d" y2="%d"/>', LEFT, W - RIGHT, TOP + plot_h,
@@ -288,7 +288,7 @@ function M.cache_chart(days)
   end
   if #days == 0 then
     out[#out + 1] = string.format('<text class="empty" x="%d" y="%d" text-anchor="middle">no data in this range</text>',
-      W // 2, H // 2)
+      W / 2, H / 2)
   end
   x_labels(out, days, x_of, "1d")
   out[#out + 1] = string.format('<line class="base" x1="%d" x2="%d" y1="%d" y2="%d"/>', LEFT, W - RIGHT, TOP + plot_h,

@@ -57,7 +57,8 @@ local function month_budget(admin, usd, source, now)
     "org", { org = s.exact_total }, now)
   local daily = {}
   for i, b in ipairs(s.buckets) do daily[i] = { day = b.starting_at:sub(1, 10), usd = b.total } end
-  return { month = c.month, days = (next_first - first) // time.DAY, limit_usd = c.budget_usd, spent_usd = c.spent_usd,
+  return { month = c.month, days = math.floor((next_first - first) / time.DAY),
+    limit_usd = c.budget_usd, spent_usd = c.spent_usd,
     projected_usd = c.projected_usd, projected_over = c.projected_over, percent = c.percent, status = c.status,
     source = source, daily = daily }
 end
