@@ -388,7 +388,9 @@ tr.sum td{font-weight:600;border-top:1px solid #999}
 .status{font-weight:600;white-space:nowrap}
 .overdue,.exceeded{color:#b00020}.warning,.due_soon,.idle{color:#9a5b00}.ok,.inactive{color:#2e7d32}
 .none{color:#555}
-@media (max-width:600px){body{font-size:14px;padding:10px}.card b{font-size:1.15em}th,td{padding:3px 4px}}
+@media (max-width:600px){body{font-size:14px;padding:10px}.card b{font-size:1.15em}th,td{padding:3px 4px}
+#findings thead{display:none}#findings tr{display:block;border-bottom:1px solid #ccc;padding:4px 0}
+#findings td{display:block;border:0;padding:1px 4px}}
 @page{size:A4;margin:14mm 12mm}
 @media print{body{max-width:none;padding:0;font-size:10.5pt}.tw{overflow:visible}svg.chart{max-height:90mm}
 h2{break-after:avoid;page-break-after:avoid}}
