@@ -263,6 +263,7 @@ describe("anthropic report --html", function()
 
     local function run_chromium(args, out)
       return os.execute("timeout 60 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars "
+        .. "--disable-dev-shm-usage --user-data-dir=" .. dir .. "/chromium-profile "
         .. "--no-first-run --disable-extensions " .. args ..
         " >" .. (out or (dir .. "/chromium.log")) .. " 2>>" .. dir .. "/chromium.log")
     end
