@@ -37,8 +37,9 @@ CTESTS = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/test_*.c)) $(BUILD)/
 
 # lua-sec and openssl: the emulator's HTTPS (spec/tls_spec.lua, make test-tls); nginx: an HTTP/2
 # TLS terminator for spec/leak_spec.lua (helpers/terminator.lua); neovim and LuaJIT's headers:
-# examples/nvim in a real editor (spec/nvim_spec.lua, with the LuaJIT core Neovim loads).
-DEB_PKGS = lua5.4 liblua5.4-dev $(if $(filter lua5.4,$(LUA)),,$(VM_PKGS)) libcurl4-openssl-dev lua-cjson lua-busted lua-socket lua-sec openssl nginx lua-check pkg-config gcc make neovim $(VM_PKGS_luajit)
+# examples/nvim in a real editor (spec/nvim_spec.lua, with the LuaJIT core Neovim loads);
+# chromium: the HTML report opened headless (spec/report_html_spec.lua).
+DEB_PKGS = lua5.4 liblua5.4-dev $(if $(filter lua5.4,$(LUA)),,$(VM_PKGS)) libcurl4-openssl-dev lua-cjson lua-busted lua-socket lua-sec openssl nginx lua-check chromium pkg-config gcc make neovim $(VM_PKGS_luajit)
 
 .PHONY: all deps build ctest lint test test-tls test-poll demo clean fuzz fuzz-deps fuzz-smoke valgrind install sanitize
 

@@ -20,6 +20,7 @@ M.SUMMARIES = {
   { "limits", "show the organization's rate limits and workspace overrides" },
   { "usage", "token usage of the Messages API (and Claude Code), summed" },
   { "cost", "what the organization spent, summed exactly" },
+  { "report", "write an HTML report: cost, tokens, cache hit rate, budget burn-down, key rotation" },
   { "plan", "show what applying an organization file would change" },
   { "apply", "make the organization match an organization file" },
   { "export", "write an organization file for the live organization" },
