@@ -233,15 +233,17 @@ describe("anthropic report --html", function()
     assert.truthy(page:find("days past max_age_days 90", 1, true))
   end)
 
-  it("takes the budget from the profile's spend_limit when --budget is not given, and says so", function()
+  -- A profile's spend_limit caps what one client spends in one run: it is not a month's budget
+  -- (docs/cli.md, as for --chart): only --budget draws the burn-down's budget line.
+  it("draws no budget without --budget, even with a profile's spend_limit, and says how to give one", function()
     os.execute("mkdir -p " .. dir .. "/anthropic && chmod 700 " .. dir .. "/anthropic")
     util.write(dir .. "/anthropic/config.lua", 'profile "team" { default = true, spend_limit = { usd = 75 } }\n', "600")
     local _, err, code = cli { "report", "--html", dir .. "/p.html", "--since", "2026-03-01", "--until", "2026-03-02" }
     os.remove(dir .. "/anthropic/config.lua")
     assert.equal(0, code, err)
     local p = util.read(dir .. "/p.html")
-    assert.equal("75.00", element(p, "chart-budget")["data-budget-usd"])
-    assert.truthy(p:find("Budget from profile team (spend_limit.usd)", 1, true))
+    assert.is_nil(p:find("data-budget-usd", 1, true))
+    assert.truthy(p:find("No budget: give --budget USD", 1, true))
   end)
 
   it("has help, is listed, and is in the completion script and the man page", function()

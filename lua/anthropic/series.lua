@@ -139,14 +139,13 @@ local function labels_for(admin, by, keys, actors, names)
   if labels.none then labels.none = by == "api_key" and "(no key)" or "(none)" end
   if labels.default then labels.default = "(default)" end
   if names == false or not (by == "workspace" or by == "api_key" or by == "actor") then return labels end
-  local known = directory.names(admin)[by]
   local function given(v) return not absent(v) and v ~= "" and v or nil end
   for _, k in ipairs(keys) do
     local a = by == "actor" and actors[k]
     if a and a.type == "user_actor" then
-      labels[k] = given(a.name) or given(a.email_address) or known[k] or k
+      labels[k] = given(a.name) or given(a.email_address) or directory.name(admin, "user", k) or k
     elseif k ~= "none" and k ~= "default" then
-      labels[k] = known[k] or labels[k]
+      labels[k] = directory.name(admin, by == "workspace" and "workspace" or "api_key", k) or labels[k]
     end
   end
   return labels

@@ -375,30 +375,16 @@ end
 -- the workspace's name ("(default)" for none) or the user's name (else e-mail), the id itself
 -- when it is not found or the lookup fails (a table shows what it has rather than fail).
 function M.namer(admin)
-  local cache = {}
-  local function lookup(kind, list)
-    if not cache[kind] then
-      cache[kind] = {}
-      local ok, items = pcall(function() return list():all() end)
-      for _, x in ipairs(ok and items or {}) do
-        cache[kind][x.id] = kind == "user" and ((x.name ~= nil and x.name ~= "") and x.name or x.email) or x.name
-      end
-    end
-    return cache[kind]
+  local directory = require "anthropic.directory"
+  local function workspace(id)
+    if id == nil then return "(default)" end
+    return directory.name(admin, "workspace", id) or id
   end
-  return {
-    workspace = function(id)
-      if id == nil then return "(default)" end
-      local list = lookup("workspace", function()
-        return admin.workspaces:list { limit = 1000, include_archived = true }
-      end)
-      return list[id] or id
-    end,
-    user = function(id)
-      if id == nil then return nil end
-      return lookup("user", function() return admin.users:list { limit = 1000 } end)[id] or id
-    end,
-  }
+  local function user(id)
+    if id == nil then return nil end
+    return directory.name(admin, "user", id) or id
+  end
+  return { workspace = workspace, user = user }
 end
 
 --- A report's buckets summed with `sum` (reports.usage or reports.cost) by `by`, and in total.

@@ -20,7 +20,7 @@ usage: anthropic report --html FILE [options]
   --since TIME         start: YYYY-MM-DD, RFC 3339, 7d, 12h, today, yesterday, this-month,
                        last-month (UTC); default this-month
   --until TIME         end (exclusive), the same forms; default now
-  --budget USD         the month's budget for the burn-down; default: the profile's spend_limit.usd
+  --budget USD         the month's budget for the burn-down (none without it)
   --max-age-days N     keys older than N days are due for rotation (default 90)
   --idle-days N        active keys with no usage in N days are flagged idle (default 30)
 
@@ -36,16 +36,13 @@ local function check(v, err)
   return v
 end
 
--- The budget from --budget, else the profile's spend_limit. -> usd, source | nil
+-- The budget from --budget (a profile's spend_limit caps one client's run, not a month: it is
+-- not a budget, as for --chart). -> usd, source | nil
 local function budget_limit(opts)
   if opts.budget then
     local n = tonumber(opts.budget)
     if not n or n <= 0 then error("--budget takes an amount in USD greater than 0 (got '" .. opts.budget .. "')", 0) end
     return n, "--budget"
-  end
-  local ok, p = pcall(require("anthropic.profiles").select, { profile = common.globals.profile }, "report")
-  if ok and p and p.spend_limit and p.spend_limit.usd then
-    return p.spend_limit.usd, "profile " .. tostring(p.name) .. " (spend_limit.usd)"
   end
 end
 
@@ -135,7 +132,7 @@ local function run(admin, opts)
   if usd then
     data.budget = month_budget(admin, usd, source, now)
   else
-    data.budget_note = "No budget: give --budget USD, or spend_limit = { usd = N } in the profile."
+    data.budget_note = "No budget: give --budget USD."
   end
   data.findings = key_findings(admin, opts, now)
   data.findings_note = string.format("Keys older than %d days are due for rotation (due soon within %d days); active "
