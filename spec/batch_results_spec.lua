@@ -168,7 +168,7 @@ describe("batch results as they arrive", function()
     local eng = core.engine()
     local function submit(extra)
       local r = { method = "GET", url = emu.url .. results_path(id), key = k, lines = true,
-        headers = { "anthropic-version: 2023-06-01" } }
+        headers = { "anthropic-version: 2023-06-01" }, ca_file = emu.ca_file } -- (make test-tls)
       for name, v in pairs(extra or {}) do r[name] = v end
       return assert(eng:submit(r))
     end
