@@ -6,16 +6,14 @@
 -- over the baseline as a multiple of max_body.
 --
 --   lua5.4 bench/peak_body.lua [MAX_BODY_MiB]     (default 64)
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+package.path = "lua/?.lua;lua/?/init.lua;bench/?.lua;" .. package.path
 package.cpath = (os.getenv("BUILD") or "build") .. "/?.so;" .. package.cpath
 
+local common = require "common"
 local mode = arg[1]
 
 local function status_kb(field)
-  local f = assert(io.open("/proc/self/status"))
-  local s = f:read("a")
-  f:close()
-  return tonumber(s:match(field .. ":%s*(%d+)"))
+  return assert(common.status_kb(field))
 end
 
 -- A JSON Message of exactly n bytes (n >= 200); escaped: its text has a "\n" every 80 bytes, as
@@ -31,40 +29,20 @@ local function message(n, escaped)
 end
 
 if mode == "serve" then
-  local socket = require "socket"
-  local server = assert(socket.bind("127.0.0.1", 0))
-  local _, port = server:getsockname()
-  io.stdout:write(port, "\n")
-  io.stdout:flush()
-  while true do
-    local c = server:accept()
-    if c then
-      c:settimeout(30)
-      local line = c:receive("*l") or ""
-      repeat
-        local h = c:receive("*l")
-      until not h or h == ""
-      local path = line:match("^%u+ (%S+)") or ""
-      if path:match("^/quit") then
-        c:close()
-        break
-      end
-      local kind, n = path:match("^/(%a+)/(%d+)")
-      n = tonumber(n) or 200
-      -- the request body, if any, is left unread: the answer does not depend on it
-      local body = message(n, kind:match("esc$") ~= nil)
-      local head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_bench\r\n"
-      if kind:match("^cl") then
-        head = head .. "content-length: " .. #body .. "\r\n\r\n"
-      else
-        head = head .. "connection: close\r\n\r\n" -- the end of the body is the end of the connection
-      end
-      c:send(head)
-      c:send(body)
-      c:close()
+  common.serve(30, function(c, path)
+    local kind, n = path:match("^/(%a+)/(%d+)")
+    n = tonumber(n) or 200
+    -- the request body, if any, is left unread: the answer does not depend on it
+    local body = message(n, kind:match("esc$") ~= nil)
+    local head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_bench\r\n"
+    if kind:match("^cl") then
+      head = head .. "content-length: " .. #body .. "\r\n\r\n"
+    else
+      head = head .. "connection: close\r\n\r\n" -- the end of the body is the end of the connection
     end
-  end
-  os.exit(0)
+    c:send(head)
+    c:send(body)
+  end)
 end
 
 if mode == "client" then
@@ -91,9 +69,7 @@ end
 local lua = os.getenv("LUA") or "lua5.4"
 local mib = tonumber(mode) or 64
 local max_body = math.floor(mib * 1024 * 1024)
-local srv = assert(io.popen(lua .. " " .. arg[0] .. " serve", "r"))
-local port = assert(tonumber(srv:read("l")), "the bench server did not start")
-local base_url = "http://127.0.0.1:" .. port
+local base_url, stop_server = common.start_server(lua, arg[0])
 
 local cases = {
   { "at the cap, Content-Length", "cl", max_body },
@@ -118,8 +94,4 @@ for _, case in ipairs(cases) do
       (peak - base) * 1024 / max_body, outcome:sub(1, 70)))
   end
 end
-local quit = require("socket").tcp()
-quit:connect("127.0.0.1", port)
-quit:send("GET /quit HTTP/1.1\r\n\r\n")
-quit:close()
-srv:close()
+stop_server()
