@@ -39,15 +39,7 @@ local function types(events)
   return out
 end
 
--- Runs f until it returns a true value, at most 5 s; no sleeping: each try is a round trip.
-local function eventually(f, what)
-  local deadline = socket.gettime() + 5
-  repeat
-    local v = f()
-    if v then return v end
-  until socket.gettime() > deadline
-  error("timed out waiting for " .. what, 2)
-end
+local eventually = util.eventually
 
 describe("streaming messages", function()
   local emu, key, client, eng
