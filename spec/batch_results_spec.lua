@@ -220,14 +220,8 @@ describe("batch results as they arrive", function()
 
   -- A fresh process reads the results of a batch of n requests; it prints its peak Lua heap while
   -- iterating, the most bytes the engine's queue held, and its RSS before and at the peak.
-  local MEASURED = [[
+  local MEASURED = util.PROC_STATUS .. [[
     local anthropic = require "anthropic"
-    local function status(field)
-      for line in io.lines("/proc/self/status") do
-        local v = line:match("^" .. field .. ":%s*(%d+)")
-        if v then return tonumber(v) end
-      end
-    end
     local client = anthropic.new { base_url = os.getenv("ANTHROPIC_BASE_URL") }
     local id = os.getenv("BATCH_ID")
     for _ in client.batches:results(id) do break end -- warm up: the modules and the connection

@@ -19,6 +19,17 @@ function M.eventually(f, what)
   error("timed out waiting for " .. what, 2)
 end
 
+--- Lua code for a child process (M.run_lua) that measures itself: it defines status(field), a
+-- /proc/self/status figure in kB (VmRSS, VmHWM).
+M.PROC_STATUS = [[
+local function status(field)
+  for line in io.lines("/proc/self/status") do
+    local v = line:match("^" .. field .. ":%s*(%d+) kB")
+    if v then return tonumber(v) end
+  end
+end
+]]
+
 --- A fresh temp directory; removed by M.rmdir.
 function M.tmpdir()
   local p = io.popen("mktemp -d /tmp/anthropic-spec.XXXXXX")
