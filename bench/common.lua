@@ -29,17 +29,19 @@ function M.base_url(base, workload)
   return workload == "create" and base or (base .. "/" .. workload)
 end
 
---- A field of /proc/self/status in kB (VmRSS, VmHWM), or nil where there is none.
-function M.status_kb(field)
+--- A field of /proc/self/status in kB (VmRSS, VmHWM); where there is none, default, or without
+-- one an error.
+function M.status_kb(field, default)
   local f = io.open("/proc/self/status")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return tonumber(s:match(field .. ":%s*(%d+)"))
+  local s = f and f:read("a")
+  if f then f:close() end
+  local kb = s and tonumber(s:match(field .. ":%s*(%d+)"))
+  if kb then return kb end
+  return assert(default, "no " .. field .. " in /proc/self/status")
 end
 
 local function status_kb(field)
-  return M.status_kb(field) or -1
+  return M.status_kb(field, -1)
 end
 
 --- Measure fn() (which returns the bytes of text it read): wall and CPU (os.clock is

@@ -12,10 +12,6 @@ package.cpath = (os.getenv("BUILD") or "build") .. "/?.so;" .. package.cpath
 local common = require "common"
 local mode = arg[1]
 
-local function status_kb(field)
-  return assert(common.status_kb(field))
-end
-
 -- A JSON Message of exactly n bytes (n >= 200); escaped: its text has a "\n" every 80 bytes, as
 -- real text does (the decoder then unescapes it).
 local function message(n, escaped)
@@ -51,7 +47,7 @@ if mode == "client" then
   local c = assert(anthropic.new { api_key = "sk-ant-api03-bench" .. ("0"):rep(88) .. "-AAAAAAAA", base_url = url,
                                    max_body = max_body, max_retries = 0, timeout = 120 })
   collectgarbage()
-  local base = status_kb("VmRSS")
+  local base = common.status_kb("VmRSS")
   local msg, err
   if what == "raw" then
     msg, err = c.models:list() -- a decoded answer too; kept for symmetry (see below)
@@ -61,7 +57,7 @@ if mode == "client" then
   end
   local outcome = msg and ("ok, text " .. #msg.content[1].text .. " bytes") or (err.kind .. ": " .. err.message)
   msg = nil -- luacheck: ignore 311
-  io.stdout:write(string.format("%d\t%d\t%s\n", base, status_kb("VmHWM"), outcome))
+  io.stdout:write(string.format("%d\t%d\t%s\n", base, common.status_kb("VmHWM"), outcome))
   os.exit(0)
 end
 

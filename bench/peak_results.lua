@@ -13,10 +13,6 @@ package.cpath = (os.getenv("BUILD") or "build") .. "/?.so;" .. package.cpath
 local common = require "common"
 local mode = arg[1]
 
-local function status_kb(field)
-  return assert(common.status_kb(field))
-end
-
 -- One result line as the API writes it: a Message of about 600 bytes.
 local TEXT = ("Lua is a lightweight, embeddable scripting language. "):rep(8)
 local function line(i)
@@ -58,7 +54,7 @@ if mode == "client" then
                                    max_retries = 0, timeout = 120, max_body = 1024 * 1024 * 1024 })
   local id = "msgbatch_" .. n
   collectgarbage()
-  local base = status_kb("VmRSS")
+  local base = common.status_kb("VmRSS")
   local t0 = os.clock()
   local count, bytes = 0, 0
   if how == "lines" then
@@ -83,7 +79,7 @@ if mode == "client" then
     end
     body = nil -- luacheck: ignore 311
   end
-  io.stdout:write(string.format("%d\t%d\t%d\t%.2f\n", base, status_kb("VmHWM"), count, os.clock() - t0))
+  io.stdout:write(string.format("%d\t%d\t%d\t%.2f\n", base, common.status_kb("VmHWM"), count, os.clock() - t0))
   os.exit(0)
 end
 
