@@ -8,9 +8,10 @@
 -- side for the two VMs, and writes the table into docs/embedding.md between
 -- <!-- host-bench:begin --> and <!-- host-bench:end --> when given a path to it.
 --   lua5.4 bench/host.lua [docs/embedding.md]
-package.path = "./lua/?.lua;./lua/?/init.lua;./spec/?.lua;" .. package.path
+package.path = "./lua/?.lua;./lua/?/init.lua;./spec/?.lua;./bench/?.lua;" .. package.path
 package.cpath = "./build/?.so;" .. package.cpath
 
+local common = require "common"
 local emulator = require "helpers.emulator"
 local util = require "helpers.util"
 
@@ -119,19 +120,6 @@ io.stderr:write("host bench: ", #missed == 0 and "worst frame under 2 ms on ever
 
 local doc = arg[1]
 if doc then
-  local f = assert(io.open(doc, "rb"))
-  local all = f:read("a")
-  f:close()
-  local stamp = os.date("!%Y-%m-%dT%H:%MZ")
-  local new, n = all:gsub("(<!%-%- host%-bench:begin %-%->\n).-(<!%-%- host%-bench:end %-%->)", function(x, y)
-    return x .. "Measured " .. stamp .. ".\n\n" .. text .. y
-  end)
-  if n == 1 then
-    f = assert(io.open(doc, "wb"))
-    f:write(new)
-    f:close()
-  else
-    io.stderr:write("host bench: no host-bench:begin/end markers in ", doc, "\n")
-  end
+  common.rewrite_section(doc, "host-bench", "Measured " .. os.date("!%Y-%m-%dT%H:%MZ") .. ".\n\n" .. text, "host bench")
 end
 os.exit(#missed == 0 and 0 or 1)

@@ -5,9 +5,10 @@
 -- its retry-after). It prints the figures, and writes them into docs/performance.md between
 -- <!-- pacing:begin --> and <!-- pacing:end --> when given a path to it.
 --   lua5.4 bench/pacing.lua [docs/performance.md]
-package.path = "./lua/?.lua;./lua/?/init.lua;./spec/?.lua;" .. package.path
+package.path = "./lua/?.lua;./lua/?/init.lua;./spec/?.lua;./bench/?.lua;" .. package.path
 package.cpath = "./build/?.so;" .. package.cpath
 
+local common = require "common"
 local emulator = require "helpers.emulator"
 local anthropic = require "anthropic"
 local core = require "anthropic.core"
@@ -90,19 +91,6 @@ io.stderr:write(string.format("bench pacing: %s (paced: %d 429s, %.1f %% of the 
 
 local doc = arg[1]
 if doc then
-  local f = assert(io.open(doc, "rb"))
-  local all = f:read("a")
-  f:close()
-  local stamp = os.date("!%Y-%m-%dT%H:%MZ")
-  local new, n = all:gsub("(<!%-%- pacing:begin %-%->\n).-(<!%-%- pacing:end %-%->)", function(a, b)
-    return a .. "Measured " .. stamp .. ".\n\n" .. text .. b
-  end)
-  if n == 1 then
-    f = assert(io.open(doc, "wb"))
-    f:write(new)
-    f:close()
-  else
-    io.stderr:write("bench pacing: no pacing:begin/end markers in ", doc, "\n")
-  end
+  common.rewrite_section(doc, "pacing", "Measured " .. os.date("!%Y-%m-%dT%H:%MZ") .. ".\n\n" .. text, "bench pacing")
 end
 os.exit(verdict and 0 or 1)

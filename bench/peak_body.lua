@@ -6,17 +6,11 @@
 -- over the baseline as a multiple of max_body.
 --
 --   lua5.4 bench/peak_body.lua [MAX_BODY_MiB]     (default 64)
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+package.path = "lua/?.lua;lua/?/init.lua;bench/?.lua;" .. package.path
 package.cpath = (os.getenv("BUILD") or "build") .. "/?.so;" .. package.cpath
 
+local common = require "common"
 local mode = arg[1]
-
-local function status_kb(field)
-  local f = assert(io.open("/proc/self/status"))
-  local s = f:read("a")
-  f:close()
-  return tonumber(s:match(field .. ":%s*(%d+)"))
-end
 
 -- A JSON Message of exactly n bytes (n >= 200); escaped: its text has a "\n" every 80 bytes, as
 -- real text does (the decoder then unescapes it).
@@ -31,40 +25,20 @@ local function message(n, escaped)
 end
 
 if mode == "serve" then
-  local socket = require "socket"
-  local server = assert(socket.bind("127.0.0.1", 0))
-  local _, port = server:getsockname()
-  io.stdout:write(port, "\n")
-  io.stdout:flush()
-  while true do
-    local c = server:accept()
-    if c then
-      c:settimeout(30)
-      local line = c:receive("*l") or ""
-      repeat
-        local h = c:receive("*l")
-      until not h or h == ""
-      local path = line:match("^%u+ (%S+)") or ""
-      if path:match("^/quit") then
-        c:close()
-        break
-      end
-      local kind, n = path:match("^/(%a+)/(%d+)")
-      n = tonumber(n) or 200
-      -- the request body, if any, is left unread: the answer does not depend on it
-      local body = message(n, kind:match("esc$") ~= nil)
-      local head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_bench\r\n"
-      if kind:match("^cl") then
-        head = head .. "content-length: " .. #body .. "\r\n\r\n"
-      else
-        head = head .. "connection: close\r\n\r\n" -- the end of the body is the end of the connection
-      end
-      c:send(head)
-      c:send(body)
-      c:close()
+  common.serve(30, function(c, path)
+    local kind, n = path:match("^/(%a+)/(%d+)")
+    n = tonumber(n) or 200
+    -- the request body, if any, is left unread: the answer does not depend on it
+    local body = message(n, kind:match("esc$") ~= nil)
+    local head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_bench\r\n"
+    if kind:match("^cl") then
+      head = head .. "content-length: " .. #body .. "\r\n\r\n"
+    else
+      head = head .. "connection: close\r\n\r\n" -- the end of the body is the end of the connection
     end
-  end
-  os.exit(0)
+    c:send(head)
+    c:send(body)
+  end)
 end
 
 if mode == "client" then
@@ -73,7 +47,7 @@ if mode == "client" then
   local c = assert(anthropic.new { api_key = "sk-ant-api03-bench" .. ("0"):rep(88) .. "-AAAAAAAA", base_url = url,
                                    max_body = max_body, max_retries = 0, timeout = 120 })
   collectgarbage()
-  local base = status_kb("VmRSS")
+  local base = common.status_kb("VmRSS")
   local msg, err
   if what == "raw" then
     msg, err = c.models:list() -- a decoded answer too; kept for symmetry (see below)
@@ -83,7 +57,7 @@ if mode == "client" then
   end
   local outcome = msg and ("ok, text " .. #msg.content[1].text .. " bytes") or (err.kind .. ": " .. err.message)
   msg = nil -- luacheck: ignore 311
-  io.stdout:write(string.format("%d\t%d\t%s\n", base, status_kb("VmHWM"), outcome))
+  io.stdout:write(string.format("%d\t%d\t%s\n", base, common.status_kb("VmHWM"), outcome))
   os.exit(0)
 end
 
@@ -91,9 +65,7 @@ end
 local lua = os.getenv("LUA") or "lua5.4"
 local mib = tonumber(mode) or 64
 local max_body = math.floor(mib * 1024 * 1024)
-local srv = assert(io.popen(lua .. " " .. arg[0] .. " serve", "r"))
-local port = assert(tonumber(srv:read("l")), "the bench server did not start")
-local base_url = "http://127.0.0.1:" .. port
+local base_url, stop_server = common.start_server(lua, arg[0])
 
 local cases = {
   { "at the cap, Content-Length", "cl", max_body },
@@ -118,8 +90,4 @@ for _, case in ipairs(cases) do
       (peak - base) * 1024 / max_body, outcome:sub(1, 70)))
   end
 end
-local quit = require("socket").tcp()
-quit:connect("127.0.0.1", port)
-quit:send("GET /quit HTTP/1.1\r\n\r\n")
-quit:close()
-srv:close()
+stop_server()

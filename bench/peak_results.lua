@@ -7,17 +7,11 @@
 --
 --   lua5.4 bench/peak_results.lua [docs/performance.md]   (with the path: the figures go between
 --                                  <!-- results:begin --> and <!-- results:end --> there)
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+package.path = "lua/?.lua;lua/?/init.lua;bench/?.lua;" .. package.path
 package.cpath = (os.getenv("BUILD") or "build") .. "/?.so;" .. package.cpath
 
+local common = require "common"
 local mode = arg[1]
-
-local function status_kb(field)
-  local f = assert(io.open("/proc/self/status"))
-  local s = f:read("a")
-  f:close()
-  return tonumber(s:match(field .. ":%s*(%d+)"))
-end
 
 -- One result line as the API writes it: a Message of about 600 bytes.
 local TEXT = ("Lua is a lightweight, embeddable scripting language. "):rep(8)
@@ -29,47 +23,27 @@ local function line(i)
 end
 
 if mode == "serve" then
-  local socket = require "socket"
-  local server = assert(socket.bind("127.0.0.1", 0))
-  local _, port = server:getsockname()
-  io.stdout:write(port, "\n")
-  io.stdout:flush()
-  while true do
-    local c = server:accept()
-    if c then
-      c:settimeout(60)
-      local first = c:receive("*l") or ""
-      repeat
-        local h = c:receive("*l")
-      until not h or h == ""
-      local path = first:match("^%u+ (%S+)") or ""
-      if path:match("^/quit") then
-        c:close()
-        break
-      end
-      local n, results = path:match("^/v1/messages/batches/msgbatch_(%d+)(/?r?e?s?u?l?t?s?)$")
-      n = tonumber(n) or 0
-      if results == "/results" then
-        c:send("HTTP/1.1 200 OK\r\ncontent-type: application/binary\r\nrequest-id: req_bench\r\n"
-          .. "connection: close\r\n\r\n")
-        local buf = {}
-        for i = 1, n do
-          buf[#buf + 1] = line(i)
-          if #buf == 64 or i == n then
-            if not c:send(table.concat(buf)) then break end -- (the client may stop reading)
-            buf = {}
-          end
+  common.serve(60, function(c, path)
+    local n, results = path:match("^/v1/messages/batches/msgbatch_(%d+)(/?r?e?s?u?l?t?s?)$")
+    n = tonumber(n) or 0
+    if results == "/results" then
+      c:send("HTTP/1.1 200 OK\r\ncontent-type: application/binary\r\nrequest-id: req_bench\r\n"
+        .. "connection: close\r\n\r\n")
+      local buf = {}
+      for i = 1, n do
+        buf[#buf + 1] = line(i)
+        if #buf == 64 or i == n then
+          if not c:send(table.concat(buf)) then break end -- (the client may stop reading)
+          buf = {}
         end
-      else
-        local body = string.format('{"id":"msgbatch_%d","type":"message_batch","processing_status":"ended",'
-          .. '"request_counts":{"processing":0,"succeeded":%d,"errored":0,"canceled":0,"expired":0}}', n, n)
-        c:send("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_bench\r\ncontent-length: "
-          .. #body .. "\r\nconnection: close\r\n\r\n" .. body)
       end
-      c:close()
+    else
+      local body = string.format('{"id":"msgbatch_%d","type":"message_batch","processing_status":"ended",'
+        .. '"request_counts":{"processing":0,"succeeded":%d,"errored":0,"canceled":0,"expired":0}}', n, n)
+      c:send("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_bench\r\ncontent-length: "
+        .. #body .. "\r\nconnection: close\r\n\r\n" .. body)
     end
-  end
-  os.exit(0)
+  end)
 end
 
 if mode == "client" then
@@ -80,7 +54,7 @@ if mode == "client" then
                                    max_retries = 0, timeout = 120, max_body = 1024 * 1024 * 1024 })
   local id = "msgbatch_" .. n
   collectgarbage()
-  local base = status_kb("VmRSS")
+  local base = common.status_kb("VmRSS")
   local t0 = os.clock()
   local count, bytes = 0, 0
   if how == "lines" then
@@ -105,16 +79,14 @@ if mode == "client" then
     end
     body = nil -- luacheck: ignore 311
   end
-  io.stdout:write(string.format("%d\t%d\t%d\t%.2f\n", base, status_kb("VmHWM"), count, os.clock() - t0))
+  io.stdout:write(string.format("%d\t%d\t%d\t%.2f\n", base, common.status_kb("VmHWM"), count, os.clock() - t0))
   os.exit(0)
 end
 
 -- the driver
 local lua = os.getenv("LUA") or "lua5.4"
 local doc = mode
-local srv = assert(io.popen(lua .. " " .. arg[0] .. " serve", "r"))
-local port = assert(tonumber(srv:read("l")), "the bench server did not start")
-local base_url = "http://127.0.0.1:" .. port
+local base_url, stop_server = common.start_server(lua, arg[0])
 
 local cases = {
   { "100 results, read as they arrive", 100, "lines" },
@@ -141,28 +113,12 @@ for _, case in ipairs(cases) do
     rows[#rows + 1] = string.format("| %s | %.1f | %.1f | %.1f | %s |", case[1], base, peak, peak - base, cpu)
   end
 end
-local quit = require("socket").tcp()
-quit:connect("127.0.0.1", port)
-quit:send("GET /quit HTTP/1.1\r\n\r\n")
-quit:close()
-srv:close()
+stop_server()
 
 if doc and not failed then
-  local f = assert(io.open(doc, "rb"))
-  local all = f:read("a")
-  f:close()
   local text = string.format("Measured %s, %s, result lines of %d bytes (%.1f MB for 100,000).\n\n"
     .. "| case | baseline MB | peak MB | growth MB | CPU s |\n|---|--:|--:|--:|--:|\n%s\n",
     os.date("!%Y-%m-%dT%H:%MZ"), lua, #line(1), 100000 * #line(1) / 1e6, table.concat(rows, "\n"))
-  local new, n = all:gsub("(<!%-%- results:begin %-%->\n).-(<!%-%- results:end %-%->)", function(a, b)
-    return a .. text .. b
-  end)
-  if n == 1 then
-    f = assert(io.open(doc, "wb"))
-    f:write(new)
-    f:close()
-  else
-    io.stderr:write("bench results: no results:begin/end markers in ", doc, "\n")
-  end
+  common.rewrite_section(doc, "results", text, "bench results")
 end
 os.exit(failed and 1 or 0)

@@ -37,6 +37,16 @@ describe("batch results as they arrive", function()
 
   local function results_path(id) return "/v1/messages/batches/" .. id .. "/results" end
 
+  -- Reads the results of batch id until they end or fail: pcall's ok and error, and the
+  -- custom_ids read before that.
+  local function read_ids(id)
+    local got = {}
+    local ok, err = pcall(function()
+      for line in client.batches:results(id) do got[#got + 1] = line.custom_id end
+    end)
+    return ok, err, got
+  end
+
   it("holds a bounded queue, not the body, and a break cancels the transfer", function()
     local id = batch(3000) -- about 1.6 MB of results: more than the engine's queue takes
     local it, _, _, reader = client.batches:results(id)
@@ -80,10 +90,7 @@ describe("batch results as they arrive", function()
   it("a body cut after 2 lines raises a connection error after those lines", function()
     local id = batch(5)
     emu:faults { { path = results_path(id), stream_reset_after = 2 } }
-    local got = {}
-    local ok, err = pcall(function()
-      for line in client.batches:results(id) do got[#got + 1] = line.custom_id end
-    end)
+    local ok, err, got = read_ids(id)
     assert.is_false(ok)
     assert.same({ "r1", "r2" }, got)
     assert.is_true(anthropic.is_error(err))
@@ -97,10 +104,7 @@ describe("batch results as they arrive", function()
   it("a line that is not JSON raises a decode error with its number", function()
     local id = batch(5)
     emu:faults { { path = results_path(id), stream_error_after = 3 } }
-    local got = {}
-    local ok, err = pcall(function()
-      for line in client.batches:results(id) do got[#got + 1] = line.custom_id end
-    end)
+    local ok, err, got = read_ids(id)
     assert.is_false(ok)
     assert.equal(3, #got)
     assert.equal("decode", err.kind)
@@ -216,14 +220,8 @@ describe("batch results as they arrive", function()
 
   -- A fresh process reads the results of a batch of n requests; it prints its peak Lua heap while
   -- iterating, the most bytes the engine's queue held, and its RSS before and at the peak.
-  local MEASURED = [[
+  local MEASURED = util.PROC_STATUS .. [[
     local anthropic = require "anthropic"
-    local function status(field)
-      for line in io.lines("/proc/self/status") do
-        local v = line:match("^" .. field .. ":%s*(%d+)")
-        if v then return tonumber(v) end
-      end
-    end
     local client = anthropic.new { base_url = os.getenv("ANTHROPIC_BASE_URL") }
     local id = os.getenv("BATCH_ID")
     for _ in client.batches:results(id) do break end -- warm up: the modules and the connection

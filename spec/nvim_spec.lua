@@ -5,7 +5,6 @@
 local emulator = require "helpers.emulator"
 local util = require "helpers.util"
 local cjson = require "cjson"
-local socket = require "socket"
 
 local CORE = "build-luajit/anthropic/core.so"
 local WORST_MS = 50 -- generous: CI machines are shared; what it measures is printed
@@ -24,14 +23,7 @@ local function luajit_core()
   return nil, "LuaJIT core could not be built (make build LUA=luajit said: " .. last .. ")"
 end
 
-local function eventually(f, what)
-  local deadline = socket.gettime() + 5
-  repeat
-    local v = f()
-    if v then return v end
-  until socket.gettime() > deadline
-  error("timed out waiting for " .. what, 2)
-end
+local eventually = util.eventually
 
 local function percentile(list, p)
   local s = {}

@@ -39,15 +39,7 @@ local function types(events)
   return out
 end
 
--- Runs f until it returns a true value, at most 5 s; no sleeping: each try is a round trip.
-local function eventually(f, what)
-  local deadline = socket.gettime() + 5
-  repeat
-    local v = f()
-    if v then return v end
-  until socket.gettime() > deadline
-  error("timed out waiting for " .. what, 2)
-end
+local eventually = util.eventually
 
 describe("streaming messages", function()
   local emu, key, client, eng
@@ -661,14 +653,8 @@ describe("streaming messages", function()
   -- Memory is measured in a fresh process. The code there has status(field) (a /proc/self/status
   -- figure in kB), client and ask(text), after one warm-up stream and a full collection; it
   -- prints its figures on one line, which come back as numbers.
-  local MEASURED = [[
+  local MEASURED = util.PROC_STATUS .. [[
       local anthropic = require "anthropic"
-      local function status(field)
-        for line in io.lines("/proc/self/status") do
-          local v = line:match("^" .. field .. ":%s*(%d+) kB")
-          if v then return tonumber(v) end
-        end
-      end
       local client = anthropic.new { base_url = os.getenv("ANTHROPIC_BASE_URL") }
       local function ask(text)
         return { model = "claude-opus-4-6", max_tokens = 20000, messages = { { role = "user", content = text } } }

@@ -40,15 +40,8 @@ end
 
 -- s cut to w characters, the last one an ellipsis (ASCII: "~")
 local function cut(s, w, ascii)
-  if len(s) <= w then return s end
   if w <= 0 then return "" end
-  local out, n = {}, 0
-  for _, c in utf8.codes(s) do
-    if n == w - 1 then break end
-    out[#out + 1] = utf8.char(c)
-    n = n + 1
-  end
-  return table.concat(out) .. (ascii and "~" or "…")
+  return names.cut(s, w, ascii)
 end
 
 local function group(int)

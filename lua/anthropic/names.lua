@@ -8,6 +8,7 @@
 --   display(s) -> text             s with what could mislead escaped (\u{202E}, \n, \0, ...)
 --   misleads(s) -> bool            display(s) differs from s
 --   quote(s) -> text               "s" quoted for messages and plans (display escapes; %q otherwise)
+--   cut(s, w[, ascii]) -> text     s cut to w characters, the last an ellipsis ("~" with ascii)
 local utf8 = require("anthropic.compat").utf8
 
 local M = {}
@@ -40,6 +41,21 @@ for c = 0x2000, 0x200A do SPACES[c] = true end
 
 local function is_control(c)
   return c < 0x20 or (c >= 0x7F and c <= 0x9F)
+end
+
+--- s cut to w characters (w >= 1; UTF-8 characters, not bytes), the last one an ellipsis ("~"
+-- with ascii); s itself when it fits. For the CLI's table cells and the charts' lines.
+function M.cut(s, w, ascii)
+  local _, n = s:gsub("[^\128-\191]", "")
+  if n <= w then return s end
+  local out = {}
+  n = 0
+  for _, c in utf8.codes(s) do
+    if n == w - 1 then break end
+    out[#out + 1] = utf8.char(c)
+    n = n + 1
+  end
+  return table.concat(out) .. (ascii and "~" or "…")
 end
 
 --- The number of characters in s. -> n | nil, message (invalid UTF-8, naming the byte)

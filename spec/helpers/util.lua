@@ -7,6 +7,29 @@ local function sh_quote(s)
 end
 M.sh_quote = sh_quote
 
+--- Runs f until it returns a true value (returned), at most 5 s, else an error naming what was
+-- awaited; no sleeping: each try is a round trip (to the emulator, a child process, ...).
+function M.eventually(f, what)
+  local socket = require "socket"
+  local deadline = socket.gettime() + 5
+  repeat
+    local v = f()
+    if v then return v end
+  until socket.gettime() > deadline
+  error("timed out waiting for " .. what, 2)
+end
+
+--- Lua code for a child process (M.run_lua) that measures itself: it defines status(field), a
+-- /proc/self/status figure in kB (VmRSS, VmHWM).
+M.PROC_STATUS = [[
+local function status(field)
+  for line in io.lines("/proc/self/status") do
+    local v = line:match("^" .. field .. ":%s*(%d+) kB")
+    if v then return tonumber(v) end
+  end
+end
+]]
+
 --- A fresh temp directory; removed by M.rmdir.
 function M.tmpdir()
   local p = io.popen("mktemp -d /tmp/anthropic-spec.XXXXXX")

@@ -201,16 +201,7 @@ end
 M.display = {}
 
 -- s cut to w characters, the last one an ellipsis
-local function cut(s, w)
-  if width(s) <= w then return s end
-  local out, n = {}, 0
-  for _, c in utf8.codes(s) do
-    if n == w - 1 then break end
-    out[#out + 1] = utf8.char(c)
-    n = n + 1
-  end
-  return table.concat(out) .. "\u{2026}"
-end
+local cut = names.cut
 
 --- rows (array of objects) and columns -> aligned text, one header line and one line per row.
 -- A column with wide = true is shown only with --wide (display.wide). When display.width is set
