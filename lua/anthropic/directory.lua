@@ -1,6 +1,8 @@
 --- Names for the ids the Admin API's reports carry (workspaces, API keys, actors): the one
 -- lookup behind the CLI's NAME columns (cli/analytics.lua), anthropic.series' labels and the
 -- HTML report.
+local compat = require "anthropic.compat"
+
 local M = {}
 
 --- The names of what the Admin API and its reports name by id, read once per admin client (a
@@ -16,7 +18,7 @@ function M.names(admin)
   if t then return t end
   t = { workspace = { ["(default)"] = "Default" }, api_key = {}, actor = {} }
   local function each(pager, fn)
-    local ok, items = pcall(function() return pager:all() end)
+    local ok, items = compat.pcall(function() return pager:all() end) -- (a task may wait in here)
     if ok and type(items) == "table" then
       for _, v in ipairs(items) do
         if type(v) == "table" and type(v.id) == "string" and type(v.name) == "string" and v.name ~= "" then fn(v) end

@@ -410,9 +410,12 @@ end
 function M.key_record(admin, key)
   local hint = key:hint()
   local found = {}
-  local ok, err = pcall(function()
-    for k in admin.api_keys:list({ limit = 1000 }):each() do
+  local ok, err = compat.pcall(function() -- (a task may wait in here: compat.pcall, no for loop)
+    local next_key = admin.api_keys:list({ limit = 1000 }):each()
+    local k = next_key()
+    while k ~= nil do
       if k.partial_key_hint == hint then found[#found + 1] = k end
+      k = next_key()
     end
   end)
   if not ok then return nil, errors.is_error(err) and err or config_error(tostring(err)) end
