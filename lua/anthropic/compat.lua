@@ -55,7 +55,7 @@ local function can_yield(fn)
   return (coroutine.resume(coroutine.create(function() fn(coroutine.yield) end)))
 end
 M.YIELD_IN_PCALL = can_yield(function(y) assert(pcall(y)) end)
-M.YIELD_IN_FOR = can_yield(function(y) for _ in function() y() end do break end end)
+M.YIELD_IN_FOR = can_yield(function(y) for _ in function() y() end do break end end) -- luacheck: ignore 512
 
 local getinfo = debug and debug.getinfo
 local running, resume, status, yield = coroutine.running, coroutine.resume, coroutine.status, coroutine.yield
