@@ -180,7 +180,7 @@ describe("anthropic batch", function()
     function child.err_until(text)
       for _ = 1, 15000 do
         local f = io.open(cdir .. "/err")
-        local got = f and f:read("a") or ""
+        local got = f and f:read("*a") or ""
         if f then f:close() end
         if got:find(text, 1, true) then return got end
         socket.select(nil, nil, 0.002) -- (a pause between reads of the file, not a guess at timing)

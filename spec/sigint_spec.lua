@@ -5,7 +5,7 @@ local core = require "anthropic.core"
 
 local function own_pid()
   local f = assert(io.open("/proc/self/stat", "r"))
-  local pid = tonumber(f:read("a"):match("^(%d+)"))
+  local pid = tonumber(f:read("*a"):match("^(%d+)"))
   f:close()
   return pid
 end

@@ -123,7 +123,7 @@ describe("https", function()
     local script = [[
       local anthropic = require "anthropic"
       local function rchar()
-        local f = assert(io.open("/proc/self/io")); local n = tonumber(f:read("a"):match("rchar: (%d+)")); f:close()
+        local f = assert(io.open("/proc/self/io")); local n = tonumber(f:read("*a"):match("rchar: (%d+)")); f:close()
         return n
       end
       local r0 = rchar()

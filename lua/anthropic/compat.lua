@@ -11,6 +11,16 @@
 --                             5.2+ nothing: t's metatable carries __gc = fn itself
 --   compat.utf8               the utf8 library (5.3+), or the same functions in Lua
 --   compat.INTEGERS           true when the VM has 64-bit integers (5.3+)
+--   compat.pcall(f, ...)      pcall, and on PUC 5.1 (which cannot yield across pcall) one in the
+--                             manner of coxpcall: f runs in a coroutine of its own whose yields
+--                             are passed on, so a task can wait inside it
+--   compat.running()          coroutine.running(), seen through compat.pcall's coroutines: the
+--                             coroutine a yield reaches in the end (nil on 5.1's main thread)
+--   compat.YIELD_IN_PCALL, compat.YIELD_IN_FOR   whether a coroutine can yield inside pcall, and
+--                             inside a for loop's iterator (both false on PUC 5.1 only)
+--   compat.cannot_yield()     nil when a yield here reaches the task's coroutine; on PUC 5.1,
+--                             what stands in the way ("a for loop's iterator", "pcall (a C
+--                             function)") when the stack holds one
 local M = {}
 
 M.pack = table.pack or function(...) return { n = select("#", ...), ... } end
@@ -38,6 +48,66 @@ function M.load(text, name, env)
     return chunk, err
   end
   return load(text, name, "t", env)
+end
+
+-- Whether a coroutine can yield from inside fn(body) (the VM's own test: try it).
+local function can_yield(fn)
+  return (coroutine.resume(coroutine.create(function() fn(coroutine.yield) end)))
+end
+M.YIELD_IN_PCALL = can_yield(function(y) assert(pcall(y)) end)
+M.YIELD_IN_FOR = can_yield(function(y) for _ in function() y() end do break end end) -- luacheck: ignore 512
+
+local getinfo = debug and debug.getinfo
+local running, resume, status, yield = coroutine.running, coroutine.resume, coroutine.status, coroutine.yield
+local parent = setmetatable({}, { __mode = "k" }) -- compat.pcall's coroutine -> the one it runs in
+
+if M.YIELD_IN_PCALL then
+  M.pcall = pcall
+  M.running = running
+else
+  -- (resumed: what the inner coroutine gave back; a yield goes on to the outer one, whose answer
+  -- resumes the inner one; a tail call per round, so no stack grows)
+  local function step(co, ok, ...)
+    if not ok then return false, ... end
+    if status(co) == "dead" then return true, ... end
+    if not parent[co] then -- (outside any coroutine pcall would have caught the failed yield)
+      return false, "attempt to yield from outside a coroutine"
+    end
+    return step(co, resume(co, yield(...)))
+  end
+  function M.pcall(f, ...)
+    -- (a C function, or a callable table: the VM's pcall, as nothing in them can yield anyway)
+    if type(f) ~= "function" or getinfo and getinfo(f, "S").what == "C" then return pcall(f, ...) end
+    local co = coroutine.create(f)
+    parent[co] = running()
+    return step(co, resume(co, ...))
+  end
+  function M.running()
+    local co = running()
+    while co and parent[co] do co = parent[co] end
+    return co
+  end
+end
+
+function M.cannot_yield()
+  if M.YIELD_IN_FOR and M.YIELD_IN_PCALL or not getinfo then return nil end
+  local co = running()
+  while co do
+    -- (level 0: getinfo itself in this coroutine, and in each outer one the resume that runs
+    -- the inner: neither stands in the way)
+    local level = 1
+    while true do
+      local info = getinfo(co, level, "Sn")
+      if not info then break end
+      if info.name == "(for generator)" then return "a for loop's iterator" end
+      if info.what == "C" then
+        return (info.name and info.name .. " " or "") .. "(a C function)"
+      end
+      level = level + 1
+    end
+    co = parent[co]
+  end
+  return nil
 end
 
 -- 5.1 has newproxy (an undocumented base function) and no table __gc; 5.2+ the reverse.

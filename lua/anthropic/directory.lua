@@ -4,6 +4,8 @@
 -- most once per admin client (a run), when first needed, and kept. A list that cannot be read (a
 -- key without the right) is empty: the ids are shown alone. Archived workspaces and inactive keys
 -- are included, as their usage stays in the reports.
+local compat = require "anthropic.compat"
+
 local M = {}
 
 local LISTS = {
@@ -23,7 +25,7 @@ function M.items(admin, kind)
     lists[admin] = per
   end
   if not per[kind] then
-    local ok, items = pcall(function() return LISTS[kind](admin):all() end)
+    local ok, items = compat.pcall(function() return LISTS[kind](admin):all() end) -- (a task may wait in here)
     local kept = {}
     for _, v in ipairs(ok and type(items) == "table" and items or {}) do
       if type(v) == "table" and type(v.id) == "string" then kept[#kept + 1] = v end

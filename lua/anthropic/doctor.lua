@@ -64,7 +64,7 @@ local function resolves(host)
   if host:match("^%d+%.%d+%.%d+%.%d+$") or host:find(":", 1, true) or is_loopback(host) then return true end
   local p = io.popen("getent hosts '" .. host:gsub("'", "") .. "' 2>/dev/null")
   if not p then return true end
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   return out ~= nil and out:match("%S") ~= nil
 end

@@ -6,6 +6,7 @@
 -- walk already had, is a "decode" error: never the last page, never an endless loop.
 -- pager:page() fetches one raw page, pager:pages() iterates pages, pager:each() iterates items
 -- across pages lazily, pager:all([max]) -> array | nil, err. Iterators raise the error object.
+local compat = require "anthropic.compat"
 local errors = require "anthropic.error"
 local options = require "anthropic.options"
 
@@ -117,9 +118,13 @@ function Pager:all(max)
   check_self(self, "all")
   if max ~= nil then options.assert(M.ARGS.all, max, "pager:all: argument #1 (max)", 2) end
   local out = {}
-  local ok, err = pcall(function()
-    for item in self:each() do
-      if max and #out >= max then break end
+  -- (compat.pcall and the iterator called by hand: a task waits in here, which PUC 5.1 cannot
+  -- yield across in pcall or a for loop's iterator)
+  local ok, err = compat.pcall(function()
+    local next_item = self:each()
+    while not (max and #out >= max) do
+      local item = next_item()
+      if item == nil then break end
       out[#out + 1] = item
     end
   end)

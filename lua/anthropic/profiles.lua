@@ -98,7 +98,7 @@ local my_uid
 function M.stat(path)
   local p = io.popen("stat -L -c '%u %a %F' -- " .. sh_quote(path) .. " 2>/dev/null; id -u")
   if not p then return nil end
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   local uid, mode, kind, me = out:match("^(%d+) (%x+) ([^\n]*)\n(%d+)")
   my_uid = my_uid or tonumber(out:match("(%d+)%s*$"))
@@ -289,7 +289,7 @@ function M.load(path)
     end
     return nil
   end
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   if text == nil then return nil, config_error("the config file " .. path .. " is not a file") end
   local why = M.writable_by_others(path)
@@ -410,9 +410,12 @@ end
 function M.key_record(admin, key)
   local hint = key:hint()
   local found = {}
-  local ok, err = pcall(function()
-    for k in admin.api_keys:list({ limit = 1000 }):each() do
+  local ok, err = compat.pcall(function() -- (a task may wait in here: compat.pcall, no for loop)
+    local next_key = admin.api_keys:list({ limit = 1000 }):each()
+    local k = next_key()
+    while k ~= nil do
       if k.partial_key_hint == hint then found[#found + 1] = k end
+      k = next_key()
     end
   end)
   if not ok then return nil, errors.is_error(err) and err or config_error(tostring(err)) end

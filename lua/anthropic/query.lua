@@ -31,7 +31,8 @@ local function scalar(name, v)
   if t == "boolean" then return v and "true" or "false" end
   if t == "number" then return number(name, v) end
   if t == "string" then return v end
-  error(string.format("query parameter '%s' must be a string, number or boolean (got %s)", name, t), 4)
+  -- (concatenated: 5.1's string.format('%s') stops at a NUL byte of the name)
+  error("query parameter '" .. name .. "' must be a string, number or boolean (got " .. t .. ")", 4)
 end
 
 --- Build "a=1&b[]=x&b[]=y" from a table (nil when empty).

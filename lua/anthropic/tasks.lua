@@ -34,6 +34,8 @@ local live = 0
 local seen_engine, seen_changes, task_finished = nil, nil, false
 
 local function finish(task, ok, ...)
+  -- (a task that failed while it waited, e.g. a yield PUC 5.1 refused, waits no more)
+  waiting[task], timers[task] = nil, nil
   task.done = true
   task_finished = true
   live = live - 1
@@ -63,12 +65,24 @@ local function resume(task)
   return resumed(task, coroutine.resume(task.co))
 end
 
+local running = compat.running -- (the task's coroutine, also inside compat.pcall's on 5.1)
+
+-- On PUC 5.1, a wait that cannot yield (docs/embedding.md): say where, and what to do instead.
+local function cannot_yield(where)
+  error("anthropic: a task cannot wait inside " .. where .. " on PUC Lua 5.1, which cannot yield "
+    .. "there: inside a task, read a stream with s:next(), or call the iterator yourself "
+    .. "(local next_text = s:text(); local text = next_text()) instead of a for loop, and use "
+    .. "require(\"anthropic.compat\").pcall instead of pcall; LuaJIT and Lua 5.2+ have no such limit", 0)
+end
+
 -- Yield from inside a task until ready(); block outside of one.
 local block = transport.await
 function transport.await(ready)
-  local task = by_coroutine[coroutine.running()]
+  local task = by_coroutine[running()]
   if not task then return block(ready) end
   if ready() then return end
+  local where = compat.cannot_yield()
+  if where then cannot_yield(where) end
   waiting[task] = ready
   coroutine.yield()
 end
@@ -113,7 +127,7 @@ M.now = core.now
 function M.sleep(seconds)
   options.assert(M.ARGS.sleep, seconds, "tasks.sleep: argument #1 (seconds)", 2)
   local due = core.now() + seconds
-  local task = by_coroutine[coroutine.running()]
+  local task = by_coroutine[running()]
   if task then
     timers[task] = due
     transport.await(function() return core.now() >= due end)
@@ -228,7 +242,7 @@ end
 --- Wait for the task (yielding inside another task) -> its results | nil, err when it raised.
 function Task:wait()
   if getmetatable(self) ~= Task then error("task:wait must be called with a colon: task:wait()", 2) end
-  local current = by_coroutine[coroutine.running()]
+  local current = by_coroutine[running()]
   if current == self then error("a task cannot wait for itself", 2) end
   if current then
     transport.await(function() return self.done end)

@@ -613,7 +613,7 @@ function Transport:seed_limits(lim, group, params, key)
   local admin = profiles.admin_for(self)
   if not admin then return end
   local shapes = require "anthropic.shapes"
-  local ok = pcall(function()
+  local ok = compat.pcall(function() -- (a task may wait in here)
     local which = group.requests_only and { group_type = group.key }
       or { model = type(params) == "table" and params.model or nil }
     local org

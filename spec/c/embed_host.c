@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#ifndef LUA_OK /* Lua 5.1 and LuaJIT: lua_pcall returns 0 on success */
+#define LUA_OK 0
+#endif
 
 static size_t count_bytes(char *data, size_t size, size_t n, void *ud) {
   (void)data;

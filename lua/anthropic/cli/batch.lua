@@ -60,7 +60,7 @@ local function read_input(path, api_version, max_requests)
   local n = 0
   while true do
     local at = f:seek()
-    local line = f:read("l")
+    local line = f:read("*l")
     if not line then break end
     n = n + 1
     local function bad(msg)
@@ -124,7 +124,7 @@ local function chunk_requests(path, chunk)
   f:seek("set", chunk.offset)
   local list, n = {}, chunk.first - 1
   while n < chunk.last do
-    local line = f:read("l")
+    local line = f:read("*l")
     if not line then break end
     n = n + 1
     if line:match("%S") then
@@ -147,7 +147,7 @@ end
 local function read_state(path)
   local f = io.open(path, "rb")
   if not f then return nil end
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   local doc = json.decode(text)
   if type(doc) ~= "table" or doc.format ~= 1 or type(doc.batches) ~= "table" then

@@ -30,7 +30,7 @@ return function(args)
     return common.OK
   end
   if #pos ~= 1 then return fail(common.USAGE, "give the prompt as one argument (quote it)") end
-  local prompt = pos[1] == "-" and (io.stdin:read("a") or "") or pos[1]
+  local prompt = pos[1] == "-" and (io.stdin:read("*a") or "") or pos[1]
   if prompt == "" then return fail(common.USAGE, "the prompt is empty") end
   local made, client = pcall(common.api)
   if not made then return fail(common.ERROR, common.shell_message(client)) end

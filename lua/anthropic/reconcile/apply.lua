@@ -7,6 +7,7 @@
 --   run(admin, plan, opts) -> result { done = {...}, failed = {...}, skipped = {...} }
 -- opts.on_action(action, outcome, detail) is called after each action (outcome "done", "adopted",
 -- "failed" or "skipped"); opts.max_attempts (default 3) bounds the tries of a create.
+local compat = require "anthropic.compat"
 local json = require "anthropic.json"
 
 local M = {}
@@ -188,7 +189,7 @@ function M.run(admin, plan, opts)
         failed[a.address] = true
         report(a, "skipped", "the workspace id is not known")
       else
-        local ok, res, how = pcall(fn, admin, a, ctx)
+        local ok, res, how = compat.pcall(fn, admin, a, ctx) -- (a task may wait in fn)
         if not ok then
           res, how = nil, tostring(res)
         end

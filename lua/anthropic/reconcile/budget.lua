@@ -5,6 +5,7 @@
 -- projection to the end of the month, the warn_at thresholds crossed, and whether the budget is
 -- exceeded. The percent and the projection are estimates (floats, shown rounded); the spend and
 -- the comparison with the budget are exact.
+local compat = require "anthropic.compat"
 local decimal = require "anthropic.decimal"
 local names = require "anthropic.names"
 local read = require "anthropic.reconcile.read"
@@ -21,11 +22,14 @@ function M.read(admin, now)
   local pager = admin.analytics:cost { starting_at = time.format(first), ending_at = time.format(stop),
     group_by = { "workspace_id" }, limit = 1000 }
   local out = {}
-  local ok, err = pcall(function()
-    for row in pager:each() do
+  local ok, err = compat.pcall(function() -- (a task may wait in here: compat.pcall, no for loop)
+    local next_row = pager:each()
+    local row = next_row()
+    while row ~= nil do
       local id = row.group.workspace_id
       if type(id) ~= "string" then id = "default" end
       out[id] = decimal.tostring(decimal.add(out[id] or "0", row.cost.amount))
+      row = next_row()
     end
   end)
   if not ok then return nil, read.context(err, "the cost analytics API") end
